@@ -1,0 +1,62 @@
+/**
+ * The edge every service's `main` shares: turn start-up failures into one clear line and an exit
+ * code, and stop cleanly on SIGINT/SIGTERM. No stack traces reach an operator's terminal.
+ */
+import { ConfigError } from './config-file.js';
+
+export interface RunningService {
+  /** Stops accepting work, drains what is in flight, releases timers and sockets. */
+  stop(): Promise<void>;
+}
+
+/** Exit codes, so a supervisor can tell a bad config from a busy port. */
+export const EXIT_CONFIG_ERROR = 2;
+export const EXIT_LISTEN_ERROR = 3;
+export const EXIT_RUNTIME_ERROR = 1;
+
+/** A short human sentence for an error thrown while starting. */
+export function describeStartupError(err: unknown, what: string): { message: string; exitCode: number } {
+  if (err instanceof ConfigError) return { message: `${what}: invalid configuration: ${err.message}`, exitCode: EXIT_CONFIG_ERROR };
+  const code = err instanceof Error && 'code' in err ? (err as NodeJS.ErrnoException).code : undefined;
+  const address = err instanceof Error && 'address' in err ? String((err as NodeJS.ErrnoException & { address?: string }).address) : '';
+  const port = err instanceof Error && 'port' in err ? String((err as NodeJS.ErrnoException & { port?: number }).port) : '';
+  const where = address !== '' ? `${address}:${port}` : 'the configured address';
+  if (code === 'EADDRINUSE') return { message: `${what}: cannot listen on ${where}: address already in use`, exitCode: EXIT_LISTEN_ERROR };
+  if (code === 'EACCES') return { message: `${what}: cannot listen on ${where}: permission denied`, exitCode: EXIT_LISTEN_ERROR };
+  if (code === 'EADDRNOTAVAIL') return { message: `${what}: cannot listen on ${where}: address not available`, exitCode: EXIT_LISTEN_ERROR };
+  const message = err instanceof Error ? err.message : String(err);
+  return { message: `${what}: failed to start: ${message}`, exitCode: EXIT_RUNTIME_ERROR };
+}
+
+/**
+ * Starts a service and owns the process around it: a start-up failure prints one line to stderr
+ * and exits non-zero; the first SIGINT/SIGTERM stops the service gracefully, a second one exits at
+ * once.
+ */
+export async function runService(what: string, start: () => Promise<RunningService>): Promise<void> {
+  let service: RunningService;
+  try {
+    service = await start();
+  } catch (err) {
+    const { message, exitCode } = describeStartupError(err, what);
+    process.stderr.write(`${message}\n`);
+    process.exit(exitCode);
+  }
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`${what}: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${what}: error while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(EXIT_RUNTIME_ERROR);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
