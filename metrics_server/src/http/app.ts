@@ -1,0 +1,137 @@
+/**
+ * Builds the metrics server's HTTP app without listening, so tests can `inject` requests and the
+ * composition root owns `listen`. All error answers funnel through here: one error handler, one
+ * not-found handler, one 405 route per known path, JSON bodies only, no internals.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify';
+import type { Logger } from '../../../common/logger.js';
+import { CLIENT_ERROR_STATUS, HttpError, errorJson, methodNotAllowed } from './errors.js';
+import { registerRequestLog } from './request-log.js';
+import { registerStatusRoutes, type StatusContext } from './status-routes.js';
+import { JSON_TYPE, registerTelemetryRoutes } from './telemetry-routes.js';
+
+export interface HttpLimits {
+  readonly maxQueryBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface AppOptions extends StatusContext {
+  readonly logger: Logger;
+  readonly limits: HttpLimits;
+  /** Extra GET routes (e.g. `/metrics`), registered with the same error handling and 405s. */
+  readonly plugins?: readonly RoutePlugin[];
+}
+
+export interface RoutePlugin {
+  /** The GET paths the plugin registers; other methods on them answer 405. */
+  readonly paths: readonly string[];
+  register(app: FastifyInstance): void;
+}
+
+/** Paths the app serves with GET/HEAD; any other method on them is a 405. */
+const GET_PATHS = ['/telemetry/GetMetric', '/telemetry/ListMetrics', '/telemetry/Status', '/healthz', '/readyz'];
+const ALLOW = 'GET, HEAD';
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { logger, limits } = options;
+  const app = Fastify({
+    logger: false,
+    serverFactory: limitedServerFactory(limits, logger),
+    // Fastify's own defaults are generous; a query API needs no request bodies at all.
+    bodyLimit: 1024,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 100 },
+    frameworkErrors: (error, _request, reply) => {
+      const plain: FastifyReply = reply;
+      void plain.code(400).type(JSON_TYPE).send(errorJson(error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : 'bad request'));
+    },
+  });
+
+  registerRequestLog(app, logger);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const q = request.url.indexOf('?');
+    if (q !== -1 && request.url.length - q - 1 > limits.maxQueryBytes) {
+      void reply.code(414).type(JSON_TYPE).send(errorJson(`query string longer than ${limits.maxQueryBytes} bytes`));
+      return;
+    }
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof HttpError) {
+      void reply.code(error.statusCode).headers(error.headers).type(JSON_TYPE).send(errorJson(error.message));
+      return;
+    }
+    const status = typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      // Framework 4xx (bad content type, body too large, ...): their messages describe the request.
+      const message = error instanceof Error ? error.message : 'bad request';
+      void reply.code(status).type(JSON_TYPE).send(errorJson(message));
+      return;
+    }
+    logger.error(`internal error on ${request.method} ${request.url}`, { err: error instanceof Error ? error : new Error(String(error)) });
+    void reply.code(500).type(JSON_TYPE).send(errorJson('internal server error'));
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).type(JSON_TYPE).send(errorJson('no such endpoint'));
+  });
+
+  registerTelemetryRoutes(app, options.store);
+  registerStatusRoutes(app, options);
+  const plugins = options.plugins ?? [];
+  for (const plugin of plugins) plugin.register(app);
+
+  const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD');
+  for (const url of [...GET_PATHS, ...plugins.flatMap((p) => p.paths)]) {
+    app.route({
+      method: otherMethods,
+      url,
+      handler: (request) => {
+        throw methodNotAllowed(request.method, ALLOW);
+      },
+    });
+  }
+  return app;
+}
+
+/**
+ * A node:http server with our limits: header size (431), whole-request timeout against slow-loris
+ * clients (408), keep-alive timeout, and JSON bodies for errors Node raises before Fastify sees a
+ * request.
+ */
+function limitedServerFactory(limits: HttpLimits, logger: Logger): FastifyServerFactory {
+  return (handler) => {
+    const server = http.createServer(
+      {
+        maxHeaderSize: limits.maxHeaderBytes,
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // How often Node checks the two timeouts above; the default (30 s) would let a slow client
+        // hold a socket far past its limit.
+        connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+      },
+      handler,
+    );
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const known = CLIENT_ERROR_STATUS[err.code ?? ''];
+      const status = known?.status ?? 400;
+      logger.warning(`rejected malformed request: ${known?.message ?? 'bad request'}`, { code: err.code });
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const body = errorJson(known?.message ?? 'bad request');
+      socket.end(
+        `HTTP/1.1 ${status} ${known?.text ?? 'Bad Request'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    return server;
+  };
+}

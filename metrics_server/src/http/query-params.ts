@@ -1,0 +1,28 @@
+/**
+ * Reading the two query parameters of GetMetric strictly: each must appear exactly once and be
+ * non-empty, and must match the schema's pattern before it is used or echoed anywhere.
+ */
+import { isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
+import { badRequest } from './errors.js';
+
+export type Query = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+export function singleParam(query: Query, name: string): string {
+  const value = Object.prototype.hasOwnProperty.call(query, name) ? query[name] : undefined;
+  if (value === undefined) throw badRequest(`missing query parameter '${name}'`);
+  if (typeof value !== 'string') throw badRequest(`query parameter '${name}' must be given once`);
+  if (value === '') throw badRequest(`query parameter '${name}' is empty`);
+  return value;
+}
+
+export function switchParam(query: Query): string {
+  const id = singleParam(query, 'switch');
+  if (!isValidSwitchId(id)) throw badRequest("query parameter 'switch' is not a valid switch id (letters, digits and _ . : -, at most 64)");
+  return id;
+}
+
+export function metricParam(query: Query): string {
+  const name = singleParam(query, 'metric');
+  if (!isValidMetricName(name)) throw badRequest("query parameter 'metric' is not a valid metric name (letters, digits and _, at most 64)");
+  return name;
+}

@@ -1,0 +1,83 @@
+/**
+ * Operations endpoints: `/telemetry/Status` (the snapshot and the ingestion's health as JSON),
+ * `/healthz` (the process answers) and `/readyz` (a snapshot exists and is fresh enough to serve).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { IngestionHealth } from '../ingest/ingestion-health.js';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { errorJson } from './errors.js';
+import { JSON_TYPE, setSnapshotHeaders } from './telemetry-routes.js';
+
+export interface StatusContext {
+  readonly store: SnapshotStore;
+  readonly health: IngestionHealth;
+  readonly generatorUrl: string;
+  readonly pollIntervalMs: number;
+  readonly readinessMaxAgeMs: number;
+}
+
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): Record<string, unknown> {
+  const snapshot = ctx.store.current();
+  const { health } = ctx;
+  const last = health.lastPoll;
+  return {
+    snapshot:
+      snapshot === undefined
+        ? null
+        : {
+            version: snapshot.version,
+            ingested_at: snapshot.timestamp,
+            age_seconds: round(snapshot.ageSeconds(nowMs), 3),
+            switches: snapshot.switchCount,
+            metrics: snapshot.metrics.length,
+            metric_names: snapshot.metrics,
+          },
+    ingestion: {
+      generator_url: ctx.generatorUrl,
+      poll_interval_seconds: ctx.pollIntervalMs / 1000,
+      last_poll:
+        last === undefined
+          ? null
+          : {
+              outcome: last.outcome,
+              started_at: seconds(last.startedAtMs),
+              duration_ms: round(last.durationMs, 2),
+              bytes: last.bytes,
+              ...(last.error !== undefined ? { error: last.error } : {}),
+            },
+      last_success_at: health.lastSuccessAtMs === undefined ? null : seconds(health.lastSuccessAtMs),
+      last_error: health.lastError === undefined ? null : { message: health.lastError.message, at: seconds(health.lastError.atMs) },
+      consecutive_failures: health.consecutiveFailures,
+      polls: { ...health.polls },
+      rows_rejected: { ...health.rowsRejected },
+    },
+  };
+}
+
+/** Why the server is not ready, or undefined when it is. */
+export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): string | undefined {
+  const snapshot = ctx.store.current();
+  if (snapshot === undefined) return 'no snapshot ingested yet';
+  const ageMs = nowMs - snapshot.ingestedAtMs;
+  if (ageMs > ctx.readinessMaxAgeMs) {
+    return `snapshot v${snapshot.version} is ${(ageMs / 1000).toFixed(1)} s old (limit ${ctx.readinessMaxAgeMs / 1000} s)`;
+  }
+  return undefined;
+}
+
+export function registerStatusRoutes(app: FastifyInstance, ctx: StatusContext): void {
+  app.get('/telemetry/Status', (_request, reply) => {
+    const snapshot = ctx.store.current();
+    if (snapshot !== undefined) setSnapshotHeaders(reply, snapshot);
+    return reply.type(JSON_TYPE).send(JSON.stringify(statusDocument(ctx)));
+  });
+  app.get('/healthz', (_request, reply) => reply.type(JSON_TYPE).send('{"status":"ok"}'));
+  app.get('/readyz', (_request, reply) => {
+    const reason = notReadyReason(ctx);
+    if (reason !== undefined) return reply.code(503).type(JSON_TYPE).send(errorJson(`not ready: ${reason}`));
+    return reply.type(JSON_TYPE).send('{"status":"ready"}');
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The seed's REST API. Each handler reads the current snapshot once and answers from it alone, so an
+ * answer never mixes two snapshots. ListMetrics sends the bytes serialized when the snapshot was made;
+ * GetMetric is two map lookups and one short string.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { jsonNumber } from '../views/json-number.js';
+import { noSnapshotYet, notFound } from './errors.js';
+import { metricParam, switchParam, type Query } from './query-params.js';
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+export const SNAPSHOT_AGE_HEADER = 'x-snapshot-age-seconds';
+
+/** Freshness headers every answer built from a snapshot carries. */
+export function setSnapshotHeaders(reply: FastifyReply, snapshot: Snapshot): void {
+  reply.header('etag', snapshot.etag);
+  reply.header('last-modified', snapshot.lastModified);
+  reply.header(SNAPSHOT_AGE_HEADER, snapshot.ageSeconds().toFixed(3));
+  reply.header('cache-control', 'no-cache');
+}
+
+/** True when the client already holds this snapshot's answer (`If-None-Match`). */
+function notModified(ifNoneMatch: string | undefined, snapshot: Snapshot): boolean {
+  if (ifNoneMatch === undefined) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === snapshot.etag);
+}
+
+export function currentOrUnavailable(store: SnapshotStore): Snapshot {
+  const snapshot = store.current();
+  if (snapshot === undefined) throw noSnapshotYet();
+  return snapshot;
+}
+
+export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotStore): void {
+  app.get('/telemetry/GetMetric', (request, reply) => {
+    const snapshot = currentOrUnavailable(store);
+    setSnapshotHeaders(reply, snapshot);
+    const query = request.query as Query;
+    const switchId = switchParam(query);
+    const metric = metricParam(query);
+    if (!snapshot.hasSwitch(switchId)) throw notFound(`unknown switch '${switchId}'`);
+    const value = snapshot.value(switchId, metric);
+    if (value === undefined) throw notFound(`unknown metric '${metric}'`);
+    if (notModified(request.headers['if-none-match'], snapshot)) return reply.code(304).send();
+    return reply
+      .type(JSON_TYPE)
+      .send(`{"switch":"${switchId}","metric":"${metric}","value":${jsonNumber(value)},"timestamp":${snapshot.timestamp}}`);
+  });
+
+  app.get('/telemetry/ListMetrics', (request, reply) => {
+    const snapshot = currentOrUnavailable(store);
+    setSnapshotHeaders(reply, snapshot);
+    if (notModified(request.headers['if-none-match'], snapshot)) return reply.code(304).send();
+    return reply.type(JSON_TYPE).send(snapshot.views.listMetricsJson);
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * One HTTP fetch of the generator's CSV, bounded in time and size. Conditional: sends the last ETag
+ * and reports a `304` as "not modified" without reading a body. Redirects are not followed (the
+ * generator has no reason to send one; following them invites loops). Every failure is a
+ * `FetchError` whose message says what happened, fit for a log line and the Status endpoint.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export type FetchFailureKind = 'connect' | 'timeout' | 'http_status' | 'too_large' | 'aborted';
+
+export class FetchError extends Error {
+  override readonly name = 'FetchError';
+  constructor(
+    readonly kind: FetchFailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FetchOutcome =
+  | { readonly kind: 'not_modified'; readonly status: 304 }
+  | { readonly kind: 'ok'; readonly status: number; readonly body: Uint8Array; readonly etag: string | undefined };
+
+export interface FetchOptions {
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly ifNoneMatch?: string | undefined;
+}
+
+// Keep-alive: a poll every second to the same generator should not pay a TCP handshake each time.
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+
+export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOutcome> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err: FetchError | undefined, outcome?: FetchOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (err !== undefined) {
+        request.destroy();
+        reject(err);
+      } else resolve(outcome!);
+    };
+    const headers: Record<string, string> = { accept: 'text/csv' };
+    if (options.ifNoneMatch !== undefined) headers['if-none-match'] = options.ifNoneMatch;
+    const secure = url.protocol === 'https:';
+    const request = (secure ? https : http).request(url, { method: 'GET', headers, agent: secure ? httpsAgent : httpAgent });
+    // One deadline for the whole exchange (connect, headers, body): a slow trickle cannot hold a poll.
+    const deadline = setTimeout(() => finish(new FetchError('timeout', `no complete response within ${options.timeoutMs} ms`)), options.timeoutMs);
+
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      const code = err.code ?? '';
+      if (code === 'ECONNRESET' || code === 'EPIPE') finish(new FetchError('aborted', `connection reset (${code})`));
+      else finish(new FetchError('connect', `cannot connect: ${code !== '' ? code : err.message}`));
+    });
+
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      if (status === 304) {
+        response.resume();
+        finish(undefined, { kind: 'not_modified', status: 304 });
+        return;
+      }
+      if (status !== 200) {
+        response.resume();
+        const location = status >= 300 && status < 400 && typeof response.headers.location === 'string' ? ' (redirects are not followed)' : '';
+        finish(new FetchError('http_status', `HTTP ${status}${location}`));
+        return;
+      }
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
+        finish(new FetchError('too_large', `Content-Length ${declared} exceeds the limit of ${options.maxBodyBytes} bytes`));
+        return;
+      }
+      // With a declared length, read straight into one buffer of our own (transferable to the worker).
+      const exact = Number.isFinite(declared) && declared >= 0 ? Buffer.allocUnsafeSlow(declared) : undefined;
+      const chunks: Buffer[] = [];
+      let received = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (received + chunk.length > options.maxBodyBytes) {
+          finish(new FetchError('too_large', `body exceeds the limit of ${options.maxBodyBytes} bytes`));
+          return;
+        }
+        if (exact !== undefined) {
+          if (received + chunk.length > exact.length) {
+            finish(new FetchError('aborted', 'body longer than its Content-Length'));
+            return;
+          }
+          chunk.copy(exact, received);
+        } else chunks.push(chunk);
+        received += chunk.length;
+      });
+      response.on('aborted', () => finish(new FetchError('aborted', `connection closed mid-body after ${received} bytes`)));
+      response.on('error', () => finish(new FetchError('aborted', `connection closed mid-body after ${received} bytes`)));
+      response.on('end', () => {
+        if (!response.complete || (exact !== undefined && received !== exact.length)) {
+          finish(new FetchError('aborted', `connection closed mid-body after ${received} bytes`));
+          return;
+        }
+        const etag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+        finish(undefined, { kind: 'ok', status, body: exact ?? concatOwned(chunks, received), etag });
+      });
+    });
+    request.end();
+  });
+}
+
+/** Concatenates into a buffer that owns its whole ArrayBuffer, so it can be transferred. */
+function concatOwned(chunks: readonly Buffer[], length: number): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    chunk.copy(out, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

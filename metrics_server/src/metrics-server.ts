@@ -1,0 +1,87 @@
+/**
+ * The composition root: wires config → store → preparer → poller → HTTP app, and owns start and
+ * stop. Tests start a whole server through this on port 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '../../common/logger.js';
+import type { RunningService } from '../../common/service-runner.js';
+import type { MetricsServerConfig } from './config.js';
+import { buildApp, type RoutePlugin } from './http/app.js';
+import { IngestionHealth } from './ingest/ingestion-health.js';
+import { Poller } from './ingest/poller.js';
+import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
+import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
+
+export interface MetricsServerDeps {
+  readonly logger?: Logger;
+  readonly preparer?: SnapshotPreparer;
+  readonly store?: SnapshotStore;
+  readonly plugins?: readonly RoutePlugin[];
+}
+
+export interface StartedMetricsServer extends RunningService {
+  readonly app: FastifyInstance;
+  readonly store: SnapshotStore;
+  readonly health: IngestionHealth;
+  readonly poller: Poller;
+  /** `http://host:port` actually bound. */
+  readonly url: string;
+}
+
+export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
+  const logger = deps.logger ?? createLogger(config.logging);
+  const store = deps.store ?? new MemorySnapshotStore();
+  const preparer = deps.preparer ?? new WorkerPreparer();
+  const health = new IngestionHealth();
+  const poller = new Poller(
+    {
+      url: config.ingestion.generatorUrl,
+      intervalMs: config.ingestion.pollIntervalMs,
+      timeoutMs: config.ingestion.fetchTimeoutMs,
+      maxBodyBytes: config.ingestion.maxBodyBytes,
+    },
+    { preparer, store, health, logger: logger.child('poller') },
+  );
+  const app = buildApp({
+    logger,
+    store,
+    health,
+    generatorUrl: config.ingestion.generatorUrl.href,
+    pollIntervalMs: config.ingestion.pollIntervalMs,
+    readinessMaxAgeMs: config.readiness.maxAgeMs,
+    limits: config.http,
+    ...(deps.plugins !== undefined ? { plugins: deps.plugins } : {}),
+  });
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await preparer.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.child('server').info(`listening on ${url}`, {
+    generator: config.ingestion.generatorUrl.href,
+    poll_interval_s: config.ingestion.pollIntervalMs / 1000,
+    log_level: config.logging.level,
+  });
+  poller.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.child('server').info('shutting down: draining requests');
+      await poller.stop();
+      // Fastify's close stops accepting connections and waits for requests in flight.
+      await app.close();
+      await preparer.close();
+      logger.child('server').info('stopped');
+      logger.flush();
+    })();
+    return stopping;
+  };
+  return { app, store, health, poller, url, stop };
+}

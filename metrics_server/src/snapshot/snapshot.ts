@@ -1,0 +1,107 @@
+/**
+ * The unit of the system: one immutable, versioned view of the fabric, stamped with its ingestion
+ * time. Readers get a whole snapshot or none; replacing the current one is a single reference
+ * assignment in the store.
+ *
+ * Values live in one row-major Float64Array behind a JS private field, so nothing outside can write
+ * to them; the instance itself is frozen.
+ */
+export interface SnapshotViews {
+  /** The complete ListMetrics JSON body, serialized once for this snapshot. */
+  readonly listMetricsJson: Buffer;
+}
+
+export interface SnapshotInit {
+  readonly version: number;
+  /** Milliseconds since the epoch at which ingestion of this snapshot started. */
+  readonly ingestedAtMs: number;
+  readonly metrics: readonly string[];
+  readonly switchIds: readonly string[];
+  /** Switch id → row; may be shared with an earlier snapshot that had the same ids. */
+  readonly switchIndex: ReadonlyMap<string, number>;
+  /** Row-major: `values[row * metrics.length + column]`. Ownership passes to the snapshot. */
+  readonly values: Float64Array;
+  readonly views: SnapshotViews;
+  /** `\n`-joined switch ids, kept to detect cheaply that the next snapshot has the same ids. */
+  readonly switchIdsKey: string;
+}
+
+export class Snapshot {
+  readonly version: number;
+  readonly ingestedAtMs: number;
+  /** Integer Unix seconds: the `timestamp` of every answer built from this snapshot. */
+  readonly timestamp: number;
+  readonly metrics: readonly string[];
+  readonly switchIds: readonly string[];
+  readonly switchIdsKey: string;
+  readonly views: SnapshotViews;
+  /** The HTTP entity tag of every answer built from this snapshot. */
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly #switchIndex: ReadonlyMap<string, number>;
+  readonly #metricIndex: ReadonlyMap<string, number>;
+  readonly #values: Float64Array;
+
+  constructor(init: SnapshotInit) {
+    if (init.values.length !== init.switchIds.length * init.metrics.length) {
+      throw new Error(`snapshot values length ${init.values.length} does not match ${init.switchIds.length} switches x ${init.metrics.length} metrics`);
+    }
+    this.version = init.version;
+    this.ingestedAtMs = init.ingestedAtMs;
+    this.timestamp = Math.floor(init.ingestedAtMs / 1000);
+    this.metrics = Object.freeze([...init.metrics]);
+    this.switchIds = Object.isFrozen(init.switchIds) ? init.switchIds : Object.freeze([...init.switchIds]);
+    this.switchIdsKey = init.switchIdsKey;
+    this.views = Object.freeze({ ...init.views });
+    this.etag = `"v${init.version}"`;
+    this.lastModified = new Date(this.timestamp * 1000).toUTCString();
+    this.#switchIndex = init.switchIndex;
+    this.#metricIndex = new Map(init.metrics.map((name, i) => [name, i]));
+    this.#values = init.values;
+    Object.freeze(this);
+  }
+
+  get switchCount(): number {
+    return this.switchIds.length;
+  }
+
+  hasSwitch(id: string): boolean {
+    return this.#switchIndex.has(id);
+  }
+
+  hasMetric(name: string): boolean {
+    return this.#metricIndex.has(name);
+  }
+
+  /** The value of one metric of one switch, or undefined if either is unknown. O(1). */
+  value(switchId: string, metric: string): number | undefined {
+    const row = this.#switchIndex.get(switchId);
+    const column = this.#metricIndex.get(metric);
+    if (row === undefined || column === undefined) return undefined;
+    return this.#values[row * this.metrics.length + column];
+  }
+
+  /** All metric values of one switch, in `metrics` order (a copy). */
+  row(switchId: string): number[] | undefined {
+    const row = this.#switchIndex.get(switchId);
+    if (row === undefined) return undefined;
+    const width = this.metrics.length;
+    return Array.from(this.#values.subarray(row * width, row * width + width));
+  }
+
+  /** A read-only pass over every value, for views built after the snapshot exists. */
+  forEachValue(visit: (switchIndex: number, metricIndex: number, value: number) => void): void {
+    const width = this.metrics.length;
+    for (let i = 0; i < this.#values.length; i++) visit(Math.floor(i / width), i % width, this.#values[i]!);
+  }
+
+  /** The id → row map, for a next snapshot with identical ids to share (it is never mutated). */
+  indexForReuse(): ReadonlyMap<string, number> {
+    return this.#switchIndex;
+  }
+
+  /** Seconds since ingestion, with millisecond precision. */
+  ageSeconds(nowMs: number = Date.now()): number {
+    return Math.max(0, nowMs - this.ingestedAtMs) / 1000;
+  }
+}
