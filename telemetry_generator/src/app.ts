@@ -1,0 +1,79 @@
+/**
+ * The generator's HTTP surface, built without listening so tests can `inject` into it.
+ * `GET /counters` (and HEAD) serve the current tick's prepared bytes; everything else is a JSON
+ * error. Fastify's own logger stays off: request logging, if any, goes through common/logger.ts.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { CountersBody, CountersProvider } from './feed.js';
+
+export const COUNTERS_PATH = '/counters';
+export const COUNTERS_ALLOW = 'GET, HEAD';
+const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+
+export interface GeneratorAppOptions {
+  readonly feed: CountersProvider;
+}
+
+export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const { feed } = options;
+
+  // exposeHeadRoutes (on by default) adds HEAD with the same headers and no body.
+  app.get(COUNTERS_PATH, (request, reply) => {
+    const counters = feed.current();
+    reply.header('etag', counters.etag).header('last-modified', counters.lastModified).header('cache-control', 'no-cache');
+    if (isNotModified(request, counters)) return reply.code(304).send();
+    return reply.header('content-type', CSV_CONTENT_TYPE).send(counters.body);
+  });
+
+  // Routes match on method and path, so a POST to /counters lands here too: tell 405 from 404.
+  app.setNotFoundHandler((request, reply) => {
+    if (pathOf(request.url) === COUNTERS_PATH) {
+      return sendError(reply.header('allow', COUNTERS_ALLOW), 405, `method ${request.method} not allowed on ${COUNTERS_PATH}; use GET or HEAD`);
+    }
+    return sendError(reply, 404, `no such path: ${pathOf(request.url)}; the generator serves GET ${COUNTERS_PATH}`);
+  });
+
+  // Whatever goes wrong, the client sees a status and a short message, never a stack trace.
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, _request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    return sendError(reply, status, status < 500 && error.message ? error.message : 'internal error');
+  });
+
+  return app;
+}
+
+function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: message }));
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * RFC 9110 section 13.1: If-None-Match (weak comparison, `*` matches) wins over If-Modified-Since;
+ * the latter is only consulted when the former is absent.
+ */
+export function isNotModified(request: FastifyRequest, counters: CountersBody): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) return etagListMatches(ifNoneMatch, counters.etag);
+  const ifModifiedSince = request.headers['if-modified-since'];
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  return Number.isFinite(since) && counters.lastModifiedSeconds <= Math.floor(since / 1000);
+}
+
+export function etagListMatches(header: string, etag: string): boolean {
+  const opaque = stripWeak(etag);
+  for (const candidate of header.split(',')) {
+    const tag = candidate.trim();
+    if (tag === '*' || stripWeak(tag) === opaque) return true;
+  }
+  return false;
+}
+
+function stripWeak(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag;
+}

@@ -1,0 +1,126 @@
+/**
+ * The ticker: steps the simulator once per interval and renders the CSV once per tick, keeping the
+ * bytes with their validators (ETag, Last-Modified). Requests only read `current`, so serving
+ * `/counters` never does simulation or formatting work.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../common/logger.js';
+import type { MetricName } from '../../common/telemetry-schema.js';
+import type { SimulationConfig } from './config.js';
+import { renderCsv } from './csv-writer.js';
+import { Simulator } from './simulator.js';
+
+/** What `/counters` serves for one tick. Immutable once published. */
+export interface CountersBody {
+  readonly tick: number;
+  readonly body: Buffer;
+  /** Strong and quoted, e.g. `"12345-3f9a1c0b-42"`: seed, settings fingerprint, tick. */
+  readonly etag: string;
+  /** HTTP-date of the moment the tick was rendered. */
+  readonly lastModified: string;
+  /** The same moment in whole seconds, for If-Modified-Since comparisons. */
+  readonly lastModifiedSeconds: number;
+}
+
+/** The read side, which is all the HTTP app needs. */
+export interface CountersProvider {
+  current(): CountersBody;
+}
+
+export interface FeedOptions {
+  readonly switchCount: number;
+  readonly metrics: readonly MetricName[];
+  readonly simulation: SimulationConfig;
+  readonly seed: number;
+  readonly updateIntervalSeconds: number;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly now?: () => number;
+}
+
+export class TelemetryFeed implements CountersProvider {
+  private readonly simulator: Simulator;
+  private readonly fingerprint: string;
+  private readonly now: () => number;
+  private published: CountersBody;
+  private timer: NodeJS.Timeout | undefined;
+  private nextDueMs = 0;
+
+  constructor(private readonly options: FeedOptions) {
+    this.now = options.now ?? Date.now;
+    this.simulator = new Simulator(options);
+    this.fingerprint = settingsFingerprint(options);
+    this.published = this.render();
+  }
+
+  current(): CountersBody {
+    return this.published;
+  }
+
+  /** Steps and renders one tick now. The timer calls this; tests may call it directly. */
+  advance(): CountersBody {
+    const started = performance.now();
+    this.simulator.step();
+    this.published = this.render();
+    const elapsedMs = performance.now() - started;
+    const intervalMs = this.options.updateIntervalSeconds * 1000;
+    if (elapsedMs > intervalMs) {
+      this.options.logger.warning('tick took longer than the update interval', { tick: this.published.tick, tick_ms: round2(elapsedMs), interval_ms: intervalMs });
+    } else if (this.options.logger.isEnabled('DEBUG')) {
+      this.options.logger.debug('tick', { tick: this.published.tick, tick_ms: round2(elapsedMs), bytes: this.published.body.length });
+    }
+    return this.published;
+  }
+
+  /**
+   * Ticks every interval until `stop()`. Each tick is scheduled against a fixed timeline (start +
+   * k x interval), so timer lateness does not accumulate; if a tick overruns, the next one starts
+   * at once instead of piling up.
+   */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.nextDueMs = performance.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    const intervalMs = this.options.updateIntervalSeconds * 1000;
+    this.nextDueMs += intervalMs;
+    const nowMs = performance.now();
+    if (this.nextDueMs < nowMs) this.nextDueMs = nowMs;
+    this.timer = setTimeout(() => {
+      this.advance();
+      if (this.timer !== undefined) this.schedule();
+    }, this.nextDueMs - nowMs);
+  }
+
+  private render(): CountersBody {
+    const state = this.simulator.state;
+    const nowMs = this.now();
+    return Object.freeze({
+      tick: state.tick,
+      body: renderCsv(state, this.options.metrics),
+      etag: `"${this.options.seed}-${this.fingerprint}-${state.tick}"`,
+      lastModified: new Date(nowMs).toUTCString(),
+      lastModifiedSeconds: Math.floor(nowMs / 1000),
+    });
+  }
+}
+
+/**
+ * A short hash of everything besides seed and tick that shapes the body. With it in the ETag, a
+ * generator restarted with the same seed but other settings never answers 304 to a stale copy.
+ */
+export function settingsFingerprint(options: Pick<FeedOptions, 'switchCount' | 'metrics' | 'simulation'>): string {
+  const canonical = JSON.stringify([options.switchCount, options.metrics, options.simulation]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
