@@ -13,6 +13,9 @@ import type { IngestionHealth, PollRecord } from './ingestion-health.js';
 import type { SnapshotPreparer } from './snapshot-preparer.js';
 import { ROW_REJECT_REASONS, type RowRejectCounts } from './csv-parser.js';
 
+/** Retry delay while no snapshot exists yet. */
+export const STARTUP_RETRY_MS = 1000;
+
 export interface PollerOptions {
   readonly url: URL;
   readonly intervalMs: number;
@@ -76,7 +79,10 @@ export class Poller {
       void this.pollOnce().then(() => {
         if (this.stopped) return;
         const elapsed = this.now() - startedAt;
-        this.schedule(Math.max(0, this.options.intervalMs - elapsed));
+        // Until the first snapshot exists every API answer is a 503, so retry sooner than the
+        // interval (the generator is often still starting when the server comes up).
+        const interval = this.deps.store.current() === undefined ? Math.min(this.options.intervalMs, STARTUP_RETRY_MS) : this.options.intervalMs;
+        this.schedule(Math.max(0, interval - elapsed));
       });
     }, delayMs);
   }

@@ -11,6 +11,17 @@ export interface SnapshotPreparer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts a worker from a module next to this one. When built, that is a plain `.js` file. Under tsx
+ * (tests) it is a `.ts` file, and Node 20 does not carry `--import tsx` into worker threads, so a
+ * tiny bootstrap registers tsx in the worker before importing it.
+ */
+function spawnModuleWorker(builtUrl: URL): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(builtUrl);
+  const source = builtUrl.href.replace(/\.js$/, '.ts');
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`, { eval: true });
+}
+
 /** Runs on the calling thread. Fine for tests and small fabrics. */
 export class InlinePreparer implements SnapshotPreparer {
   async prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult> {
@@ -61,9 +72,7 @@ export class WorkerPreparer implements SnapshotPreparer {
   }
 
   private spawn(): Worker {
-    // Under tsx (tests) this module is .ts and so is the worker; when built both are .js.
-    const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const worker = new Worker(new URL(`./prepare-worker${extension}`, import.meta.url));
+    const worker = spawnModuleWorker(new URL('./prepare-worker.js', import.meta.url));
     worker.unref();
     worker.on('message', (message: WorkerResponse) => {
       const job = this.pending.get(message.id);

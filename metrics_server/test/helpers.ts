@@ -1,0 +1,103 @@
+/** Shared test fixtures for the metrics server: snapshots from CSV text, a default config, apps. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemorySink, createLogger, type LogLevel, type Logger } from '../../common/logger.js';
+import type { MetricsServerConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { IngestionHealth } from '../src/ingest/ingestion-health.js';
+import { prepareSnapshot } from '../src/ingest/prepare.js';
+import { assembleSnapshot } from '../src/snapshot/assemble.js';
+import type { Snapshot } from '../src/snapshot/snapshot.js';
+import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
+
+export const SEED_CSV = [
+  'switch_id,bandwidth_mbps,latency_ms,packet_errors,link_status,tx_queue_depth,utilization_percent',
+  'sw1,8123,1.42,0,1,128,47.5',
+  'sw2,6400,6.8,2,1,512,63.1',
+  'sw3,0,0,0,0,0,0',
+  '',
+].join('\n');
+
+export function snapshotFromCsv(csv: string, version = 1, ingestedAtMs = 1766501919_000, previous?: Snapshot): Snapshot {
+  const prepared = prepareSnapshot(Buffer.from(csv), Math.floor(ingestedAtMs / 1000));
+  if (!prepared.ok) throw new Error(`fixture CSV rejected: ${prepared.reason}`);
+  return assembleSnapshot(prepared.snapshot, version, ingestedAtMs, previous);
+}
+
+export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> = {}, level: LogLevel = 'INFO'): MetricsServerConfig {
+  return {
+    source: 'test',
+    host: '127.0.0.1',
+    port: 0,
+    logging: { level, format: 'text' },
+    ingestion: {
+      generatorUrl: new URL('http://127.0.0.1:9/counters'),
+      pollIntervalMs: 60_000,
+      fetchTimeoutMs: 1000,
+      maxBodyBytes: 1024 * 1024,
+      ...overrides,
+    },
+    readiness: { maxAgeMs: 10_000 },
+    http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
+    prometheus: { fabricSeries: true },
+  };
+}
+
+export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink: MemorySink } {
+  const sink = new MemorySink();
+  return { logger: createLogger({ level, format: 'text', sink }), sink };
+}
+
+export function testApp(level: LogLevel = 'DEBUG') {
+  const { logger, sink } = memoryLogger(level);
+  const store = new MemorySnapshotStore();
+  const health = new IngestionHealth();
+  const app = buildApp({
+    logger,
+    store,
+    health,
+    generatorUrl: 'http://127.0.0.1:9/counters',
+    pollIntervalMs: 5000,
+    readinessMaxAgeMs: 17_000,
+    limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
+  });
+  return { app, store, health, sink };
+}
+
+export type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** A loopback HTTP server whose behaviour a test can change between polls. */
+export async function fakeUpstream(initial: UpstreamHandler): Promise<{ url: URL; setHandler(h: UpstreamHandler): void; requests: number; close(): Promise<void> }> {
+  let handler = initial;
+  const state = { requests: 0 };
+  const server = http.createServer((req, res) => {
+    state.requests += 1;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: new URL(`http://127.0.0.1:${port}/counters`),
+    setHandler(h) {
+      handler = h;
+    },
+    get requests() {
+      return state.requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function csvHandler(body: string, etag?: string): UpstreamHandler {
+  return (req, res) => {
+    if (etag !== undefined && req.headers['if-none-match'] === etag) {
+      res.writeHead(304).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/csv', ...(etag !== undefined ? { etag } : {}) }).end(body);
+  };
+}

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IngestionHealth } from '../src/ingest/ingestion-health.js';
+import { Poller } from '../src/ingest/poller.js';
+import { InlinePreparer, WorkerPreparer } from '../src/ingest/snapshot-preparer.js';
+import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
+import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger } from './helpers.js';
+
+async function setup(url: URL, preparer = new InlinePreparer()) {
+  const store = new MemorySnapshotStore();
+  const health = new IngestionHealth();
+  const { logger, sink } = memoryLogger('DEBUG');
+  const poller = new Poller({ url, intervalMs: 60_000, timeoutMs: 500, maxBodyBytes: 64 * 1024 }, { preparer, store, health, logger });
+  return { store, health, sink, poller };
+}
+
+test('a good poll publishes a snapshot; a 304 keeps it without parsing; failures keep it unchanged', async (t) => {
+  const upstream = await fakeUpstream(csvHandler(SEED_CSV, '"gen-1"'));
+  t.after(() => upstream.close());
+  const { store, health, sink, poller } = await setup(upstream.url);
+
+  const first = await poller.pollOnce();
+  assert.equal(first.outcome, 'ok');
+  const snapshot = store.current()!;
+  assert.equal(snapshot.version, 1);
+  assert.equal(snapshot.switchCount, 3);
+  assert.equal(snapshot.value('sw2', 'latency_ms'), 6.8);
+
+  const second = await poller.pollOnce();
+  assert.equal(second.outcome, 'not_modified');
+  assert.equal(store.current(), snapshot);
+
+  const faults: [string, (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void, RegExp][] = [
+    ['500', (_q, s) => s.writeHead(500).end('boom'), /HTTP 500/],
+    ['302', (_q, s) => s.writeHead(302, { location: '/counters' }).end(), /HTTP 302 \(redirects are not followed\)/],
+    ['empty', (_q, s) => s.writeHead(200).end(''), /unusable CSV: empty body/],
+    ['no id column', (_q, s) => s.writeHead(200).end('a,b\n1,2\n'), /unusable CSV: header has no switch_id column/],
+    ['too large', (_q, s) => s.writeHead(200).end('x'.repeat(100 * 1024)), /exceeds the limit of 65536 bytes/],
+    ['too large, chunked', (_q, s) => { s.writeHead(200); s.write('x'.repeat(40 * 1024)); s.end('x'.repeat(40 * 1024)); }, /body exceeds the limit of 65536 bytes/],
+    ['cut mid-body', (_q, s) => { s.writeHead(200, { 'content-length': '1000' }); s.write(SEED_CSV.slice(0, 50)); setTimeout(() => s.destroy(), 20); }, /connection closed mid-body/],
+    ['never answers', () => undefined, /no complete response within 500 ms/],
+  ];
+  for (const [name, handler, reason] of faults) {
+    upstream.setHandler(handler);
+    const record = await poller.pollOnce();
+    assert.equal(record.outcome, 'failed', name);
+    assert.match(record.error ?? '', reason, name);
+    assert.equal(store.current(), snapshot, `${name}: snapshot must be unchanged`);
+  }
+  assert.equal(health.consecutiveFailures, faults.length);
+  assert.equal(health.polls.failed, faults.length);
+  const errorLines = sink.lines.filter((l) => l.includes(' ERROR '));
+  assert.equal(errorLines.length, faults.length, 'one log line per failed cycle');
+  assert.match(errorLines[0]!, /poll of http:\/\/127\.0\.0\.1:\d+\/counters failed: HTTP 500; keeping snapshot v1/);
+
+  upstream.setHandler(csvHandler(SEED_CSV.replace('8123', '9000'), '"gen-2"'));
+  const recovered = await poller.pollOnce();
+  assert.equal(recovered.outcome, 'ok');
+  assert.equal(store.current()!.version, 2);
+  assert.equal(store.current()!.value('sw1', 'bandwidth_mbps'), 9000);
+  assert.equal(health.consecutiveFailures, 0);
+});
+
+test('connection refused is a failed poll with its reason', async () => {
+  const upstream = await fakeUpstream(csvHandler(SEED_CSV));
+  const url = upstream.url;
+  await upstream.close();
+  const { store, health, poller } = await setup(url);
+  const record = await poller.pollOnce();
+  assert.equal(record.outcome, 'failed');
+  assert.match(record.error ?? '', /cannot connect: ECONNREFUSED/);
+  assert.equal(store.current(), undefined);
+  assert.equal(health.lastError?.message, record.error);
+});
+
+test('bad rows are dropped, counted and summarized in one line', async (t) => {
+  const upstream = await fakeUpstream(csvHandler(SEED_CSV + 'sw4,1,2\nsw5,x,1,1,1,1,1\nsw1,1,1,1,1,1,1\n'));
+  t.after(() => upstream.close());
+  const { store, health, sink, poller } = await setup(upstream.url);
+  const record = await poller.pollOnce();
+  assert.equal(record.outcome, 'ok');
+  assert.deepEqual(store.current()!.switchIds, ['sw1', 'sw2', 'sw3']);
+  assert.deepEqual(health.rowsRejected, { wrong_field_count: 1, invalid_number: 1, invalid_switch_id: 0, duplicate_switch_id: 1 });
+  const summaries = sink.lines.filter((l) => l.includes('skipped'));
+  assert.equal(summaries.length, 1);
+  assert.match(summaries[0]!, /WARNING (\[\w+\] )?ingested snapshot v1 with 3 switches; skipped 3 bad rows .*wrong_field_count=1 invalid_number=1 duplicate_switch_id=1/);
+});
+
+test('the worker preparer gives the same snapshot as the inline one, and the index is reused when ids repeat', async (t) => {
+  const upstream = await fakeUpstream(csvHandler(SEED_CSV));
+  t.after(() => upstream.close());
+  const worker = new WorkerPreparer();
+  t.after(() => worker.close());
+  const { store, poller } = await setup(upstream.url, worker);
+  await poller.pollOnce();
+  const first = store.current()!;
+  assert.deepEqual(first.row('sw1'), [8123, 1.42, 0, 1, 128, 47.5]);
+  assert.deepEqual(JSON.parse(first.views.listMetricsJson.toString()).sw2.latency_ms, 6.8);
+  await poller.pollOnce();
+  const second = store.current()!;
+  assert.equal(second.version, 2);
+  assert.equal(second.switchIds, first.switchIds, 'same ids: the id list and index are shared, not rebuilt');
+});
+
+test('polls never overlap and follow the interval', async (t) => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const upstream = await fakeUpstream((_req, res) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    setTimeout(() => {
+      inFlight -= 1;
+      res.writeHead(200).end(SEED_CSV);
+    }, 80);
+  });
+  t.after(() => upstream.close());
+  const store = new MemorySnapshotStore();
+  const health = new IngestionHealth();
+  const { logger } = memoryLogger('INFO');
+  const poller = new Poller({ url: upstream.url, intervalMs: 50, timeoutMs: 1000, maxBodyBytes: 65536 }, { preparer: new InlinePreparer(), store, health, logger });
+  poller.start();
+  await new Promise((r) => setTimeout(r, 700));
+  await poller.stop();
+  assert.equal(maxInFlight, 1);
+  assert.ok(health.polls.ok >= 4 && health.polls.ok <= 9, `polls: ${health.polls.ok}`);
+  const after = upstream.requests;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(upstream.requests, after, 'no poll after stop');
+});
