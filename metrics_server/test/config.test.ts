@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ConfigError } from '../../common/config-file.js';
+import { DEFAULT_MAX_BODY_BYTES, loadMetricsServerConfig } from '../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+test('the shipped config file loads with the documented defaults', () => {
+  const { config, missingFile } = loadMetricsServerConfig({});
+  assert.equal(missingFile, undefined);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8080);
+  assert.equal(config.logging.level, 'INFO');
+  assert.equal(config.logging.format, 'text');
+  assert.equal(config.ingestion.generatorUrl.href, 'http://127.0.0.1:9001/counters');
+  assert.equal(config.ingestion.pollIntervalMs, 5000);
+  assert.equal(config.ingestion.fetchTimeoutMs, 2000);
+  assert.equal(config.ingestion.maxBodyBytes, DEFAULT_MAX_BODY_BYTES);
+  assert.equal(config.readiness.maxAgeMs, 17_000);
+});
+
+test('a missing file means defaults, and says so', () => {
+  const missing = join(dir, 'absent.json');
+  const { config, missingFile } = loadMetricsServerConfig({ METRICS_SERVER_CONFIG: missing });
+  assert.equal(missingFile, missing);
+  assert.equal(config.ingestion.pollIntervalMs, 5000);
+});
+
+test("the seed's Python config key logging.level keeps working; env overrides the file", () => {
+  const path = file('seed.json', JSON.stringify({ logging: { level: 'debug' }, ingestion: { poll_interval_seconds: 0.5 } }));
+  const { config } = loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path });
+  assert.equal(config.logging.level, 'DEBUG');
+  assert.equal(config.ingestion.pollIntervalMs, 500);
+  assert.equal(config.readiness.maxAgeMs, 3 * 500 + 2000);
+  const env = loadMetricsServerConfig({
+    METRICS_SERVER_CONFIG: path,
+    LOG_LEVEL: 'WARNING',
+    LOG_FORMAT: 'json',
+    POLL_INTERVAL_SECONDS: '2',
+    FETCH_TIMEOUT_SECONDS: '0.25',
+    MAX_BODY_BYTES: '4096',
+    METRICS_SERVER_PORT: '0',
+    METRICS_SERVER_HOST: '::1',
+  }).config;
+  assert.equal(env.logging.level, 'WARNING');
+  assert.equal(env.logging.format, 'json');
+  assert.equal(env.ingestion.pollIntervalMs, 2000);
+  assert.equal(env.ingestion.fetchTimeoutMs, 250);
+  assert.equal(env.ingestion.maxBodyBytes, 4096);
+  assert.equal(env.port, 0);
+  assert.equal(env.host, '::1');
+});
+
+test('generator URL: GENERATOR_URL, else GENERATOR_HOST/PORT, else the file', () => {
+  assert.equal(loadMetricsServerConfig({ GENERATOR_URL: 'http://10.0.0.5:9100/counters' }).config.ingestion.generatorUrl.href, 'http://10.0.0.5:9100/counters');
+  assert.equal(loadMetricsServerConfig({ GENERATOR_PORT: '9555' }).config.ingestion.generatorUrl.href, 'http://127.0.0.1:9555/counters');
+  assert.equal(loadMetricsServerConfig({ GENERATOR_HOST: '::1', GENERATOR_PORT: '9002' }).config.ingestion.generatorUrl.href, 'http://[::1]:9002/counters');
+});
+
+test('invalid config stops start-up with a message naming the file and the key', () => {
+  const cases: [string, RegExp][] = [
+    ['{not json', /invalid JSON/],
+    ['[]', /top level must be a JSON object/],
+    ['{"logging": {"level": "LOUD"}}', /"logging.level" must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL \(got "LOUD"\)/],
+    ['{"logging": {"format": "xml"}}', /"logging.format" must be one of text, json/],
+    ['{"ingestion": {"poll_interval_seconds": 0}}', /"ingestion.poll_interval_seconds" must be a number from 0.05 to 86400 \(got 0\)/],
+    ['{"ingestion": {"poll_interval_seconds": "5"}}', /"ingestion.poll_interval_seconds" must be a number/],
+    ['{"ingestion": {"max_body_bytes": 1.5}}', /"ingestion.max_body_bytes" must be an integer/],
+    ['{"ingestion": {"generator_url": "ftp://x/counters"}}', /must be an http:\/\/ or https:\/\/ URL/],
+    ['{"ingestion": {"poll_interval": 5}}', /unknown key "ingestion.poll_interval"/],
+    ['{"ingestion": 5}', /"ingestion" must be an object/],
+  ];
+  for (const [content, message] of cases) {
+    const path = file('bad.json', content);
+    assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, content);
+      assert.match(err.message, message, content);
+      if (!/GENERATOR|environment/.test(err.message)) assert.ok(err.message.includes(path), `names the file: ${err.message}`);
+      return true;
+    });
+  }
+  assert.throws(() => loadMetricsServerConfig({ POLL_INTERVAL_SECONDS: 'soon' }), /environment variable POLL_INTERVAL_SECONDS must be a number/);
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_PORT: '70000' }), /METRICS_SERVER_PORT must be an integer from 0 to 65535/);
+  assert.throws(() => loadMetricsServerConfig({ LOG_LEVEL: 'chatty' }), /LOG_LEVEL must be one of/);
+});
+
+test('the process refuses to start on a bad config: one line on stderr, exit code 2', () => {
+  const path = file('bad-process.json', '{"logging": {"level": 7}}');
+  const main = resolve(import.meta.dirname, '../src/main.ts');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, METRICS_SERVER_CONFIG: path }, encoding: 'utf8', timeout: 15_000 });
+  assert.equal(result.status, 2);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, /^metrics server: invalid configuration: .*bad-process\.json: "logging.level" must be one of/);
+});
+
+test('a port already in use gives one line and exit code 3', async () => {
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as import('node:net').AddressInfo).port;
+  try {
+    const main = resolve(import.meta.dirname, '../src/main.ts');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, METRICS_SERVER_PORT: String(port) }, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(result.status, 3);
+    assert.equal(result.stderr.trim(), `metrics server: cannot listen on 127.0.0.1:${port}: address already in use`);
+  } finally {
+    blocker.close();
+  }
+});
