@@ -9,6 +9,7 @@ import type { CountersBody, CountersProvider } from './feed.js';
 export const COUNTERS_PATH = '/counters';
 export const COUNTERS_ALLOW = 'GET, HEAD';
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+const MAX_ECHOED_PATH = 200;
 
 export interface GeneratorAppOptions {
   readonly feed: CountersProvider;
@@ -31,7 +32,10 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
     if (pathOf(request.url) === COUNTERS_PATH) {
       return sendError(reply.header('allow', COUNTERS_ALLOW), 405, `method ${request.method} not allowed on ${COUNTERS_PATH}; use GET or HEAD`);
     }
-    return sendError(reply, 404, `no such path: ${pathOf(request.url)}; the generator serves GET ${COUNTERS_PATH}`);
+    // The path is echoed for the caller's benefit, but bounded: a URL can be many kilobytes.
+    const path = pathOf(request.url);
+    const shown = path.length > MAX_ECHOED_PATH ? `${path.slice(0, MAX_ECHOED_PATH)}...` : path;
+    return sendError(reply, 404, `no such path: ${shown}; the generator serves GET ${COUNTERS_PATH}`);
   });
 
   // Whatever goes wrong, the client sees a status and a short message, never a stack trace.

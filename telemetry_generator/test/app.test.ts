@@ -122,6 +122,9 @@ test('unknown paths are 404 with a JSON error, whatever the method', async () =>
       assert.match(res.json<{ error: string }>().error, /no such path/);
     }
   }
+  const long = await app.inject({ method: 'GET', url: `/${'a'.repeat(5000)}` });
+  assert.equal(long.statusCode, 404);
+  assert.ok(long.body.length < 400, 'a long path is not echoed in full');
   await app.close();
 });
 

@@ -81,7 +81,7 @@ test('serves /counters on a real socket: CSV parses back, seed is logged and rep
   const etag = res.headers.get('etag');
   assert.ok(etag !== null && res.headers.get('last-modified') !== null);
   const body = Buffer.from(await res.arrayBuffer());
-  const records = parse(body, { columns: true }) as Array<Record<string, string>>;
+  const records = parse<Record<string, string>>(body, { columns: true });
   assert.equal(records.length, 25);
   assert.equal(body.toString().split('\n')[0], csvHeader(metrics));
   assert.deepEqual(Object.keys(records[0]!), ['switch_id', ...metrics]);
