@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IngestionHealth } from '../src/ingest/ingestion-health.js';
 import { Poller } from '../src/ingest/poller.js';
-import { InlinePreparer, WorkerPreparer } from '../src/ingest/snapshot-preparer.js';
+import { InlinePreparer, WorkerPreparer, type SnapshotPreparer } from '../src/ingest/snapshot-preparer.js';
 import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
 import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger } from './helpers.js';
 
-async function setup(url: URL, preparer = new InlinePreparer()) {
+async function setup(url: URL, preparer: SnapshotPreparer = new InlinePreparer()) {
   const store = new MemorySnapshotStore();
   const health = new IngestionHealth();
   const { logger, sink } = memoryLogger('DEBUG');

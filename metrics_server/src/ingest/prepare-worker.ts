@@ -9,12 +9,12 @@ if (port === null) throw new Error('prepare-worker must run in a worker thread')
 port.on('message', (request: WorkerRequest) => {
   let result: PrepareResult;
   try {
-    result = prepareSnapshot(request.body, request.timestamp);
+    result = prepareSnapshot(request.body, request.timestamp, request.options);
   } catch (err) {
     // prepareSnapshot is pure and total; this only guards against a bug taking the worker down.
     result = { ok: false, reason: `internal error while parsing: ${err instanceof Error ? err.message : String(err)}` };
   }
   const response: WorkerResponse = { id: request.id, result };
-  const transfer = result.ok ? [result.snapshot.values.buffer, result.snapshot.listMetricsJson.buffer] : [];
+  const transfer = result.ok ? [result.snapshot.values.buffer, result.snapshot.listMetricsJson.buffer, result.snapshot.prometheusFabric?.buffer] : [];
   port.postMessage(response, transfer.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
 });

@@ -5,6 +5,12 @@
  */
 import { parseTelemetryCsv, type RowRejectCounts } from './csv-parser.js';
 import { renderListMetricsJson } from '../views/list-metrics.js';
+import { renderFabricExposition } from '../views/prometheus-fabric.js';
+
+export interface PrepareOptions {
+  /** Render the per-switch Prometheus series (config `prometheus.fabric_series`). */
+  readonly prometheusFabric: boolean;
+}
 
 export interface PreparedSnapshot {
   readonly metrics: readonly string[];
@@ -13,6 +19,8 @@ export interface PreparedSnapshot {
   readonly switchCount: number;
   readonly values: Float64Array;
   readonly listMetricsJson: Uint8Array;
+  /** The fabric series as Prometheus text, when enabled. */
+  readonly prometheusFabric: Uint8Array | undefined;
   readonly rejected: RowRejectCounts;
   readonly rowsSeen: number;
 }
@@ -29,7 +37,7 @@ const encoder = new TextEncoder();
  *   number pattern accepts, so such rows are rejected rather than served.
  * @param timestamp integer Unix seconds written into every switch of the ListMetrics body.
  */
-export function prepareSnapshot(body: Uint8Array, timestamp: number): PrepareResult {
+export function prepareSnapshot(body: Uint8Array, timestamp: number, options: PrepareOptions = { prometheusFabric: true }): PrepareResult {
   // ignoreBOM: false makes the decoder drop a leading BOM; the parser also tolerates one.
   const parsed = parseTelemetryCsv(utf8.decode(body));
   if (!parsed.ok) return parsed;
@@ -42,6 +50,7 @@ export function prepareSnapshot(body: Uint8Array, timestamp: number): PrepareRes
       switchCount: switchIds.length,
       values,
       listMetricsJson: encoder.encode(renderListMetricsJson(switchIds, metrics, values, timestamp)),
+      prometheusFabric: options.prometheusFabric ? encoder.encode(renderFabricExposition(switchIds, metrics, values)) : undefined,
       rejected,
       rowsSeen,
     },

@@ -4,7 +4,7 @@
  * interface.
  */
 import { Worker } from 'node:worker_threads';
-import { prepareSnapshot, type PrepareResult } from './prepare.js';
+import { prepareSnapshot, type PrepareOptions, type PrepareResult } from './prepare.js';
 
 export interface SnapshotPreparer {
   prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult>;
@@ -24,8 +24,9 @@ function spawnModuleWorker(builtUrl: URL): Worker {
 
 /** Runs on the calling thread. Fine for tests and small fabrics. */
 export class InlinePreparer implements SnapshotPreparer {
+  constructor(private readonly options: PrepareOptions = { prometheusFabric: true }) {}
   async prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult> {
-    return prepareSnapshot(body, timestamp);
+    return prepareSnapshot(body, timestamp, this.options);
   }
   async close(): Promise<void> {}
 }
@@ -34,6 +35,7 @@ export interface WorkerRequest {
   readonly id: number;
   readonly body: Uint8Array;
   readonly timestamp: number;
+  readonly options: PrepareOptions;
 }
 export interface WorkerResponse {
   readonly id: number;
@@ -51,13 +53,15 @@ export class WorkerPreparer implements SnapshotPreparer {
   private readonly pending = new Map<number, { resolve: (r: PrepareResult) => void; reject: (e: Error) => void }>();
   private closed = false;
 
+  constructor(private readonly options: PrepareOptions = { prometheusFabric: true }) {}
+
   prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult> {
     if (this.closed) return Promise.reject(new Error('snapshot worker closed'));
     const worker = this.worker ?? this.spawn();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: WorkerRequest = { id, body, timestamp };
+      const request: WorkerRequest = { id, body, timestamp, options: this.options };
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       worker.postMessage(request, whole && body.buffer instanceof ArrayBuffer ? [body.buffer] : []);
     });

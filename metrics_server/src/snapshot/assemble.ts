@@ -18,6 +18,11 @@ export function assembleSnapshot(prepared: PreparedSnapshot, version: number, in
     switchIdsKey: prepared.switchIdsKey,
     switchIndex,
     values: prepared.values,
-    views: { listMetricsJson: Buffer.from(prepared.listMetricsJson.buffer, prepared.listMetricsJson.byteOffset, prepared.listMetricsJson.byteLength) },
+    views: { listMetricsJson: asBuffer(prepared.listMetricsJson), prometheusFabric: prepared.prometheusFabric && asBuffer(prepared.prometheusFabric) },
   });
+}
+
+/** A Buffer view of transferred bytes, without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

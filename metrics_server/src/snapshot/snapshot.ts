@@ -9,6 +9,8 @@
 export interface SnapshotViews {
   /** The complete ListMetrics JSON body, serialized once for this snapshot. */
   readonly listMetricsJson: Buffer;
+  /** The fabric series as Prometheus text (absent when `prometheus.fabric_series` is off). */
+  readonly prometheusFabric: Buffer | undefined;
 }
 
 export interface SnapshotInit {
