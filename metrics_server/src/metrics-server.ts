@@ -10,6 +10,7 @@ import { buildApp, type RoutePlugin } from './http/app.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { Poller } from './ingest/poller.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
 
 export interface MetricsServerDeps {
@@ -24,6 +25,7 @@ export interface StartedMetricsServer extends RunningService {
   readonly store: SnapshotStore;
   readonly health: IngestionHealth;
   readonly poller: Poller;
+  readonly metrics: ServerMetrics;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
@@ -31,8 +33,9 @@ export interface StartedMetricsServer extends RunningService {
 export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
   const logger = deps.logger ?? createLogger(config.logging);
   const store = deps.store ?? new MemorySnapshotStore();
-  const preparer = deps.preparer ?? new WorkerPreparer();
+  const preparer = deps.preparer ?? new WorkerPreparer({ prometheusFabric: config.prometheus.fabricSeries });
   const health = new IngestionHealth();
+  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries });
   const poller = new Poller(
     {
       url: config.ingestion.generatorUrl,
@@ -50,13 +53,14 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     pollIntervalMs: config.ingestion.pollIntervalMs,
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
-    ...(deps.plugins !== undefined ? { plugins: deps.plugins } : {}),
+    plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
   });
 
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await preparer.close();
+    metrics.close();
     throw err;
   }
   const address = app.server.address();
@@ -78,10 +82,11 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       // Fastify's close stops accepting connections and waits for requests in flight.
       await app.close();
       await preparer.close();
+      metrics.close();
       logger.child('server').info('stopped');
       logger.flush();
     })();
     return stopping;
   };
-  return { app, store, health, poller, url, stop };
+  return { app, store, health, poller, metrics, url, stop };
 }

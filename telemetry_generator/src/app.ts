@@ -4,7 +4,9 @@
  * error. Fastify's own logger stays off: request logging, if any, goes through common/logger.ts.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { METRICS_PATH, registerMetricsRoute } from '../../common/prometheus-exposition.js';
 import type { CountersBody, CountersProvider } from './feed.js';
+import type { GeneratorMetrics } from './generator-metrics.js';
 
 export const COUNTERS_PATH = '/counters';
 export const COUNTERS_ALLOW = 'GET, HEAD';
@@ -13,6 +15,8 @@ const MAX_ECHOED_PATH = 200;
 
 export interface GeneratorAppOptions {
   readonly feed: CountersProvider;
+  /** When given, `GET /metrics` serves the generator's own metrics. */
+  readonly metrics?: GeneratorMetrics;
 }
 
 export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance {
@@ -27,13 +31,16 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
     return reply.header('content-type', CSV_CONTENT_TYPE).send(counters.body);
   });
 
+  if (options.metrics !== undefined) registerMetricsRoute(app, options.metrics.registries);
+  const knownPaths = options.metrics !== undefined ? [COUNTERS_PATH, METRICS_PATH] : [COUNTERS_PATH];
+
   // Routes match on method and path, so a POST to /counters lands here too: tell 405 from 404.
   app.setNotFoundHandler((request, reply) => {
-    if (pathOf(request.url) === COUNTERS_PATH) {
-      return sendError(reply.header('allow', COUNTERS_ALLOW), 405, `method ${request.method} not allowed on ${COUNTERS_PATH}; use GET or HEAD`);
+    const path = pathOf(request.url);
+    if (knownPaths.includes(path)) {
+      return sendError(reply.header('allow', COUNTERS_ALLOW), 405, `method ${request.method} not allowed on ${path}; use GET or HEAD`);
     }
     // The path is echoed for the caller's benefit, but bounded: a URL can be many kilobytes.
-    const path = pathOf(request.url);
     const shown = path.length > MAX_ECHOED_PATH ? `${path.slice(0, MAX_ECHOED_PATH)}...` : path;
     return sendError(reply, 404, `no such path: ${shown}; the generator serves GET ${COUNTERS_PATH}`);
   });

@@ -20,6 +20,15 @@ export interface CountersBody {
   readonly lastModified: string;
   /** The same moment in whole seconds, for If-Modified-Since comparisons. */
   readonly lastModifiedSeconds: number;
+  /** Switches whose link is down in this tick. */
+  readonly linksDown: number;
+}
+
+/** What one tick cost, for the generator's own metrics. */
+export interface TickReport {
+  readonly tick: number;
+  readonly durationMs: number;
+  readonly bytes: number;
 }
 
 /** The read side, which is all the HTTP app needs. */
@@ -36,6 +45,8 @@ export interface FeedOptions {
   readonly logger: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
+  /** Called after every tick (step + render). */
+  readonly onTick?: (report: TickReport) => void;
 }
 
 export class TelemetryFeed implements CountersProvider {
@@ -63,6 +74,7 @@ export class TelemetryFeed implements CountersProvider {
     this.simulator.step();
     this.published = this.render();
     const elapsedMs = performance.now() - started;
+    this.options.onTick?.({ tick: this.published.tick, durationMs: elapsedMs, bytes: this.published.body.length });
     const intervalMs = this.options.updateIntervalSeconds * 1000;
     if (elapsedMs > intervalMs) {
       this.options.logger.warning('tick took longer than the update interval', { tick: this.published.tick, tick_ms: round2(elapsedMs), interval_ms: intervalMs });
@@ -108,6 +120,7 @@ export class TelemetryFeed implements CountersProvider {
       etag: `"${this.options.seed}-${this.fingerprint}-${state.tick}"`,
       lastModified: new Date(nowMs).toUTCString(),
       lastModifiedSeconds: Math.floor(nowMs / 1000),
+      linksDown: countZeros(state.columns.link_status),
     });
   }
 }
@@ -119,6 +132,12 @@ export class TelemetryFeed implements CountersProvider {
 export function settingsFingerprint(options: Pick<FeedOptions, 'switchCount' | 'metrics' | 'simulation'>): string {
   const canonical = JSON.stringify([options.switchCount, options.metrics, options.simulation]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
+}
+
+function countZeros(column: Uint8Array): number {
+  let zeros = 0;
+  for (let i = 0; i < column.length; i++) if (column[i] === 0) zeros++;
+  return zeros;
 }
 
 function round2(x: number): number {

@@ -9,6 +9,7 @@ import type { RunningService } from '../../common/service-runner.js';
 import { buildGeneratorApp } from './app.js';
 import { loadGeneratorConfig } from './config.js';
 import { TelemetryFeed } from './feed.js';
+import { GeneratorMetrics } from './generator-metrics.js';
 
 export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadGeneratorConfig(env);
@@ -18,12 +19,15 @@ export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Prom
 
   // 32 bits are plenty to tell runs apart and short enough to copy from a log line into the file.
   const seed = config.seed ?? randomInt(0, 2 ** 32);
-  const feed = new TelemetryFeed({ ...config, seed, logger });
-  const app = buildGeneratorApp({ feed });
+  const metrics = new GeneratorMetrics(config.switchCount);
+  const feed = new TelemetryFeed({ ...config, seed, logger, onTick: metrics.observeTick });
+  metrics.attach(feed);
+  const app = buildGeneratorApp({ feed, metrics });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await app.close();
+    metrics.close();
     throw err;
   }
   feed.start();
@@ -43,6 +47,7 @@ export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Prom
     async stop(): Promise<void> {
       feed.stop();
       await app.close();
+      metrics.close();
       logger.info('stopped');
       logger.flush();
     },

@@ -1,0 +1,151 @@
+/**
+ * The metrics server's own health as Prometheus metrics, through prom-client: ingestion duration,
+ * last successful ingestion, snapshot age and size, polls by outcome, rows rejected by reason, and
+ * HTTP request duration by route and status. Gauges read the live state at scrape time; counters
+ * and histograms are fed by the poller's health record and the request hook.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createRegistries, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/prometheus-exposition.js';
+import type { RoutePlugin } from '../http/app.js';
+import { ROW_REJECT_REASONS } from '../ingest/csv-parser.js';
+import { POLL_OUTCOMES, type IngestionHealth } from '../ingest/ingestion-health.js';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+
+export interface ServerMetricsOptions {
+  readonly store: SnapshotStore;
+  readonly health: IngestionHealth;
+  /** Config `prometheus.fabric_series`: include the per-switch series. */
+  readonly fabricSeries: boolean;
+}
+
+export class ServerMetrics {
+  readonly registries: ExpositionRegistries = createRegistries();
+  private readonly requestDuration: Histogram<'route' | 'method' | 'status_code'>;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: ServerMetricsOptions) {
+    const { store, health } = options;
+    const add = <T extends string>(metric: Counter<T> | Gauge<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
+    // prom-client registers into its global registry unless told otherwise: `registers: []`.
+    const ingestionDuration = new Histogram({
+      name: 'metrics_server_ingestion_duration_seconds',
+      help: 'Time from fetch start to snapshot swap (or failure), by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [],
+    });
+    const polls = new Counter({ name: 'metrics_server_polls_total', help: 'Generator polls by outcome.', labelNames: ['outcome'], registers: [] });
+    const rowsRejected = new Counter({ name: 'metrics_server_rows_rejected_total', help: 'CSV rows skipped, by reason.', labelNames: ['reason'], registers: [] });
+    for (const outcome of POLL_OUTCOMES) polls.inc({ outcome }, 0);
+    for (const reason of ROW_REJECT_REASONS) rowsRejected.inc({ reason }, 0);
+    add(ingestionDuration);
+    add(polls);
+    add(rowsRejected);
+    this.unsubscribe = health.onPoll((record) => {
+      ingestionDuration.observe({ outcome: record.outcome }, record.durationMs / 1000);
+      polls.inc({ outcome: record.outcome });
+      if (record.rejected !== undefined) {
+        for (const reason of ROW_REJECT_REASONS) if (record.rejected[reason] > 0) rowsRejected.inc({ reason }, record.rejected[reason]);
+      }
+    });
+
+    add(
+      new Gauge({
+        name: 'metrics_server_last_successful_ingestion_timestamp_seconds',
+        help: 'Unix time of the last poll that succeeded (new snapshot or 304); absent before the first.',
+        registers: [],
+        collect() {
+          this.reset();
+          if (health.lastSuccessAtMs !== undefined) this.set(health.lastSuccessAtMs / 1000);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: 'metrics_server_snapshot_age_seconds',
+        help: 'Seconds since the served snapshot was ingested; absent before the first snapshot.',
+        registers: [],
+        collect() {
+          this.reset();
+          const snapshot = store.current();
+          if (snapshot !== undefined) this.set(snapshot.ageSeconds());
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: 'metrics_server_snapshot_timestamp_seconds',
+        help: 'Ingestion time (Unix seconds) of the served snapshot: the timestamp of every API answer.',
+        registers: [],
+        collect() {
+          this.reset();
+          const snapshot = store.current();
+          if (snapshot !== undefined) this.set(snapshot.timestamp);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: 'metrics_server_snapshot_version',
+        help: 'Version of the served snapshot (the ETag of API answers).',
+        registers: [],
+        collect() {
+          this.reset();
+          const snapshot = store.current();
+          if (snapshot !== undefined) this.set(snapshot.version);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: 'metrics_server_snapshot_switches',
+        help: 'Switches in the served snapshot.',
+        registers: [],
+        collect() {
+          this.set(store.current()?.switchCount ?? 0);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: 'metrics_server_consecutive_failed_polls',
+        help: 'Failed polls since the last successful one.',
+        registers: [],
+        collect() {
+          this.set(health.consecutiveFailures);
+        },
+      }),
+    );
+    this.requestDuration = new Histogram({
+      name: 'metrics_server_http_request_duration_seconds',
+      help: 'HTTP request duration from arrival to end of response, by route, method and status code.',
+      labelNames: ['route', 'method', 'status_code'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [],
+    });
+    add(this.requestDuration);
+  }
+
+  /** The `/metrics` route and the request-duration hook, as a plugin for the app. */
+  plugin(): RoutePlugin {
+    return {
+      paths: [METRICS_PATH],
+      register: (app: FastifyInstance) => {
+        app.addHook('onResponse', (request, reply, done) => {
+          // The route pattern, never the raw URL: unknown paths must not create new series.
+          const route = request.routeOptions.url ?? 'unmatched';
+          this.requestDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, (performance.now() - request.receivedAt) / 1000);
+          done();
+        });
+        registerMetricsRoute(app, this.registries, () => (this.options.fabricSeries ? this.options.store.current()?.views.prometheusFabric : undefined));
+      },
+    };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.registries.text.clear();
+    this.registries.openMetrics.clear();
+  }
+}

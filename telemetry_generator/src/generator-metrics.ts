@@ -1,0 +1,78 @@
+/**
+ * The generator's own metrics on its `/metrics`: tick duration (step + render), switches, links
+ * down, the current tick and body size, plus prom-client's process and runtime metrics.
+ */
+import { Gauge, Histogram } from 'prom-client';
+import { createRegistries, registerInBoth, type ExpositionRegistries } from '../../common/prometheus-exposition.js';
+import type { CountersProvider, TickReport } from './feed.js';
+
+export class GeneratorMetrics {
+  readonly registries: ExpositionRegistries = createRegistries();
+  private readonly tickDuration: Histogram;
+  private provider: CountersProvider | undefined;
+
+  constructor(switchCount: number) {
+    this.tickDuration = new Histogram({
+      name: 'generator_tick_duration_seconds',
+      help: 'Time to step the simulation and render the CSV for one tick.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [],
+    });
+    registerInBoth(this.registries, this.tickDuration);
+    const switches = new Gauge({ name: 'generator_switches', help: 'Simulated switches.', registers: [] });
+    switches.set(switchCount);
+    registerInBoth(this.registries, switches);
+    const read = (): CountersProvider | undefined => this.provider;
+    registerInBoth(
+      this.registries,
+      new Gauge({
+        name: 'generator_links_down',
+        help: 'Switches whose link is down in the current tick.',
+        registers: [],
+        collect() {
+          const p = read();
+          if (p !== undefined) this.set(p.current().linksDown);
+        },
+      }),
+    );
+    registerInBoth(
+      this.registries,
+      new Gauge({
+        name: 'generator_tick',
+        help: 'The current tick number (0 at start, +1 per update interval).',
+        registers: [],
+        collect() {
+          const p = read();
+          if (p !== undefined) this.set(p.current().tick);
+        },
+      }),
+    );
+    registerInBoth(
+      this.registries,
+      new Gauge({
+        name: 'generator_counters_body_bytes',
+        help: 'Size of the /counters body of the current tick.',
+        registers: [],
+        collect() {
+          const p = read();
+          if (p !== undefined) this.set(p.current().body.length);
+        },
+      }),
+    );
+  }
+
+  /** The feed whose current tick the gauges read. */
+  attach(provider: CountersProvider): void {
+    this.provider = provider;
+  }
+
+  /** Pass as the feed's `onTick`. */
+  readonly observeTick = (report: TickReport): void => {
+    this.tickDuration.observe(report.durationMs / 1000);
+  };
+
+  close(): void {
+    this.registries.text.clear();
+    this.registries.openMetrics.clear();
+  }
+}
