@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { METRICS_PATH, registerMetricsRoute } from '../../common/prometheus-exposition.js';
+import { etagListMatches } from '../../common/http-etag.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';
 
@@ -74,17 +75,4 @@ export function isNotModified(request: FastifyRequest, counters: CountersBody): 
   if (ifModifiedSince === undefined) return false;
   const since = Date.parse(ifModifiedSince);
   return Number.isFinite(since) && counters.lastModifiedSeconds <= Math.floor(since / 1000);
-}
-
-export function etagListMatches(header: string, etag: string): boolean {
-  const opaque = stripWeak(etag);
-  for (const candidate of header.split(',')) {
-    const tag = candidate.trim();
-    if (tag === '*' || stripWeak(tag) === opaque) return true;
-  }
-  return false;
-}
-
-function stripWeak(tag: string): string {
-  return tag.startsWith('W/') ? tag.slice(2) : tag;
 }

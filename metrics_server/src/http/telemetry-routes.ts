@@ -4,6 +4,7 @@
  * GetMetric is two map lookups and one short string.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { etagListMatches } from '../../../common/http-etag.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { jsonNumber } from '../views/json-number.js';
@@ -23,9 +24,7 @@ export function setSnapshotHeaders(reply: FastifyReply, snapshot: Snapshot): voi
 
 /** True when the client already holds this snapshot's answer (`If-None-Match`). */
 function notModified(ifNoneMatch: string | undefined, snapshot: Snapshot): boolean {
-  if (ifNoneMatch === undefined) return false;
-  if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === snapshot.etag);
+  return ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, snapshot.etag);
 }
 
 export function currentOrUnavailable(store: SnapshotStore): Snapshot {
