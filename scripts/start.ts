@@ -8,13 +8,18 @@ import { concurrently, type CloseEvent } from 'concurrently';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
-const distRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const node = JSON.stringify(process.execPath);
+// Built: dist/scripts/start.js runs dist/**/main.js. From source (tests, via tsx): the .ts files.
+const fromSource = import.meta.url.endsWith('.ts');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Quotes for sh only when needed (concurrently mangles a command that starts and ends with quotes). */
+const sh = (word: string): string => (/^[\w/.@:+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+const node = fromSource ? `${sh(process.execPath)} --import tsx` : sh(process.execPath);
+const entry = (service: string): string => sh(resolve(root, `${service}/src/main.${fromSource ? 'ts' : 'js'}`));
 
 const { result } = concurrently(
   [
-    { name: 'generator', command: `${node} ${JSON.stringify(resolve(distRoot, 'telemetry_generator/src/main.js'))}`, prefixColor: 'cyan' },
-    { name: 'server', command: `${node} ${JSON.stringify(resolve(distRoot, 'metrics_server/src/main.js'))}`, prefixColor: 'green' },
+    { name: 'generator', command: `${node} ${entry('telemetry_generator')}`, prefixColor: 'cyan' },
+    { name: 'server', command: `${node} ${entry('metrics_server')}`, prefixColor: 'green' },
   ],
   { prefix: 'name', padPrefix: true, killOthersOn: ['failure', 'success'], killSignal: 'SIGTERM', handleInput: false },
 );
