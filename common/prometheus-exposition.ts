@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
 export interface ExpositionRegistries {
   readonly text: Registry<PrometheusContentType>;
@@ -37,6 +37,27 @@ export function createRegistries(): ExpositionRegistries {
 export function registerInBoth<T extends string>(registries: ExpositionRegistries, metric: Metric<T>): void {
   registries.text.registerMetric(metric);
   registries.openMetrics.registerMetric(metric);
+}
+
+/**
+ * A gauge whose value is read from live state at scrape time, registered in both registries.
+ * `read` returning undefined leaves the gauge without a sample (e.g. no snapshot yet), rather than
+ * exporting a misleading 0.
+ */
+export function liveGauge(registries: ExpositionRegistries, name: string, help: string, read: () => number | undefined): void {
+  registerInBoth(
+    registries,
+    new Gauge({
+      name,
+      help,
+      registers: [],
+      collect() {
+        this.reset();
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    }),
+  );
 }
 
 export function wantsOpenMetrics(accept: string | undefined): boolean {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemorySink, createLogger, type LogLevel, type Logger } from '../../common/logger.js';
 import type { MetricsServerConfig } from '../src/config.js';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type RoutePlugin } from '../src/http/app.js';
 import { IngestionHealth } from '../src/ingest/ingestion-health.js';
 import { prepareSnapshot } from '../src/ingest/prepare.js';
 import { assembleSnapshot } from '../src/snapshot/assemble.js';
@@ -48,7 +48,7 @@ export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink:
   return { logger: createLogger({ level, format: 'text', sink }), sink };
 }
 
-export function testApp(level: LogLevel = 'DEBUG') {
+export function testApp(level: LogLevel = 'DEBUG', plugins: (store: MemorySnapshotStore, health: IngestionHealth) => readonly RoutePlugin[] = () => []) {
   const { logger, sink } = memoryLogger(level);
   const store = new MemorySnapshotStore();
   const health = new IngestionHealth();
@@ -60,6 +60,7 @@ export function testApp(level: LogLevel = 'DEBUG') {
     pollIntervalMs: 5000,
     readinessMaxAgeMs: 17_000,
     limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
+    plugins: plugins(store, health),
   });
   return { app, store, health, sink };
 }
@@ -100,4 +101,13 @@ export function csvHandler(body: string, etag?: string): UpstreamHandler {
     }
     res.writeHead(200, { 'content-type': 'text/csv', ...(etag !== undefined ? { etag } : {}) }).end(body);
   };
+}
+
+/** A port that was free a moment ago, for services that must be told their port up front. */
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -7,21 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMetricsServer } from '../src/metrics-server.js';
-import { memoryLogger, testConfig } from './helpers.js';
+import { freePort, memoryLogger, testConfig } from './helpers.js';
 import { startGeneratorProcess, stopProcess, until, writeGeneratorConfig } from './generator-process.js';
 import { skipUnless } from './promtool.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 interface QueryResult {
   status: string;

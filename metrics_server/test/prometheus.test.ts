@@ -9,31 +9,19 @@ import { DEFAULT_SIMULATION } from '../../telemetry_generator/src/config.js';
 import { TelemetryFeed } from '../../telemetry_generator/src/feed.js';
 import { GeneratorMetrics } from '../../telemetry_generator/src/generator-metrics.js';
 import { ServerMetrics } from '../src/metrics/server-metrics.js';
-import { buildApp } from '../src/http/app.js';
-import { IngestionHealth } from '../src/ingest/ingestion-health.js';
-import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
 import { FABRIC_SERIES } from '../src/views/prometheus-fabric.js';
 import { startMetricsServer } from '../src/metrics-server.js';
-import { SEED_CSV, memoryLogger, snapshotFromCsv, testConfig } from './helpers.js';
+import { SEED_CSV, memoryLogger, snapshotFromCsv, testApp, testConfig } from './helpers.js';
 import { promtoolCheck, skipUnless } from './promtool.js';
 import { startGeneratorProcess, stopProcess, until, writeGeneratorConfig } from './generator-process.js';
 
 function serverWithMetrics(fabricSeries = true) {
-  const { logger } = memoryLogger('ERROR');
-  const store = new MemorySnapshotStore();
-  const health = new IngestionHealth();
-  const metrics = new ServerMetrics({ store, health, fabricSeries });
-  const app = buildApp({
-    logger,
-    store,
-    health,
-    generatorUrl: 'http://127.0.0.1:9/counters',
-    pollIntervalMs: 5000,
-    readinessMaxAgeMs: 17_000,
-    limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
-    plugins: [metrics.plugin()],
+  let metrics: ServerMetrics | undefined;
+  const built = testApp('ERROR', (store, health) => {
+    metrics = new ServerMetrics({ store, health, fabricSeries });
+    return [metrics.plugin()];
   });
-  return { app, store, health, metrics };
+  return { ...built, metrics: metrics! };
 }
 
 /** `name{switch="x"} value` lines → Map of `name|x` → value. */

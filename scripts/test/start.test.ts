@@ -4,19 +4,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../metrics_server/test/helpers.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const START = resolve(import.meta.dirname, '../start.ts');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 function startBoth(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', START], { env: { ...process.env, FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

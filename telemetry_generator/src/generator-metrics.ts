@@ -3,7 +3,7 @@
  * down, the current tick and body size, plus prom-client's process and runtime metrics.
  */
 import { Gauge, Histogram } from 'prom-client';
-import { createRegistries, registerInBoth, type ExpositionRegistries } from '../../common/prometheus-exposition.js';
+import { createRegistries, liveGauge, registerInBoth, type ExpositionRegistries } from '../../common/prometheus-exposition.js';
 import type { CountersProvider, TickReport } from './feed.js';
 
 export class GeneratorMetrics {
@@ -22,43 +22,10 @@ export class GeneratorMetrics {
     const switches = new Gauge({ name: 'generator_switches', help: 'Simulated switches.', registers: [] });
     switches.set(switchCount);
     registerInBoth(this.registries, switches);
-    const read = (): CountersProvider | undefined => this.provider;
-    registerInBoth(
-      this.registries,
-      new Gauge({
-        name: 'generator_links_down',
-        help: 'Switches whose link is down in the current tick.',
-        registers: [],
-        collect() {
-          const p = read();
-          if (p !== undefined) this.set(p.current().linksDown);
-        },
-      }),
-    );
-    registerInBoth(
-      this.registries,
-      new Gauge({
-        name: 'generator_tick',
-        help: 'The current tick number (0 at start, +1 per update interval).',
-        registers: [],
-        collect() {
-          const p = read();
-          if (p !== undefined) this.set(p.current().tick);
-        },
-      }),
-    );
-    registerInBoth(
-      this.registries,
-      new Gauge({
-        name: 'generator_counters_body_bytes',
-        help: 'Size of the /counters body of the current tick.',
-        registers: [],
-        collect() {
-          const p = read();
-          if (p !== undefined) this.set(p.current().body.length);
-        },
-      }),
-    );
+    const current = (): ReturnType<CountersProvider['current']> | undefined => this.provider?.current();
+    liveGauge(this.registries, 'generator_links_down', 'Switches whose link is down in the current tick.', () => current()?.linksDown);
+    liveGauge(this.registries, 'generator_tick', 'The current tick number (0 at start, +1 per update interval).', () => current()?.tick);
+    liveGauge(this.registries, 'generator_counters_body_bytes', 'Size of the /counters body of the current tick.', () => current()?.body.length);
   }
 
   /** The feed whose current tick the gauges read. */

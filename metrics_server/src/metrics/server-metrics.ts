@@ -5,8 +5,8 @@
  * and histograms are fed by the poller's health record and the request hook.
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram } from 'prom-client';
-import { createRegistries, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/prometheus-exposition.js';
+import { Counter, Histogram } from 'prom-client';
+import { createRegistries, liveGauge, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/prometheus-exposition.js';
 import type { RoutePlugin } from '../http/app.js';
 import { ROW_REJECT_REASONS } from '../ingest/csv-parser.js';
 import { POLL_OUTCOMES, type IngestionHealth } from '../ingest/ingestion-health.js';
@@ -26,7 +26,7 @@ export class ServerMetrics {
 
   constructor(private readonly options: ServerMetricsOptions) {
     const { store, health } = options;
-    const add = <T extends string>(metric: Counter<T> | Gauge<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
+    const add = <T extends string>(metric: Counter<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
     // prom-client registers into its global registry unless told otherwise: `registers: []`.
     const ingestionDuration = new Histogram({
       name: 'metrics_server_ingestion_duration_seconds',
@@ -50,73 +50,15 @@ export class ServerMetrics {
       }
     });
 
-    add(
-      new Gauge({
-        name: 'metrics_server_last_successful_ingestion_timestamp_seconds',
-        help: 'Unix time of the last poll that succeeded (new snapshot or 304); absent before the first.',
-        registers: [],
-        collect() {
-          this.reset();
-          if (health.lastSuccessAtMs !== undefined) this.set(health.lastSuccessAtMs / 1000);
-        },
-      }),
+    const gauge = (name: string, help: string, read: () => number | undefined): void => liveGauge(this.registries, name, help, read);
+    gauge('metrics_server_last_successful_ingestion_timestamp_seconds', 'Unix time of the last poll that succeeded (new snapshot or 304); absent before the first.', () =>
+      health.lastSuccessAtMs === undefined ? undefined : health.lastSuccessAtMs / 1000,
     );
-    add(
-      new Gauge({
-        name: 'metrics_server_snapshot_age_seconds',
-        help: 'Seconds since the served snapshot was ingested; absent before the first snapshot.',
-        registers: [],
-        collect() {
-          this.reset();
-          const snapshot = store.current();
-          if (snapshot !== undefined) this.set(snapshot.ageSeconds());
-        },
-      }),
-    );
-    add(
-      new Gauge({
-        name: 'metrics_server_snapshot_timestamp_seconds',
-        help: 'Ingestion time (Unix seconds) of the served snapshot: the timestamp of every API answer.',
-        registers: [],
-        collect() {
-          this.reset();
-          const snapshot = store.current();
-          if (snapshot !== undefined) this.set(snapshot.timestamp);
-        },
-      }),
-    );
-    add(
-      new Gauge({
-        name: 'metrics_server_snapshot_version',
-        help: 'Version of the served snapshot (the ETag of API answers).',
-        registers: [],
-        collect() {
-          this.reset();
-          const snapshot = store.current();
-          if (snapshot !== undefined) this.set(snapshot.version);
-        },
-      }),
-    );
-    add(
-      new Gauge({
-        name: 'metrics_server_snapshot_switches',
-        help: 'Switches in the served snapshot.',
-        registers: [],
-        collect() {
-          this.set(store.current()?.switchCount ?? 0);
-        },
-      }),
-    );
-    add(
-      new Gauge({
-        name: 'metrics_server_consecutive_failed_polls',
-        help: 'Failed polls since the last successful one.',
-        registers: [],
-        collect() {
-          this.set(health.consecutiveFailures);
-        },
-      }),
-    );
+    gauge('metrics_server_snapshot_age_seconds', 'Seconds since the served snapshot was ingested; absent before the first snapshot.', () => store.current()?.ageSeconds());
+    gauge('metrics_server_snapshot_timestamp_seconds', 'Ingestion time (Unix seconds) of the served snapshot: the timestamp of every API answer.', () => store.current()?.timestamp);
+    gauge('metrics_server_snapshot_version', 'Version of the served snapshot (the ETag of API answers).', () => store.current()?.version);
+    gauge('metrics_server_snapshot_switches', 'Switches in the served snapshot.', () => store.current()?.switchCount ?? 0);
+    gauge('metrics_server_consecutive_failed_polls', 'Failed polls since the last successful one.', () => health.consecutiveFailures);
     this.requestDuration = new Histogram({
       name: 'metrics_server_http_request_duration_seconds',
       help: 'HTTP request duration from arrival to end of response, by route, method and status code.',
