@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from '../../../common/logger.js';
 import { CLIENT_ERROR_STATUS, HttpError, errorJson, methodNotAllowed } from './errors.js';
 import { registerRequestLog } from './request-log.js';
@@ -54,6 +54,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerRequestLog(app, logger);
 
   app.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      void reply.code(400).header('connection', 'close').type(JSON_TYPE).send(errorJson('missing Host header'));
+      return;
+    }
     const q = request.url.indexOf('?');
     if (q !== -1 && request.url.length - q - 1 > limits.maxQueryBytes) {
       void reply.code(414).type(JSON_TYPE).send(errorJson(`query string longer than ${limits.maxQueryBytes} bytes`));
@@ -78,8 +82,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.code(500).type(JSON_TYPE).send(errorJson('internal server error'));
   });
 
-  app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).type(JSON_TYPE).send(errorJson('no such endpoint'));
+  // Fastify routes only the methods it knows (GET, POST, ... QUERY); a request with another method
+  // Node accepts (PROPFIND, PURGE, LINK, ...) lands here even on a known path. The spec wants 405 for
+  // any method other than GET/HEAD on a known path; the request-abuse suite found these answered 404.
+  const knownPaths = new Set([...GET_PATHS, ...(options.plugins ?? []).flatMap((p) => p.paths)]);
+  const unroutable = (request: FastifyRequest): HttpError => {
+    const q = request.url.indexOf('?');
+    return knownPaths.has(q === -1 ? request.url : request.url.slice(0, q)) ? methodNotAllowed(request.method, ALLOW) : new HttpError(404, 'no such endpoint');
+  };
+  // Answer unroutable requests before any body is parsed: otherwise a QUERY or a POST with a
+  // malformed JSON body to an unknown path got a 400 from the body parser instead of the 404.
+  app.addHook('onRequest', (request, _reply, done) => done(request.is404 ? unroutable(request) : undefined));
+  app.setNotFoundHandler((request) => {
+    throw unroutable(request);
   });
 
   registerTelemetryRoutes(app, options.store);
@@ -92,6 +107,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     app.route({
       method: otherMethods,
       url,
+      // Refuse before the body is parsed: otherwise QUERY without a Content-Type got a 400 and a
+      // large POST a 413 instead of the 405 the spec asks for (found by the request-abuse suite).
+      onRequest: (request, _reply, done) => done(methodNotAllowed(request.method, ALLOW)),
       handler: (request) => {
         throw methodNotAllowed(request.method, ALLOW);
       },
@@ -116,6 +134,9 @@ function limitedServerFactory(limits: HttpLimits, logger: Logger): FastifyServer
         // How often Node checks the two timeouts above; the default (30 s) would let a slow client
         // hold a socket far past its limit.
         connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+        // Node's own answer to an HTTP/1.1 request without Host is a bare 400 with an empty body;
+        // the onRequest hook in buildApp answers it instead, with a JSON error like every other.
+        requireHostHeader: false,
       },
       handler,
     );

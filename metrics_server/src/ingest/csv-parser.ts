@@ -153,10 +153,10 @@ function analyzeHeader(line: string): HeaderAnalysis {
   const seen = new Set<string>();
   const metrics: string[] = [];
   for (const [i, name] of names.entries()) {
-    if (seen.has(name)) return { ok: false, reason: `duplicate column ${JSON.stringify(truncate(name))}` };
+    if (seen.has(name)) return { ok: false, reason: `duplicate column ${quoted(name)}` };
     seen.add(name);
     if (i === idColumn) continue;
-    if (!isValidMetricName(name)) return { ok: false, reason: `invalid column name ${JSON.stringify(truncate(name))}` };
+    if (!isValidMetricName(name)) return { ok: false, reason: `invalid column name ${quoted(name)}` };
     metrics.push(name);
   }
   if (metrics.length === 0) return { ok: false, reason: 'header has no metric columns' };
@@ -167,7 +167,13 @@ function stripCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
-/** Keeps error messages short and single-line whatever the upstream sent. */
-function truncate(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+/**
+ * Quotes upstream text for an error message: short, single-line, no raw control characters.
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls (U+0080-U+009F, e.g. NEL) and
+ * U+2028/U+2029 raw; the fault suite caught a column name carrying them into a log line, so those
+ * are escaped too.
+ */
+function quoted(text: string): string {
+  const short = text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  return JSON.stringify(short).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

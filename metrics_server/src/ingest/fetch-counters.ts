@@ -48,18 +48,38 @@ export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOut
     const headers: Record<string, string> = { accept: 'text/csv' };
     if (options.ifNoneMatch !== undefined) headers['if-none-match'] = options.ifNoneMatch;
     const secure = url.protocol === 'https:';
-    const request = (secure ? https : http).request(url, { method: 'GET', headers, agent: secure ? httpsAgent : httpAgent });
     // One deadline for the whole exchange (connect, headers, body): a slow trickle cannot hold a poll.
     const deadline = setTimeout(() => finish(new FetchError('timeout', `no complete response within ${options.timeoutMs} ms`)), options.timeoutMs);
+    let retried = false;
+    let responded = false;
+    let request = send();
 
-    request.on('error', (err: NodeJS.ErrnoException) => {
-      if (settled) return;
+    function send(): http.ClientRequest {
+      const req = (secure ? https : http).request(url, { method: 'GET', headers, agent: secure ? httpsAgent : httpAgent });
+      req.on('error', (err: NodeJS.ErrnoException) => onError(req, err));
+      req.on('response', onResponse);
+      req.end();
+      return req;
+    }
+
+    function onError(req: http.ClientRequest, err: NodeJS.ErrnoException): void {
+      if (settled || req !== request) return;
       const code = err.code ?? '';
+      // A kept-alive socket the generator closed while idle (it restarted, or its keep-alive timeout
+      // ran out) fails the first write with a reset. Found by the fault suite: a restarted generator
+      // made the next poll fail with "connection reset" instead of connecting afresh. As Node's docs
+      // advise (request.reusedSocket), retry such a GET once on a new connection, within the deadline.
+      if (req.reusedSocket && !retried && !responded && (code === 'ECONNRESET' || code === 'EPIPE')) {
+        retried = true;
+        request = send();
+        return;
+      }
       if (code === 'ECONNRESET' || code === 'EPIPE') finish(new FetchError('aborted', `connection reset (${code})`));
       else finish(new FetchError('connect', `cannot connect: ${code !== '' ? code : err.message}`));
-    });
+    }
 
-    request.on('response', (response) => {
+    function onResponse(response: http.IncomingMessage): void {
+      responded = true;
       const status = response.statusCode ?? 0;
       if (status === 304) {
         response.resume();
@@ -106,8 +126,7 @@ export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOut
         const etag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
         finish(undefined, { kind: 'ok', status, body: exact ?? concatOwned(chunks, received), etag });
       });
-    });
-    request.end();
+    }
   });
 }
 
