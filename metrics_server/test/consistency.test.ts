@@ -31,12 +31,15 @@ test('concurrent reads during rapid swaps never mix two snapshots', async (t) =>
   server.store.onPublish((s) => published.set(s.version, { value: s.value('sw1', 'bandwidth_mbps')!, timestamp: s.timestamp }));
   while (server.store.current() === undefined) await new Promise((r) => setTimeout(r, 5));
 
-  const deadline = Date.now() + 2500;
   let lists = 0;
   let gets = 0;
   const versionsSeen = new Set<string>();
+  // Read for at least 2.5 s and until enough answers were checked; a busy CI machine may need
+  // longer, bounded at 30 s. The bounds are about coverage, not speed.
+  const started = Date.now();
+  const enough = (): boolean => Date.now() - started > 30_000 || (Date.now() - started > 2500 && lists >= 20 && gets >= 100 && versionsSeen.size > 5);
   const listReader = async (): Promise<void> => {
-    while (Date.now() < deadline) {
+    while (!enough()) {
       const res = await fetch(`${server.url}/telemetry/ListMetrics`);
       const etag = res.headers.get('etag')!;
       const body = (await res.json()) as Record<string, { bandwidth_mbps: number; latency_ms: number; timestamp: number }>;
@@ -54,7 +57,7 @@ test('concurrent reads during rapid swaps never mix two snapshots', async (t) =>
   };
   const getReader = async (): Promise<void> => {
     let i = 0;
-    while (Date.now() < deadline) {
+    while (!enough()) {
       i += 1;
       const res = await fetch(`${server.url}/telemetry/GetMetric?switch=sw${1 + (i % SWITCHES)}&metric=bandwidth_mbps`);
       const body = (await res.json()) as { value: number; timestamp: number };
@@ -67,5 +70,5 @@ test('concurrent reads during rapid swaps never mix two snapshots', async (t) =>
   await Promise.all([listReader(), listReader(), getReader(), getReader(), getReader()]);
   assert.ok(server.store.current()!.version > 20, `only ${server.store.current()!.version} swaps happened`);
   assert.ok(versionsSeen.size > 5, `readers saw only ${versionsSeen.size} snapshots`);
-  assert.ok(lists > 20 && gets > 100, `lists=${lists} gets=${gets}`);
+  assert.ok(lists >= 20 && gets >= 100, `lists=${lists} gets=${gets}`);
 });
