@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestionHealth } from '../ingest/ingestion-health.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { eventLoopDelay } from '../perf/event-loop-delay.js';
 import { errorJson } from './errors.js';
 import { JSON_TYPE, setSnapshotHeaders } from './telemetry-routes.js';
 
@@ -54,6 +55,8 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
       polls: { ...health.polls },
       rows_rejected: { ...health.rowsRejected },
     },
+    // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
+    event_loop: eventLoopDelay.report(),
   };
 }
 
@@ -69,6 +72,7 @@ export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): 
 }
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: StatusContext): void {
+  eventLoopDelay.start();
   app.get('/telemetry/Status', (_request, reply) => {
     const snapshot = ctx.store.current();
     if (snapshot !== undefined) setSnapshotHeaders(reply, snapshot);

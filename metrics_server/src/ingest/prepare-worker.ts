@@ -1,6 +1,6 @@
 /** Worker thread entry: runs `prepareSnapshot` off the main thread and transfers the buffers back. */
 import { parentPort } from 'node:worker_threads';
-import { prepareSnapshot, type PrepareResult } from './prepare.js';
+import { prepareSnapshot, transferables, type PrepareResult } from './prepare.js';
 import type { WorkerRequest, WorkerResponse } from './snapshot-preparer.js';
 
 const port = parentPort;
@@ -15,6 +15,5 @@ port.on('message', (request: WorkerRequest) => {
     result = { ok: false, reason: `internal error while parsing: ${err instanceof Error ? err.message : String(err)}` };
   }
   const response: WorkerResponse = { id: request.id, result };
-  const transfer = result.ok ? [result.snapshot.values.buffer, result.snapshot.listMetricsJson.buffer, result.snapshot.prometheusFabric?.buffer] : [];
-  port.postMessage(response, transfer.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer));
+  port.postMessage(response, result.ok ? transferables(result.snapshot) : []);
 });

@@ -1,21 +1,20 @@
 /**
- * Turns a prepared snapshot into a `Snapshot` on the main thread. The only work proportional to the
- * fabric here is building the id → row map, and that is skipped whenever the switch ids are the same
- * as the previous snapshot's (the usual case): one string comparison instead of 100,000 map inserts.
+ * Turns a prepared snapshot into a `Snapshot` on the main thread. Nothing here is proportional to the
+ * fabric: the id index arrives prebuilt from the worker, and when the ids are the same as the
+ * previous snapshot's (the usual case) the previous index object is kept after one memcmp, so the
+ * id list and anything cached on it are shared.
  */
 import type { PreparedSnapshot } from '../ingest/prepare.js';
 import { Snapshot } from './snapshot.js';
+import { SwitchIndex } from './switch-index.js';
 
 export function assembleSnapshot(prepared: PreparedSnapshot, version: number, ingestedAtMs: number, previous: Snapshot | undefined): Snapshot {
-  const reuse = previous !== undefined && previous.switchIdsKey === prepared.switchIdsKey;
-  const switchIds = reuse ? previous.switchIds : Object.freeze(prepared.switchIdsKey.split('\n'));
-  const switchIndex = reuse ? previous.indexForReuse() : new Map(switchIds.map((id, row) => [id, row]));
+  const previousIndex = previous?.indexForReuse();
+  const switchIndex = previousIndex !== undefined && previousIndex.sameIds(prepared.switchIndex) ? previousIndex : new SwitchIndex(prepared.switchIndex);
   return new Snapshot({
     version,
     ingestedAtMs,
     metrics: prepared.metrics,
-    switchIds,
-    switchIdsKey: prepared.switchIdsKey,
     switchIndex,
     values: prepared.values,
     views: { listMetricsJson: asBuffer(prepared.listMetricsJson), prometheusFabric: prepared.prometheusFabric && asBuffer(prepared.prometheusFabric) },

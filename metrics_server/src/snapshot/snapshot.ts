@@ -6,6 +6,8 @@
  * Values live in one row-major Float64Array behind a JS private field, so nothing outside can write
  * to them; the instance itself is frozen.
  */
+import type { SwitchIndex } from './switch-index.js';
+
 export interface SnapshotViews {
   /** The complete ListMetrics JSON body, serialized once for this snapshot. */
   readonly listMetricsJson: Buffer;
@@ -18,14 +20,11 @@ export interface SnapshotInit {
   /** Milliseconds since the epoch at which ingestion of this snapshot started. */
   readonly ingestedAtMs: number;
   readonly metrics: readonly string[];
-  readonly switchIds: readonly string[];
-  /** Switch id → row; may be shared with an earlier snapshot that had the same ids. */
-  readonly switchIndex: ReadonlyMap<string, number>;
+  /** Switch ids and id → row; may be shared with an earlier snapshot that had the same ids. */
+  readonly switchIndex: SwitchIndex;
   /** Row-major: `values[row * metrics.length + column]`. Ownership passes to the snapshot. */
   readonly values: Float64Array;
   readonly views: SnapshotViews;
-  /** `\n`-joined switch ids, kept to detect cheaply that the next snapshot has the same ids. */
-  readonly switchIdsKey: string;
 }
 
 export class Snapshot {
@@ -34,26 +33,22 @@ export class Snapshot {
   /** Integer Unix seconds: the `timestamp` of every answer built from this snapshot. */
   readonly timestamp: number;
   readonly metrics: readonly string[];
-  readonly switchIds: readonly string[];
-  readonly switchIdsKey: string;
   readonly views: SnapshotViews;
   /** The HTTP entity tag of every answer built from this snapshot. */
   readonly etag: string;
   readonly lastModified: string;
-  readonly #switchIndex: ReadonlyMap<string, number>;
+  readonly #switchIndex: SwitchIndex;
   readonly #metricIndex: ReadonlyMap<string, number>;
   readonly #values: Float64Array;
 
   constructor(init: SnapshotInit) {
-    if (init.values.length !== init.switchIds.length * init.metrics.length) {
-      throw new Error(`snapshot values length ${init.values.length} does not match ${init.switchIds.length} switches x ${init.metrics.length} metrics`);
+    if (init.values.length !== init.switchIndex.count * init.metrics.length) {
+      throw new Error(`snapshot values length ${init.values.length} does not match ${init.switchIndex.count} switches x ${init.metrics.length} metrics`);
     }
     this.version = init.version;
     this.ingestedAtMs = init.ingestedAtMs;
     this.timestamp = Math.floor(init.ingestedAtMs / 1000);
     this.metrics = Object.freeze([...init.metrics]);
-    this.switchIds = Object.isFrozen(init.switchIds) ? init.switchIds : Object.freeze([...init.switchIds]);
-    this.switchIdsKey = init.switchIdsKey;
     this.views = Object.freeze({ ...init.views });
     this.etag = `"v${init.version}"`;
     this.lastModified = new Date(this.timestamp * 1000).toUTCString();
@@ -64,11 +59,16 @@ export class Snapshot {
   }
 
   get switchCount(): number {
-    return this.switchIds.length;
+    return this.#switchIndex.count;
+  }
+
+  /** Switch ids in CSV order (made on first use and shared by snapshots with the same ids). */
+  get switchIds(): readonly string[] {
+    return this.#switchIndex.ids();
   }
 
   hasSwitch(id: string): boolean {
-    return this.#switchIndex.has(id);
+    return this.#switchIndex.lookup(id) !== -1;
   }
 
   hasMetric(name: string): boolean {
@@ -77,16 +77,16 @@ export class Snapshot {
 
   /** The value of one metric of one switch, or undefined if either is unknown. O(1). */
   value(switchId: string, metric: string): number | undefined {
-    const row = this.#switchIndex.get(switchId);
+    const row = this.#switchIndex.lookup(switchId);
     const column = this.#metricIndex.get(metric);
-    if (row === undefined || column === undefined) return undefined;
+    if (row === -1 || column === undefined) return undefined;
     return this.#values[row * this.metrics.length + column];
   }
 
   /** All metric values of one switch, in `metrics` order (a copy). */
   row(switchId: string): number[] | undefined {
-    const row = this.#switchIndex.get(switchId);
-    if (row === undefined) return undefined;
+    const row = this.#switchIndex.lookup(switchId);
+    if (row === -1) return undefined;
     const width = this.metrics.length;
     return Array.from(this.#values.subarray(row * width, row * width + width));
   }
@@ -97,8 +97,8 @@ export class Snapshot {
     for (let i = 0; i < this.#values.length; i++) visit(Math.floor(i / width), i % width, this.#values[i]!);
   }
 
-  /** The id → row map, for a next snapshot with identical ids to share (it is never mutated). */
-  indexForReuse(): ReadonlyMap<string, number> {
+  /** The id index, for a next snapshot with identical ids to share (it is never mutated). */
+  indexForReuse(): SwitchIndex {
     return this.#switchIndex;
   }
 

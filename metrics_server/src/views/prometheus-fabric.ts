@@ -6,6 +6,8 @@
  * snapshot in the ingestion worker, never per scrape.
  */
 import { isMetricName, type MetricName } from '../../../common/telemetry-schema.js';
+import type { ParsedColumns } from '../ingest/csv-parser.js';
+import { buildValueTexts, putAscii } from './value-text.js';
 
 export interface FabricSeriesMapping {
   /** Prometheus metric name. */
@@ -88,4 +90,48 @@ export function renderFabricExposition(switchIds: readonly string[], metrics: re
     parts.push(chunk);
   }
   return parts.join('');
+}
+
+/**
+ * The same text as `renderFabricExposition`, byte for byte, written into one exactly sized buffer:
+ * ids are copied from the parsed bytes and each sample's text is made once by `buildValueTexts`
+ * (token copied, decimal point moved, or integer digits; `convert` + `String` for anything else).
+ * This is what ingestion uses; the string function above stays as the reference.
+ */
+export function renderFabricExpositionBytes(parsed: ParsedColumns): Uint8Array {
+  const { metrics, rowCount } = parsed;
+  const { idText, idEnds } = parsed.index;
+  const width = metrics.length;
+  const series = metrics.map(seriesFor);
+  const texts = buildValueTexts(
+    parsed,
+    series.map((s) => s.scale),
+    (value, column) => sampleValue(convert(value, series[column]!.scale)),
+  );
+  const headers = series.map((s) => new Uint8Array(Buffer.from(`# HELP ${s.name} ${s.help}\n# TYPE ${s.name} gauge\n`, 'utf8')));
+  const prefixes = series.map((s) => new Uint8Array(Buffer.from(`${s.name}{switch="`, 'latin1')));
+  const idBytes = idText.length - (rowCount - 1);
+  let size = 0;
+  for (let c = 0; c < width; c++) size += headers[c]!.length + rowCount * (prefixes[c]!.length + 4) + idBytes + texts.columnBytes[c]!;
+  const out = new Uint8Array(size);
+  const text = texts.bytes;
+  const ends = texts.ends;
+  let p = 0;
+  for (let c = 0; c < width; c++) {
+    p = putAscii(out, p, headers[c]!);
+    const prefix = prefixes[c]!;
+    for (let row = 0, k = c; row < rowCount; row++, k += width) {
+      p = putAscii(out, p, prefix);
+      const idEnd = idEnds[row]!;
+      for (let i = row === 0 ? 0 : idEnds[row - 1]! + 1; i < idEnd; i++) out[p++] = idText[i]!;
+      out[p++] = 34; // "
+      out[p++] = 125; // }
+      out[p++] = 32;
+      const end = ends[k]!;
+      for (let i = k === 0 ? 0 : ends[k - 1]!; i < end; i++) out[p++] = text[i]!;
+      out[p++] = 10;
+    }
+  }
+  if (p !== size) throw new Error(`fabric exposition size ${p} does not match the computed ${size}`);
+  return out;
 }

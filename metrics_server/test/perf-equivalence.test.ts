@@ -1,0 +1,163 @@
+/**
+ * The optimized ingestion path (byte parser, byte renderers, worker-built id index) against the
+ * straightforward implementations it replaced, on random input: same results, same bytes. Speed is
+ * the benchmark's business (`npm run bench`); these tests only hold the fast code to the slow code's
+ * semantics.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseTelemetryCsv, parseTelemetryBytes } from '../src/ingest/csv-parser.js';
+import { parseTelemetryCsvReference } from '../src/ingest/csv-parser-reference.js';
+import { prepareSnapshot } from '../src/ingest/prepare.js';
+import { renderListMetricsJson } from '../src/views/list-metrics.js';
+import { renderFabricExposition } from '../src/views/prometheus-fabric.js';
+import { SwitchIndex } from '../src/snapshot/switch-index.js';
+import { assembleSnapshot } from '../src/snapshot/assemble.js';
+
+const keepBom = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const dropBom = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
+
+/** Number tokens: canonical ones, every non-canonical spelling, and garbage. */
+const digitString = (min: number, max: number): fc.Arbitrary<string> => fc.array(fc.constantFrom(...'0123456789'), { minLength: min, maxLength: max }).map((d) => d.join(''));
+const decimalToken = fc
+  .tuple(fc.constantFrom('', '', '-', '+'), digitString(1, 18), fc.option(digitString(1, 18)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digitString(1, 3))))
+  .map(([sign, int, frac, exp]) => `${sign}${int}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`);
+const shortDecimal = fc
+  .tuple(fc.constantFrom('', '-'), fc.integer({ min: 0, max: 99999 }), fc.integer({ min: 0, max: 6 }))
+  .map(([sign, n, places]) => `${sign}${places === 0 ? n : (n / 10 ** places).toFixed(places)}`);
+const numberToken = fc.oneof(
+  { weight: 4, arbitrary: shortDecimal },
+  { weight: 4, arbitrary: decimalToken },
+  { weight: 2, arbitrary: fc.double({ noNaN: true }).map(String) },
+  { weight: 2, arbitrary: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('', '-0', '0.0', '007', '+5', '1.', '.5', 'NaN', 'Infinity', '0x10', '1e400', '1e-400', '0.0000001', '0.000001', '1 ', '\u00a01', '1.50', 'é', '\uFFFD') },
+);
+const idToken = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 40 }).map((i) => `sw${i}`) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,70}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('', ' sw1', '"sw1"', '-sw', 'sw\u00e9', 'sw\r1', '\uFEFFsw1') },
+);
+const metricSets = fc.constantFrom(
+  ['bandwidth_mbps', 'latency_ms', 'packet_errors', 'link_status', 'tx_queue_depth', 'utilization_percent'],
+  ['latency_ms', 'utilization_percent'],
+  ['bandwidth_mbps', 'custom_gauge'],
+  ['utilization_percent'],
+);
+
+/** A CSV body as bytes, mostly well-formed, with every kind of damage mixed in. */
+const csvBody = fc
+  .tuple(
+    metricSets,
+    fc.integer({ min: 0, max: 2 }),
+    fc.array(fc.tuple(idToken, fc.array(numberToken, { minLength: 0, maxLength: 8 }), fc.integer({ min: 0, max: 20 })), { minLength: 0, maxLength: 30 }),
+    fc.constantFrom('\n', '\r\n'),
+    fc.constantFrom(0, 0, 0, 1, 2),
+    fc.boolean(),
+    fc.option(fc.uint8Array({ minLength: 1, maxLength: 6 })),
+  )
+  .map(([metrics, idColumn, rows, eol, boms, trailing, junk]) => {
+    const header: string[] = [...metrics];
+    header.splice(Math.min(idColumn, header.length), 0, 'switch_id');
+    const lines = [header.join(',')];
+    for (const [id, nums, shape] of rows) {
+      if (shape === 0) {
+        lines.push('');
+        continue;
+      }
+      // Mostly the right field count; sometimes too few or too many.
+      const wanted = shape === 1 ? nums.length : metrics.length;
+      const fields = Array.from({ length: wanted }, (_, i) => nums[i % Math.max(1, nums.length)] ?? '1');
+      fields.splice(Math.min(idColumn, fields.length), 0, id);
+      lines.push(fields.join(','));
+    }
+    let text = lines.join(eol) + (trailing ? eol : '');
+    text = '\uFEFF'.repeat(boms) + text;
+    const bytes = Buffer.from(text, 'utf8');
+    if (junk === null) return new Uint8Array(bytes);
+    // Raw bytes (possibly not UTF-8) spliced in somewhere after the header.
+    const at = Math.min(bytes.length, lines[0]!.length + 3 * boms + 1 + (junk[0]! % 50));
+    return new Uint8Array(Buffer.concat([bytes.subarray(0, at), junk, bytes.subarray(at)]));
+  });
+
+test('property: the byte parser gives exactly what the reference parser gives on the decoded text', () => {
+  fc.assert(
+    fc.property(csvBody, (bytes) => {
+      assert.deepStrictEqual(parseTelemetryCsv(bytes), parseTelemetryCsvReference(keepBom.decode(bytes)));
+      const text = keepBom.decode(bytes);
+      assert.deepStrictEqual(parseTelemetryCsv(text), parseTelemetryCsvReference(text));
+    }),
+    { numRuns: 600 },
+  );
+});
+
+test('property: prepareSnapshot renders the same bytes as the string renderers', () => {
+  fc.assert(
+    fc.property(csvBody, fc.integer({ min: 0, max: 2 ** 31 }), (bytes, timestamp) => {
+      const expected = parseTelemetryCsvReference(dropBom.decode(bytes));
+      const prepared = prepareSnapshot(bytes, timestamp);
+      if (!expected.ok) {
+        assert.deepStrictEqual(prepared, expected);
+        return;
+      }
+      assert.ok(prepared.ok);
+      const { switchIds, metrics, values, rejected, rowsSeen } = expected.data;
+      const snapshot = prepared.snapshot;
+      assert.deepStrictEqual(snapshot.metrics, metrics);
+      assert.deepStrictEqual(snapshot.values, values);
+      assert.deepStrictEqual(snapshot.rejected, rejected);
+      assert.equal(snapshot.rowsSeen, rowsSeen);
+      assert.equal(snapshot.switchCount, switchIds.length);
+      assert.equal(snapshot.switchIdsKey, switchIds.join('\n'));
+      assert.equal(Buffer.from(snapshot.listMetricsJson).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, timestamp));
+      assert.equal(Buffer.from(snapshot.prometheusFabric!).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
+    }),
+    { numRuns: 600 },
+  );
+});
+
+test('property: sample texts equal String(convert(value)) for arbitrary decimal tokens in scaled columns', () => {
+  const metrics = ['bandwidth_mbps', 'latency_ms', 'utilization_percent', 'link_status'];
+  fc.assert(
+    fc.property(fc.array(fc.tuple(decimalToken, shortDecimal, decimalToken, numberToken), { minLength: 1, maxLength: 20 }), (rows) => {
+      const csv = ['switch_id,' + metrics.join(','), ...rows.map((r, i) => `sw${i + 1},${r.join(',')}`)].join('\n');
+      const expected = parseTelemetryCsvReference(csv);
+      const prepared = prepareSnapshot(Buffer.from(csv), 1766501919);
+      if (!expected.ok) return;
+      assert.ok(prepared.ok);
+      const { switchIds, values } = expected.data;
+      assert.equal(Buffer.from(prepared.snapshot.prometheusFabric!).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
+      assert.equal(Buffer.from(prepared.snapshot.listMetricsJson).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, 1766501919));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('property: the worker-built id index finds every id at its row and nothing else', () => {
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,12}$/), { minLength: 1, maxLength: 300 }), fc.array(fc.string({ maxLength: 14 })), (ids, probes) => {
+      const parsed = parseTelemetryBytes(Buffer.from(['switch_id,a', ...ids.map((id) => `${id},1`)].join('\n')));
+      assert.ok(parsed.ok);
+      const index = new SwitchIndex(parsed.data.index);
+      assert.deepStrictEqual(index.ids(), ids);
+      for (const [row, id] of ids.entries()) assert.equal(index.lookup(id), row);
+      for (const probe of probes) assert.equal(index.lookup(probe), ids.indexOf(probe));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a snapshot with the same ids shares the previous index; different ids get their own', () => {
+  const a = prepareSnapshot(Buffer.from('switch_id,a\nsw1,1\nsw2,2\n'), 1);
+  const b = prepareSnapshot(Buffer.from('switch_id,a\nsw1,3\nsw2,4\n'), 2);
+  const c = prepareSnapshot(Buffer.from('switch_id,a\nsw1,5\nsw3,6\n'), 3);
+  assert.ok(a.ok && b.ok && c.ok);
+  const first = assembleSnapshot(a.snapshot, 1, 1000, undefined);
+  const second = assembleSnapshot(b.snapshot, 2, 2000, first);
+  const third = assembleSnapshot(c.snapshot, 3, 3000, second);
+  assert.equal(second.indexForReuse(), first.indexForReuse());
+  assert.notEqual(third.indexForReuse(), second.indexForReuse());
+  assert.equal(third.value('sw3', 'a'), 6);
+  assert.equal(third.value('sw2', 'a'), undefined);
+  assert.equal(second.value('sw2', 'a'), 4);
+});
