@@ -51,8 +51,8 @@ export function renderListMetricsBytes(parsed: ParsedColumns, timestamp: number)
   const { idText, idEnds } = parsed.index;
   const width = metrics.length;
   const count = rowCount * width;
-  const keys = metrics.map((name, i) => ascii(`${i === 0 ? '' : ','}"${name}":`));
-  const tail = ascii(`,"${TIMESTAMP_FIELD}":${timestamp}}`);
+  const keys = metrics.map((name, i) => Buffer.from(`${i === 0 ? '' : ','}"${name}":`, 'latin1'));
+  const tail = Buffer.from(`,"${TIMESTAMP_FIELD}":${timestamp}}`, 'latin1');
   const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
   const idBytes = idText.length - (rowCount - 1);
   // Tokens that are their value's shortest form are copied from the CSV; the few others are
@@ -70,7 +70,8 @@ export function renderListMetricsBytes(parsed: ParsedColumns, timestamp: number)
   }
   // `{` + per row `,"id":{` (no comma before the first) + keys + values + tail, then `}`.
   const size = 2 + (rowCount - 1) + idBytes + rowCount * (4 + keyBytes + tail.length) + valueBytes;
-  const out = new Uint8Array(size);
+  // A Buffer, so keys and the tail are native copies (Buffer#copy takes offsets: no allocation).
+  const out = Buffer.allocUnsafeSlow(size);
   let p = 0;
   out[p++] = 123; // {
   let k = 0;
@@ -83,14 +84,15 @@ export function renderListMetricsBytes(parsed: ParsedColumns, timestamp: number)
     out[p++] = 58; // :
     out[p++] = 123;
     for (let c = 0; c < width; c++, k++) {
-      p = putAscii(out, p, keys[c]!);
+      const key = keys[c]!;
+      p += key.copy(out, p, 0, key.length);
       const length = tokenLength[k]!;
       if (length > 0) {
         const from = tokenStart[k]!;
         for (let i = 0; i < length; i++) out[p++] = source[from + i]!;
       } else p = putAscii(out, p, printed.get(k)!);
     }
-    p = putAscii(out, p, tail);
+    p += tail.copy(out, p, 0, tail.length);
   }
   out[p++] = 125; // }
   if (p !== size) throw new Error(`ListMetrics body size ${p} does not match the computed ${size}`);

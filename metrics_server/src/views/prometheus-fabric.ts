@@ -109,19 +109,23 @@ export function renderFabricExpositionBytes(parsed: ParsedColumns): Uint8Array {
     (value, column) => sampleValue(convert(value, series[column]!.scale)),
   );
   const headers = series.map((s) => new Uint8Array(Buffer.from(`# HELP ${s.name} ${s.help}\n# TYPE ${s.name} gauge\n`, 'utf8')));
-  const prefixes = series.map((s) => new Uint8Array(Buffer.from(`${s.name}{switch="`, 'latin1')));
+  const prefixes = series.map((s) => Buffer.from(`${s.name}{switch="`, 'latin1'));
   const idBytes = idText.length - (rowCount - 1);
   let size = 0;
   for (let c = 0; c < width; c++) size += headers[c]!.length + rowCount * (prefixes[c]!.length + 4) + idBytes + texts.columnBytes[c]!;
-  const out = new Uint8Array(size);
+  // A Buffer, so the long constant prefix of each line is one native copy (Buffer#copy takes
+  // offsets, no subarray per line): on a slow core that is about twice as fast as a byte loop.
+  const out = Buffer.allocUnsafeSlow(size);
   const text = texts.bytes;
   const ends = texts.ends;
   let p = 0;
   for (let c = 0; c < width; c++) {
     p = putAscii(out, p, headers[c]!);
     const prefix = prefixes[c]!;
+    const prefixLength = prefix.length;
     for (let row = 0, k = c; row < rowCount; row++, k += width) {
-      p = putAscii(out, p, prefix);
+      prefix.copy(out, p, 0, prefixLength);
+      p += prefixLength;
       const idEnd = idEnds[row]!;
       for (let i = row === 0 ? 0 : idEnds[row - 1]! + 1; i < idEnd; i++) out[p++] = idText[i]!;
       out[p++] = 34; // "
