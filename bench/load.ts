@@ -16,6 +16,8 @@ export interface LoadSpec {
   readonly seconds: number;
   /** Requests per second over all connections; absent means as fast as possible. */
   readonly rate?: number;
+  /** Extra request headers (e.g. `accept-encoding: gzip`, as Prometheus sends). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -38,6 +40,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
     duration: spec.seconds,
     timeout: 10,
     ...(spec.rate !== undefined ? { overallRate: spec.rate } : {}),
+    ...(spec.headers !== undefined ? { headers: { ...spec.headers } } : {}),
     requests: [
       {
         method: 'GET',

@@ -1,9 +1,12 @@
 /**
  * Serving `/metrics` the same way in both services: prom-client registries for the service's own
  * health (text format 0.0.4 and OpenMetrics, chosen by the scraper's Accept header, as Prometheus
- * itself negotiates), plus optional pre-rendered series placed before them (the fabric telemetry).
+ * itself negotiates), plus optional pre-rendered series placed before them (the fabric telemetry),
+ * kept gzip-compressed and sent compressed to scrapers that accept it.
  */
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip, gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
@@ -67,17 +70,77 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 export const METRICS_PATH = '/metrics';
 
 /**
- * `GET /metrics`. `prefix()` returns pre-rendered exposition text to send before the registry's
- * output (which must come last: OpenMetrics ends with `# EOF`). Sent as a two-part stream so a
- * large prefix is never copied per scrape.
+ * Pre-rendered exposition text placed before the registry's output, for a state that can change
+ * between scrapes (the metrics server's current snapshot). A scrape must describe one state: the
+ * prefix and the registry's own gauges (which read the live state) are taken for the same `state()`,
+ * checked again once both are in hand.
  */
-export function registerMetricsRoute(app: FastifyInstance, registries: ExpositionRegistries, prefix?: () => Buffer | undefined): void {
+export interface ExpositionPrefix<S> {
+  /** The state the registry's gauges describe right now. */
+  state(): S;
+  /** The prefix for `state`, gzip-compressed (one or more gzip members); undefined for none, or when `state` was superseded. */
+  gzipped(state: S): Promise<Buffer | undefined>;
+}
+
+/** How many times a scrape starts over when the state changed while it was being put together. */
+const SCRAPE_ATTEMPTS = 3;
+const gzipAsync = promisify(gzip);
+
+/** True when an Accept-Encoding header accepts gzip (q > 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.split(';');
+    const name = coding!.trim().toLowerCase();
+    if (name !== 'gzip' && name !== 'x-gzip' && name !== '*') continue;
+    const q = params.map((p) => /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p)).find((m): m is RegExpExecArray => m !== null);
+    if (q === undefined || Number(q[1]) > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * `GET /metrics`: the prefix (if any), then the registry's output (which must come last: OpenMetrics
+ * ends with `# EOF`). With a prefix, the body is sent as a stream of prepared parts, never copied
+ * per scrape: to a client that accepts gzip (Prometheus always does) the stored gzip members and a
+ * gzip member of the registry's text (concatenated members are one gzip stream, RFC 1952 2.2);
+ * to any other client the prefix decompressed on the fly (zlib, off the main thread) and the text.
+ */
+export function registerMetricsRoute<S>(app: FastifyInstance, registries: ExpositionRegistries, prefix?: ExpositionPrefix<S>): void {
   app.get(METRICS_PATH, async (request, reply) => {
     const registry = wantsOpenMetrics(request.headers.accept) ? registries.openMetrics : registries.text;
-    const own = await registry.metrics();
-    const head = prefix?.();
     reply.header('content-type', registry.contentType).header('cache-control', 'no-cache');
+    if (prefix === undefined) return reply.send(await registry.metrics());
+    reply.header('vary', 'Accept-Encoding');
+    let head: Buffer | undefined;
+    let own: string | undefined;
+    for (let attempt = 0; attempt < SCRAPE_ATTEMPTS && own === undefined; attempt++) {
+      const state = prefix.state();
+      head = await prefix.gzipped(state);
+      if (prefix.state() !== state) continue;
+      const text = await registry.metrics();
+      if (prefix.state() === state) own = text;
+    }
+    if (own === undefined) {
+      // The state kept changing faster than the prefix could be made (ingestion outpacing the
+      // render): the registry's part alone is still one consistent description.
+      head = undefined;
+      own = await registry.metrics();
+    }
     if (head === undefined || head.length === 0) return reply.send(own);
-    return reply.send(Readable.from([head, Buffer.from(own)], { objectMode: false }));
+    if (acceptsGzip(request.headers['accept-encoding'])) {
+      const tail = await gzipAsync(own, { level: 1 });
+      reply.header('content-encoding', 'gzip').header('content-length', head.length + tail.length);
+      return reply.send(Readable.from([head, tail], { objectMode: false }));
+    }
+    return reply.send(Readable.from(plain(head, own), { objectMode: false }));
   });
+}
+
+/** The gzip-compressed prefix decompressed as it is sent, then the registry's text. */
+async function* plain(gzipped: Buffer, own: string): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  gunzip.end(gzipped);
+  for await (const chunk of gunzip) yield chunk as Buffer;
+  yield Buffer.from(own);
 }

@@ -11,6 +11,7 @@ import { IngestionHealth } from './ingest/ingestion-health.js';
 import { Poller } from './ingest/poller.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
+import { isFabricRenderer } from './views/fabric-exposition.js';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
 
 export interface MetricsServerDeps {
@@ -35,7 +36,9 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const store = deps.store ?? new MemorySnapshotStore();
   const preparer = deps.preparer ?? new WorkerPreparer({ prometheusFabric: config.prometheus.fabricSeries });
   const health = new IngestionHealth();
-  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries });
+  // The fabric series are rendered by the worker that prepared the snapshot, on its first scrape.
+  const fabricRenderer = isFabricRenderer(preparer) ? preparer : undefined;
+  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries, ...(fabricRenderer !== undefined ? { fabricRenderer } : {}) });
   const poller = new Poller(
     {
       url: config.ingestion.generatorUrl,

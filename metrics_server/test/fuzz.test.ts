@@ -116,6 +116,11 @@ function checkParse(input: string): void {
   assert.equal(rowsSeen, switchIds.length + rejectedTotal, 'every data line is accepted or rejected with a reason');
 }
 
+/** The ids of a prepared snapshot, from its id text (joined with `\n`). */
+function idsOf(idText: Uint8Array, count: number): string[] {
+  return count === 0 ? [] : Buffer.from(idText).toString('latin1').split('\n');
+}
+
 function checkPrepare(body: Uint8Array): void {
   const result = prepareSnapshot(body, TS);
   if (!result.ok) {
@@ -123,7 +128,7 @@ function checkPrepare(body: Uint8Array): void {
     return;
   }
   const { snapshot } = result;
-  const ids = snapshot.switchIdsKey.split('\n');
+  const ids = idsOf(snapshot.switchIndex.idText, snapshot.switchCount);
   assert.equal(ids.length, snapshot.switchCount);
   const list = JSON.parse(Buffer.from(snapshot.listMetricsJson).toString('utf8')) as Record<string, Record<string, number>>;
   assert.deepEqual(Object.keys(list), ids, 'ListMetrics holds exactly the accepted ids, in order');

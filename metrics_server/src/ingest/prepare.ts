@@ -1,16 +1,20 @@
 /**
  * Everything ingestion does that costs time proportional to the fabric: parse, index the switch ids,
- * and serialize the prepared views. Pure, so it runs the same inline (tests) or in the worker thread
+ * and serialize the ListMetrics view. Pure, so it runs the same inline (tests) or in the worker thread
  * (production). The result holds only transferable typed arrays and a few short strings, so handing
  * it to the main thread copies nothing proportional to the fabric.
+ *
+ * The Prometheus fabric text is not rendered here: it is 33 MB at 100,000 switches and most
+ * snapshots are never scraped. Instead the preparer keeps the parsed columns of its latest snapshot
+ * (`fabric` below) and renders that text when the first scrape of the snapshot asks for it.
  */
 import { parseTelemetryBytes, type RowRejectCounts } from './csv-parser.js';
 import { renderListMetricsBytes } from '../views/list-metrics.js';
-import { renderFabricExpositionBytes } from '../views/prometheus-fabric.js';
+import type { FabricColumns } from '../views/prometheus-fabric.js';
 import type { SwitchIndexData } from '../snapshot/switch-index.js';
 
 export interface PrepareOptions {
-  /** Render the per-switch Prometheus series (config `prometheus.fabric_series`). */
+  /** Keep what the per-switch Prometheus series need (config `prometheus.fabric_series`). */
   readonly prometheusFabric: boolean;
 }
 
@@ -18,20 +22,29 @@ export interface PreparedSnapshot {
   readonly metrics: readonly string[];
   /** The switch ids and their hash index, built here so the main thread never builds a map. */
   readonly switchIndex: SwitchIndexData;
-  /** Switch ids joined with `\n` (ids cannot contain it): one string, cheap to clone. */
-  readonly switchIdsKey: string;
   readonly switchCount: number;
   readonly values: Float64Array;
   readonly listMetricsJson: Uint8Array;
-  /** The fabric series as Prometheus text, when enabled. */
-  readonly prometheusFabric: Uint8Array | undefined;
   readonly rejected: RowRejectCounts;
   readonly rowsSeen: number;
+  /**
+   * The preparer's job number for this snapshot, set by the preparer (not by `prepareSnapshot`):
+   * the preparer keeps the columns of its latest job and renders the fabric text from them on
+   * request (`SnapshotPreparer#renderRetained`).
+   */
+  readonly job?: number;
 }
 
 export type PrepareResult =
   | { readonly ok: true; readonly snapshot: PreparedSnapshot }
   | { readonly ok: false; readonly reason: string; readonly rejected?: RowRejectCounts };
+
+/** A prepared snapshot, and the columns the fabric text is rendered from later (when enabled). */
+export interface PrepareOutput {
+  readonly result: PrepareResult;
+  /** Own copies of everything the transfer to the main thread takes away; undefined when disabled or failed. */
+  readonly fabric: FabricColumns | undefined;
+}
 
 /**
  * @param body the raw response body, read as UTF-8 straight from the bytes (a leading BOM, even
@@ -39,32 +52,50 @@ export type PrepareResult =
  *   rejected rather than served.
  * @param timestamp integer Unix seconds written into every switch of the ListMetrics body.
  */
-export function prepareSnapshot(body: Uint8Array, timestamp: number, options: PrepareOptions = { prometheusFabric: true }): PrepareResult {
+export function prepareWithColumns(body: Uint8Array, timestamp: number, options: PrepareOptions): PrepareOutput {
   const parsed = parseTelemetryBytes(body, 2);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) return { result: parsed, fabric: undefined };
   const data = parsed.data;
-  return {
-    ok: true,
-    snapshot: {
-      metrics: data.metrics,
-      switchIndex: data.index,
-      switchIdsKey: Buffer.from(data.index.idText.buffer, data.index.idText.byteOffset, data.index.idText.byteLength).toString('latin1'),
-      switchCount: data.rowCount,
-      values: data.values,
-      listMetricsJson: renderListMetricsBytes(data, timestamp),
-      prometheusFabric: options.prometheusFabric ? renderFabricExpositionBytes(data) : undefined,
-      rejected: data.rejected,
-      rowsSeen: data.rowsSeen,
-    },
+  const snapshot: PreparedSnapshot = {
+    metrics: data.metrics,
+    switchIndex: data.index,
+    switchCount: data.rowCount,
+    values: data.values,
+    listMetricsJson: renderListMetricsBytes(data, timestamp),
+    rejected: data.rejected,
+    rowsSeen: data.rowsSeen,
   };
+  // The values and ids go to the main thread as transfers; the worker keeps copies (about 6 MB at
+  // 100,000 switches, a memcpy) plus the body and token arrays it already owns (about 6 MB more).
+  const fabric: FabricColumns | undefined = options.prometheusFabric
+    ? {
+        metrics: data.metrics,
+        rowCount: data.rowCount,
+        values: data.values.slice(),
+        index: { idText: data.index.idText.slice(), idEnds: data.index.idEnds.slice() },
+        source: data.source,
+        tokenStart: data.tokenStart,
+        tokenLength: data.tokenLength,
+      }
+    : undefined;
+  return { result: { ok: true, snapshot }, fabric };
+}
+
+/** `prepareWithColumns` without the fabric columns. */
+export function prepareSnapshot(body: Uint8Array, timestamp: number): PrepareResult {
+  return prepareWithColumns(body, timestamp, { prometheusFabric: false }).result;
 }
 
 /** The buffers of a prepared snapshot, for `postMessage`'s transfer list. */
 export function transferables(snapshot: PreparedSnapshot): ArrayBuffer[] {
-  const views = [snapshot.values, snapshot.listMetricsJson, snapshot.prometheusFabric, snapshot.switchIndex.idText, snapshot.switchIndex.idEnds, snapshot.switchIndex.table];
+  const views = [snapshot.values, snapshot.listMetricsJson, snapshot.switchIndex.idText, snapshot.switchIndex.idEnds, snapshot.switchIndex.table];
+  return ownedBuffers(views);
+}
+
+/** The ArrayBuffers of views that own their whole buffer; anything else is copied by the clone. */
+export function ownedBuffers(views: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [];
   for (const view of views) {
-    // Only a view that owns its whole buffer is transferred; anything else is copied by the clone.
     if (view !== undefined && view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !buffers.includes(view.buffer)) {
       buffers.push(view.buffer);
     }

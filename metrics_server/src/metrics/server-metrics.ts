@@ -10,22 +10,29 @@ import { createRegistries, liveGauge, registerInBoth, registerMetricsRoute, METR
 import type { RoutePlugin } from '../http/app.js';
 import { ROW_REJECT_REASONS } from '../ingest/csv-parser.js';
 import { POLL_OUTCOMES, type IngestionHealth } from '../ingest/ingestion-health.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { FabricExposition, inlineFabricRenderer, type FabricRenderer } from '../views/fabric-exposition.js';
 
 export interface ServerMetricsOptions {
   readonly store: SnapshotStore;
   readonly health: IngestionHealth;
   /** Config `prometheus.fabric_series`: include the per-switch series. */
   readonly fabricSeries: boolean;
+  /** Renders the fabric text on the first scrape of each snapshot (the ingestion worker); default: on the calling thread. */
+  readonly fabricRenderer?: FabricRenderer;
 }
 
 export class ServerMetrics {
   readonly registries: ExpositionRegistries = createRegistries();
   private readonly requestDuration: Histogram<'route' | 'method' | 'status_code'>;
+  /** The lazily rendered fabric series (undefined when `fabricSeries` is off: nothing is ever rendered). */
+  readonly fabric: FabricExposition | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: ServerMetricsOptions) {
     const { store, health } = options;
+    this.fabric = options.fabricSeries ? new FabricExposition(store, options.fabricRenderer ?? inlineFabricRenderer) : undefined;
     const add = <T extends string>(metric: Counter<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
     // prom-client registers into its global registry unless told otherwise: `registers: []`.
     const ingestionDuration = new Histogram({
@@ -80,13 +87,20 @@ export class ServerMetrics {
           this.requestDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, (performance.now() - request.receivedAt) / 1000);
           done();
         });
-        registerMetricsRoute(app, this.registries, () => (this.options.fabricSeries ? this.options.store.current()?.views.prometheusFabric : undefined));
+        const fabric = this.fabric;
+        const store = this.options.store;
+        registerMetricsRoute<Snapshot | undefined>(
+          app,
+          this.registries,
+          fabric === undefined ? undefined : { state: () => store.current(), gzipped: async (snapshot) => (snapshot === undefined ? undefined : fabric.gzipped(snapshot)) },
+        );
       },
     };
   }
 
   close(): void {
     this.unsubscribe();
+    this.fabric?.close();
     this.registries.text.clear();
     this.registries.openMetrics.clear();
   }

@@ -17,7 +17,8 @@ export function assembleSnapshot(prepared: PreparedSnapshot, version: number, in
     metrics: prepared.metrics,
     switchIndex,
     values: prepared.values,
-    views: { listMetricsJson: asBuffer(prepared.listMetricsJson), prometheusFabric: prepared.prometheusFabric && asBuffer(prepared.prometheusFabric) },
+    views: { listMetricsJson: asBuffer(prepared.listMetricsJson) },
+    preparedJob: prepared.job,
   });
 }
 

@@ -6,13 +6,16 @@
  * Values live in one row-major Float64Array behind a JS private field, so nothing outside can write
  * to them; the instance itself is frozen.
  */
+import type { SnapshotColumns } from '../views/prometheus-fabric.js';
 import type { SwitchIndex } from './switch-index.js';
 
+/**
+ * Views serialized once when the snapshot is made. The Prometheus fabric text is not among them: it
+ * is rendered lazily, at most once per snapshot, by views/fabric-exposition.ts.
+ */
 export interface SnapshotViews {
   /** The complete ListMetrics JSON body, serialized once for this snapshot. */
   readonly listMetricsJson: Buffer;
-  /** The fabric series as Prometheus text (absent when `prometheus.fabric_series` is off). */
-  readonly prometheusFabric: Buffer | undefined;
 }
 
 export interface SnapshotInit {
@@ -25,6 +28,8 @@ export interface SnapshotInit {
   /** Row-major: `values[row * metrics.length + column]`. Ownership passes to the snapshot. */
   readonly values: Float64Array;
   readonly views: SnapshotViews;
+  /** The preparer's job that produced it (the preparer can render later views from that job's columns). */
+  readonly preparedJob?: number | undefined;
 }
 
 export class Snapshot {
@@ -37,6 +42,7 @@ export class Snapshot {
   /** The HTTP entity tag of every answer built from this snapshot. */
   readonly etag: string;
   readonly lastModified: string;
+  readonly preparedJob: number | undefined;
   readonly #switchIndex: SwitchIndex;
   readonly #metricIndex: ReadonlyMap<string, number>;
   readonly #values: Float64Array;
@@ -52,6 +58,7 @@ export class Snapshot {
     this.views = Object.freeze({ ...init.views });
     this.etag = `"v${init.version}"`;
     this.lastModified = new Date(this.timestamp * 1000).toUTCString();
+    this.preparedJob = init.preparedJob;
     this.#switchIndex = init.switchIndex;
     this.#metricIndex = new Map(init.metrics.map((name, i) => [name, i]));
     this.#values = init.values;
@@ -95,6 +102,15 @@ export class Snapshot {
   forEachValue(visit: (switchIndex: number, metricIndex: number, value: number) => void): void {
     const width = this.metrics.length;
     for (let i = 0; i < this.#values.length; i++) visit(Math.floor(i / width), i % width, this.#values[i]!);
+  }
+
+  /**
+   * Copies of the ids and values, for rendering a view elsewhere (another thread) when the preparer
+   * no longer holds this snapshot's columns. Copies, so the snapshot stays immutable.
+   */
+  exportColumns(): SnapshotColumns {
+    const { idText, idEnds } = this.#switchIndex.exportIds();
+    return { metrics: this.metrics, values: this.#values.slice(), idText, idEnds };
   }
 
   /** The id index, for a next snapshot with identical ids to share (it is never mutated). */

@@ -98,6 +98,11 @@ export class SwitchIndex {
     return this.#ids;
   }
 
+  /** Copies of the id text and row ends (transferable; the index itself is never mutated). */
+  exportIds(): { idText: Uint8Array; idEnds: Int32Array } {
+    return { idText: this.#data.idText.slice(), idEnds: this.#data.idEnds.slice() };
+  }
+
   /** True when `other` holds exactly the same ids in the same order (one memcmp). */
   sameIds(other: SwitchIndexData): boolean {
     const a = this.#data.idText;

@@ -67,7 +67,7 @@ const digits = new Uint8Array(32);
  * @param scales one scale factor per metric column (1 everywhere for JSON).
  * @param slow the exact string form of a value in column `column`, for whatever the fast paths skip.
  */
-export function buildValueTexts(parsed: ParsedColumns, scales: readonly number[], slow: SlowFormat): ValueTexts {
+export function buildValueTexts(parsed: Pick<ParsedColumns, 'metrics' | 'rowCount' | 'values' | 'source' | 'tokenStart' | 'tokenLength'>, scales: readonly number[], slow: SlowFormat): ValueTexts {
   const width = parsed.metrics.length;
   const count = parsed.rowCount * width;
   const { values, source, tokenStart, tokenLength } = parsed;
