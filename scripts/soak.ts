@@ -106,6 +106,12 @@ async function stopAll(): Promise<void> {
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.on('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 function rssKb(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match === null ? 0 : Number(match[1]);
@@ -318,7 +324,15 @@ async function main(): Promise<number> {
   const internal = log.filter((l) => l.includes('internal error')).length;
   await stopAll();
 
-  const growth = rssWarm > 0 ? (rssEnd - rssWarm) / rssWarm : 1;
+  // RSS moves in a sawtooth as V8 and the C allocator grow and give back memory (measured: about
+  // 15 % peak to trough over ~100 s with no growth of the live heap), so one sample at each end can
+  // fall on different phases. Growth is judged on medians of the first and last 10 samples after
+  // warm-up (one per second); the single samples are printed too.
+  const afterWarmup = samples.slice(1).map((x) => x.rssKb);
+  const window = Math.max(1, Math.min(10, Math.floor(afterWarmup.length / 3)));
+  const rssStartMedian = median(afterWarmup.slice(0, window));
+  const rssEndMedian = median(afterWarmup.slice(-window));
+  const growth = rssStartMedian > 0 ? (rssEndMedian - rssStartMedian) / rssStartMedian : 1;
   const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
   const report = [
     `load duration       ${elapsed.toFixed(1)} s`,
@@ -330,7 +344,7 @@ async function main(): Promise<number> {
     `GetMetric checked   ${getsChecked} answers against ListMetrics of the same ETag`,
     `torn reads          ${stats.torn}${tornSamples.length > 0 ? ` e.g. ${tornSamples.join(' | ')}` : ''}`,
     `poll failures       ${pollFailures} logged (generator down twice); internal errors ${internal}`,
-    `server RSS          cold ${mb(rssCold)}, after ${(warmupMs / 1000).toFixed(0)} s warm-up ${mb(rssWarm)}, end ${mb(rssEnd)}, max ${mb(Math.max(...samples.map((s) => s.rssKb)))}; growth warm->end ${(growth * 100).toFixed(1)} %`,
+    `server RSS          cold ${mb(rssCold)}, after ${(warmupMs / 1000).toFixed(0)} s warm-up ${mb(rssWarm)}, end ${mb(rssEnd)}, max ${mb(Math.max(...samples.map((s) => s.rssKb)))}; median of first/last ${window} samples ${mb(rssStartMedian)} / ${mb(rssEndMedian)}: growth ${(growth * 100).toFixed(1)} %`,
   ];
   report.push(`RSS samples (s:MB)   ${samples.map((x) => `${x.atS.toFixed(0)}:${(x.rssKb / 1024).toFixed(0)}`).join(' ')}`);
   process.stdout.write(report.map((l) => `soak: ${l}`).join('\n') + '\n');
