@@ -21,241 +21,21 @@
  * date, load average before and after; another process on this machine skews absolute figures, the
  * ratios are measured side by side and suspicious pairs are run again).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { parse as csvParse } from 'csv-parse/sync';
-import { METRIC_NAMES, parseDecimalNumber } from '../common/telemetry-schema.js';
-import { parseTelemetryBytes } from '../metrics_server/src/ingest/csv-parser.js';
-import { parseTelemetryCsvReference } from '../metrics_server/src/ingest/csv-parser-reference.js';
-import { prepareWithColumns } from '../metrics_server/src/ingest/prepare.js';
-import { renderListMetricsBytes, renderListMetricsJson } from '../metrics_server/src/views/list-metrics.js';
-import { renderFabricExposition, renderFabricExpositionBytes, renderFabricGzip } from '../metrics_server/src/views/prometheus-fabric.js';
-import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
-import { renderCsv } from '../telemetry_generator/src/csv-writer.js';
-import { simulate } from '../telemetry_generator/src/simulator.js';
-import { formatGeneratorBench, runGeneratorBench, type GeneratorBenchResult } from './generator-bench.js';
-import type { LoadResult, LoadSpec } from './load.js';
-
-// ---------------------------------------------------------------------------------------------
-// Settings
-
-interface Settings {
-  readonly quick: boolean;
-  readonly sizes: readonly number[];
-  readonly secondsPerRound: number;
-  readonly rounds: number;
-  /** Length of the ingestion window, with polls every second. */
-  readonly windowSeconds: number;
-  /** Snapshots to watch resident memory over, at the largest size. */
-  readonly rssSnapshots: number;
-  /** Fixed request rate for the latency-under-ingestion comparison. */
-  readonly fixedRate: number;
-  readonly samples: number;
-}
-
-const FULL: Settings = { quick: false, sizes: [4, 1_000, 10_000, 100_000], secondsPerRound: 3, rounds: 2, windowSeconds: 10, rssSnapshots: 50, fixedRate: 1000, samples: 7 };
-const QUICK: Settings = { quick: true, sizes: [1_000, 100_000], secondsPerRound: 1.5, rounds: 1, windowSeconds: 6, rssSnapshots: 10, fixedRate: 1000, samples: 3 };
-
-const GOAL_RATIO = 0.8;
-const GOAL_INGEST_MS = 300;
-const GOAL_LOOP_MAX_MS = 20;
-const GOAL_P99_FACTOR = 2;
-const GOAL_RSS_MB = 250;
-const SEED = 20240101;
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const root = join(here, '..', '..');
-const dist = join(root, 'dist');
-
-// ---------------------------------------------------------------------------------------------
-// Processes: every child is tracked and stopped by its PID.
-
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(forced);
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(stopChild));
-}
-
-process.once('SIGINT', () => {
-  process.stderr.write('\nbench: interrupted; stopping its processes\n');
-  void stopAll().then(() => process.exit(130));
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits for a line matching `pattern` in a log file the child writes. */
-async function waitForLog(child: ChildProcess, logPath: string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = pattern.exec(readFileSync(logPath, 'utf8'));
-    if (match !== null) return match;
-    if (child.exitCode !== null) throw new Error(`${logPath}: the process exited (${child.exitCode}) before "${pattern.source}"`);
-    if (Date.now() > deadline) throw new Error(`${logPath}: no "${pattern.source}" within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-interface Service {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly logPath: string;
-}
-
-const CLEAN_ENV_KEYS = ['LOG_LEVEL', 'LOG_FORMAT', 'POLL_INTERVAL_SECONDS', 'FETCH_TIMEOUT_SECONDS', 'MAX_BODY_BYTES', 'GENERATOR_URL', 'GENERATOR_HOST', 'GENERATOR_PORT', 'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG'];
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLEAN_ENV_KEYS.includes(key)));
-  return { ...env, ...extra };
-}
-
-/** Starts a built service like a user does, its output (INFO, text) going to a log file. */
-async function startService(script: string, env: Record<string, string>, logPath: string): Promise<Service> {
-  const fd = openSync(logPath, 'a');
-  const child = track(spawn(process.execPath, [join(dist, script)], { env: cleanEnv(env), stdio: ['ignore', fd, fd] }));
-  closeSync(fd);
-  try {
-    const match = await waitForLog(child, logPath, /listening on (http:\/\/[^\s]+)/, 60_000);
-    return { child, url: match[1]!, logPath };
-  } catch (err) {
-    await stopChild(child);
-    throw err;
-  }
-}
-
-let runDir = '';
-let serviceCount = 0;
-
-async function startGenerator(switches: number, intervalSeconds: number): Promise<Service> {
-  const n = ++serviceCount;
-  const config = join(runDir, `generator-${n}.json`);
-  writeFileSync(config, JSON.stringify({ switches: { count: switches }, update_interval_seconds: intervalSeconds, seed: SEED, logging: { level: 'INFO', format: 'text' } }));
-  return startService('telemetry_generator/src/main.js', { GENERATOR_CONFIG: config, GENERATOR_HOST: '127.0.0.1', GENERATOR_PORT: '0' }, join(runDir, `generator-${n}-${switches}.log`));
-}
-
-async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number): Promise<Service> {
-  const n = ++serviceCount;
-  const config = join(runDir, `server-${n}.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      logging: { level: 'INFO', format: 'text' },
-      ingestion: { generator_url: `${generatorUrl}/counters`, poll_interval_seconds: pollSeconds, fetch_timeout_seconds: 5 },
-    }),
-  );
-  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, join(runDir, `server-${n}-${switches}.log`));
-  const deadline = Date.now() + 60_000;
-  while ((await status(service.url)).snapshot === null) {
-    if (Date.now() > deadline) throw new Error(`the metrics server (${service.logPath}) ingested nothing within 60 s`);
-    await sleep(100);
-  }
-  return service;
-}
-
-/** A constant-body server (`bare-server.js`, or `fastify-floor.js`) that prints `{"port":P}`. */
-async function startBare(script = 'bench/bare-server.js'): Promise<{ child: ChildProcess; url: string }> {
-  const child = track(spawn(process.execPath, [join(dist, script)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const line = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
-    });
-    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
-  });
-  const { port } = JSON.parse(line) as { port: number };
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-/** One bounded autocannon run in its own process. */
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = track(spawn(process.execPath, [join(dist, 'bench/load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const guard = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 30) * 1000);
-    child.once('exit', (code) => {
-      clearTimeout(guard);
-      if (code !== 0) reject(new Error(`load generator exited ${code}: ${err.trim()}`));
-      else resolve(JSON.parse(out) as LoadResult);
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the server
-
-interface StatusDoc {
-  readonly snapshot: { readonly version: number; readonly switches: number } | null;
-  readonly ingestion: { readonly last_poll: { readonly outcome: string; readonly started_at: number; readonly duration_ms: number; readonly bytes: number } | null };
-  readonly event_loop?: {
-    readonly last_window: EventLoopWindow | null;
-    readonly current_window: EventLoopWindow | null;
-  };
-}
-interface EventLoopWindow {
-  readonly started_at_ms: number;
-  readonly ended_at_ms: number;
-  readonly delay_ms: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number };
-}
-
-async function status(url: string): Promise<StatusDoc> {
-  const res = await fetch(`${url}/telemetry/Status`);
-  return (await res.json()) as StatusDoc;
-}
-
-const GZIP = { 'accept-encoding': 'gzip' } as const;
-
-/** The length of a body as sent with `Accept-Encoding: gzip` (fetch would decompress it). */
-function gzipBodyLength(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers: GZIP }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        res.on('end', () => resolve(bytes));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
-
-async function bodyLength(url: string): Promise<{ status: number; bytes: number }> {
-  const res = await fetch(url);
-  return { status: res.status, bytes: (await res.arrayBuffer()).byteLength };
-}
-
-/** Resident set size of a process, in MB, from /proc. */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? NaN : Number(match[1]) / 1024;
-}
-
+import { METRIC_NAMES } from '../common/telemetry-schema.js';
+import { codecBench, median } from './codec-bench.js';
+import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
+import type { LoadResult } from './load.js';
+import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild } from './processes.js';
+import { render } from './report.js';
+import { FULL, GOAL_RATIO, QUICK, root, type Settings } from './settings.js';
+import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
-interface Side {
+export interface Side {
   readonly requestsPerSecond: number;
   readonly p50: number;
   readonly p99: number;
@@ -263,7 +43,7 @@ interface Side {
   readonly failures: number;
 }
 
-interface Comparison {
+export interface Comparison {
   readonly scenario: string;
   readonly switches: number;
   readonly bodyBytes: number;
@@ -275,7 +55,7 @@ interface Comparison {
   readonly reruns: number;
 }
 
-function mean(runs: readonly LoadResult[]): Side {
+export function mean(runs: readonly LoadResult[]): Side {
   const avg = (f: (r: LoadResult) => number): number => runs.reduce((s, r) => s + f(r), 0) / runs.length;
   return {
     requestsPerSecond: avg((r) => r.requestsPerSecond),
@@ -287,7 +67,7 @@ function mean(runs: readonly LoadResult[]): Side {
 }
 
 /** Server and ceiling in alternating rounds; a ratio that looks wrong is measured again. */
-async function compare(
+export async function compare(
   settings: Settings,
   scenario: string,
   switches: number,
@@ -320,7 +100,7 @@ async function compare(
   return result;
 }
 
-function getMetricPaths(switches: number): string[] {
+export function getMetricPaths(switches: number): string[] {
   const paths: string[] = [];
   const count = Math.min(1000, switches * METRIC_NAMES.length);
   for (let i = 0; i < count; i++) {
@@ -331,13 +111,13 @@ function getMetricPaths(switches: number): string[] {
 }
 
 /** The typical GetMetric body size over the rotating set (ids have different lengths). */
-async function typicalBytes(url: string, paths: readonly string[]): Promise<number> {
+export async function typicalBytes(url: string, paths: readonly string[]): Promise<number> {
   const sizes: number[] = [];
   for (const path of paths.slice(0, 50)) sizes.push((await bodyLength(`${url}${path}`)).bytes);
   return median(sizes);
 }
 
-interface IngestionResult {
+export interface IngestionResult {
   readonly switches: number;
   readonly windowSeconds: number;
   readonly polls: number;
@@ -348,14 +128,14 @@ interface IngestionResult {
   readonly bytes: number;
 }
 
-interface Watch {
+export interface Watch {
   readonly durations: Map<number, number>;
   readonly windows: Map<number, EventLoopWindow>;
   bytes: number;
   lastVersion: number;
 }
 
-async function watch(url: string, until: () => boolean, into: Watch, onVersion?: (version: number) => void): Promise<void> {
+export async function watch(url: string, until: () => boolean, into: Watch, onVersion?: (version: number) => void): Promise<void> {
   while (!until()) {
     const doc = await status(url);
     const poll = doc.ingestion.last_poll;
@@ -374,105 +154,15 @@ async function watch(url: string, until: () => boolean, into: Watch, onVersion?:
 }
 
 /** Event-loop windows that lie entirely inside [from, to]. */
-function loopDelay(windows: Map<number, EventLoopWindow>, from: number, to: number): { max: number; p99: number; windows: number } {
+export function loopDelay(windows: Map<number, EventLoopWindow>, from: number, to: number): { max: number; p99: number; windows: number } {
   const inside = [...windows.values()].filter((w) => w.started_at_ms >= from && w.ended_at_ms <= to && w.ended_at_ms - w.started_at_ms >= 1000);
   return { max: Math.max(...inside.map((w) => w.delay_ms.max)), p99: Math.max(...inside.map((w) => w.delay_ms.p99)), windows: inside.length };
 }
 
 // ---------------------------------------------------------------------------------------------
-// In-process comparisons
-
-interface CodecRow {
-  readonly what: string;
-  readonly optimizedMs: number;
-  readonly referenceMs: number;
-  readonly csvParseMs?: number;
-  readonly bytes: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function time(samples: number, run: () => unknown): number {
-  run();
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
-async function timeAsync(samples: number, run: () => Promise<unknown>): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
-async function codecBench(settings: Settings, switches: number): Promise<CodecRow[]> {
-  const body = renderCsv(simulate({ switchCount: switches, simulation: DEFAULT_SIMULATION, seed: SEED }, 3), [...METRIC_NAMES]);
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  const timestamp = 1766501919;
-  const parsed = parseTelemetryBytes(body, 2);
-  const reference = parseTelemetryCsvReference(decoder.decode(body));
-  if (!parsed.ok || !reference.ok) throw new Error('the benchmark CSV does not parse');
-  const { switchIds, metrics, values } = reference.data;
-  const n = settings.samples;
-  const csvParse6 = (): Float64Array => {
-    const records = csvParse(body, { from_line: 2 }) as string[][];
-    const out = new Float64Array(records.length * 6);
-    let k = 0;
-    for (const record of records) for (let c = 1; c < record.length; c++) out[k++] = parseDecimalNumber(record[c]!) ?? NaN;
-    return out;
-  };
-  const rows: CodecRow[] = [
-    { what: 'parse CSV', optimizedMs: time(n, () => parseTelemetryBytes(body, 2)), referenceMs: time(n, () => parseTelemetryCsvReference(decoder.decode(body))), csvParseMs: time(Math.min(n, 3), csvParse6), bytes: body.length },
-    {
-      what: 'ListMetrics JSON',
-      optimizedMs: time(n, () => renderListMetricsBytes(parsed.data, timestamp)),
-      referenceMs: time(n, () => encoder.encode(renderListMetricsJson(switchIds, metrics, values, timestamp))),
-      bytes: renderListMetricsBytes(parsed.data, timestamp).length,
-    },
-    {
-      what: 'Prometheus fabric text',
-      optimizedMs: time(n, () => renderFabricExpositionBytes(parsed.data)),
-      referenceMs: time(n, () => encoder.encode(renderFabricExposition(switchIds, metrics, values))),
-      bytes: renderFabricExpositionBytes(parsed.data).length,
-    },
-    {
-      what: 'Prometheus fabric gzip (lazy, first scrape)',
-      optimizedMs: await timeAsync(n, () => renderFabricGzip(parsed.data)),
-      referenceMs: time(n, () => gzipSync(renderFabricExpositionBytes(parsed.data), { level: 1 })),
-      bytes: (await renderFabricGzip(parsed.data)).length,
-    },
-    {
-      what: 'prepare in the worker (parse, index, ListMetrics, keep columns)',
-      optimizedMs: time(n, () => prepareWithColumns(body, timestamp, { prometheusFabric: true })),
-      referenceMs: time(n, () => {
-        const r = parseTelemetryCsvReference(decoder.decode(body));
-        if (!r.ok) throw new Error('unreachable');
-        encoder.encode(renderListMetricsJson(r.data.switchIds, r.data.metrics, r.data.values, timestamp));
-      }),
-      bytes: body.length,
-    },
-  ];
-  return rows;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The run
 
-interface SizeResult {
+export interface SizeResult {
   readonly switches: number;
   readonly comparisons: Comparison[];
   ingestion?: IngestionResult;
@@ -480,7 +170,7 @@ interface SizeResult {
   metricsEndpoint?: string;
 }
 
-interface RssResult {
+export interface RssResult {
   readonly switches: number;
   readonly snapshots: number;
   readonly samplesMb: readonly number[];
@@ -491,7 +181,7 @@ interface RssResult {
   readonly growth: number;
 }
 
-async function benchSize(settings: Settings, switches: number, bareUrl: string): Promise<SizeResult> {
+export async function benchSize(settings: Settings, switches: number, bareUrl: string): Promise<SizeResult> {
   process.stderr.write(`switches ${switches.toLocaleString('en-US')}\n`);
   const out: SizeResult = { switches, comparisons: [] };
   const generator = await startGenerator(switches, 1);
@@ -597,99 +287,12 @@ async function benchSize(settings: Settings, switches: number, bareUrl: string):
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Output
-
-const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
-const mb = (bytes: number): string => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`);
-const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]): string => `| ${r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w, c) => (c < 2 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
-}
-
-function render(sizes: readonly SizeResult[], codec: readonly CodecRow[], codecSwitches: number, generator: GeneratorBenchResult): string {
-  const rows: string[][] = [['scenario', 'switches', 'body', 'server', 'ceiling (bare node:http)', 'ratio', 'p50 ms server / bare', 'p99 ms server / bare', 'goal']];
-  for (const size of sizes) {
-    for (const c of size.comparisons) {
-      const goal = c.scenario.startsWith('/metrics scrape') || size.switches === 0 ? '' : `>= ${GOAL_RATIO}x: ${met(c.ratio >= GOAL_RATIO)}`;
-      rows.push([c.scenario, size.switches.toLocaleString('en-US'), mb(c.bodyBytes), `${f0(c.server.requestsPerSecond)} req/s`, `${f0(c.bare.requestsPerSecond)} req/s`, `${f2(c.ratio)}x`, `${f2(c.server.p50)} / ${f2(c.bare.p50)}`, `${f2(c.server.p99)} / ${f2(c.bare.p99)}`, goal]);
-    }
-    if (size.metricsEndpoint !== undefined && size.metricsEndpoint !== 'measured') rows.push(['/metrics scrape', size.switches.toLocaleString('en-US'), '', size.metricsEndpoint, '', '', '', '', '']);
-  }
-  for (const size of sizes) {
-    const g = size.ingestion;
-    if (g === undefined) continue;
-    const big = g.switches >= 100_000;
-    rows.push(['ingestion fetch→swap', g.switches.toLocaleString('en-US'), mb(g.bytes), `median ${f0(g.fetchToSwapMs.median)} ms, max ${f0(g.fetchToSwapMs.max)} ms (${g.polls} polls)`, '', '', '', '', big ? `< ${GOAL_INGEST_MS} ms: ${met(g.fetchToSwapMs.max < GOAL_INGEST_MS)}` : '']);
-    rows.push([
-      'event-loop delay, ingesting',
-      g.switches.toLocaleString('en-US'),
-      '',
-      `max ${f2(g.eventLoopDelayMs.max)} ms, p99 ${f2(g.eventLoopDelayMs.p99)} ms`,
-      `idle: max ${f2(g.idleEventLoopDelayMs.max)}, p99 ${f2(g.idleEventLoopDelayMs.p99)}`,
-      '',
-      '',
-      '',
-      big ? `max < ${GOAL_LOOP_MAX_MS} ms: ${met(g.eventLoopDelayMs.max < GOAL_LOOP_MAX_MS)}` : '',
-    ]);
-    const fixed = g.getMetricAtFixedRate;
-    rows.push([
-      `GetMetric @ ${fixed.rate}/s, ingesting vs idle`,
-      g.switches.toLocaleString('en-US'),
-      '',
-      `p99 ${f2(fixed.ingesting.p99)} ms (p50 ${f2(fixed.ingesting.p50)})`,
-      `idle p99 ${f2(fixed.idle.p99)} ms (p50 ${f2(fixed.idle.p50)})`,
-      `${f2(fixed.p99Factor)}x`,
-      '',
-      '',
-      big ? `<= ${GOAL_P99_FACTOR}x idle: ${met(fixed.p99Factor <= GOAL_P99_FACTOR)}` : '',
-    ]);
-  }
-  for (const size of sizes) {
-    const r = size.rss;
-    if (r === undefined) continue;
-    rows.push([
-      `resident memory, ${r.snapshots} snapshots`,
-      r.switches.toLocaleString('en-US'),
-      '',
-      `first ${f0(r.firstMb)} MB, last ${f0(r.lastMb)} MB, max ${f0(r.maxMb)} MB`,
-      '',
-      `growth ${f2(r.growth)}x`,
-      '',
-      '',
-      `< ${GOAL_RSS_MB} MB, flat: ${met(r.maxMb < GOAL_RSS_MB && r.growth < 1.05)}`,
-    ]);
-  }
-  for (const c of codec) {
-    rows.push([
-      `${c.what} (in-process)`,
-      codecSwitches.toLocaleString('en-US'),
-      mb(c.bytes),
-      `${f2(c.optimizedMs)} ms`,
-      `reference ${f2(c.referenceMs)} ms${c.csvParseMs !== undefined ? `, csv-parse ${f2(c.csvParseMs)} ms` : ''}`,
-      `${f2(c.referenceMs / c.optimizedMs)}x faster`,
-      '',
-      '',
-      '',
-    ]);
-  }
-  const t = generator.throughput;
-  for (const tick of generator.ticks) {
-    rows.push(['generator tick', tick.switches.toLocaleString('en-US'), mb(tick.bodyBytes), `${f2(tick.tickMs)} ms`, '', '', '', '', tick.switches === 100_000 ? `< 200 ms: ${met(tick.tickMs < 200)}` : '']);
-  }
-  rows.push(['generator /counters', t.switches.toLocaleString('en-US'), mb(t.bodyBytes), `${f0(t.generator.requestsPerSecond)} req/s`, `${f0(t.bare.requestsPerSecond)} req/s`, `${f2(t.ratio)}x`, `${f2(t.generator.latencyP50Ms)} / ${f2(t.bare.latencyP50Ms)}`, `${f2(t.generator.latencyP99Ms)} / ${f2(t.bare.latencyP99Ms)}`, `>= 0.8x: ${met(t.ratio >= 0.8)}`]);
-  return table(rows);
-}
-
 async function main(): Promise<void> {
   const settings = process.argv.includes('--quick') ? QUICK : FULL;
   const started = new Date();
   const load0 = loadavg();
-  runDir = mkdtempSync(join(tmpdir(), 'fabric-bench-'));
+  const runDir = mkdtempSync(join(tmpdir(), 'fabric-bench-'));
+  setRunDir(runDir);
   process.stderr.write(`bench${settings.quick ? ' --quick' : ''}: logs and configs in ${runDir}\n`);
 
   const codecSwitches = 100_000;
@@ -736,3 +339,4 @@ main().then(
     process.exitCode = 1;
   },
 );
+

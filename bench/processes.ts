@@ -1,0 +1,146 @@
+/**
+ * The processes of `npm run bench`: the services under test, the bare ceiling servers and the load
+ * generator, each in its own process. Every child is tracked and stopped by its PID, at the end, on
+ * error and on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult, LoadSpec } from './load.js';
+import { status } from './server-probe.js';
+import { SEED, dist } from './settings.js';
+
+
+export const children = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(forced);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stopChild));
+}
+
+process.once('SIGINT', () => {
+  process.stderr.write('\nbench: interrupted; stopping its processes\n');
+  void stopAll().then(() => process.exit(130));
+});
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for a line matching `pattern` in a log file the child writes. */
+export async function waitForLog(child: ChildProcess, logPath: string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(readFileSync(logPath, 'utf8'));
+    if (match !== null) return match;
+    if (child.exitCode !== null) throw new Error(`${logPath}: the process exited (${child.exitCode}) before "${pattern.source}"`);
+    if (Date.now() > deadline) throw new Error(`${logPath}: no "${pattern.source}" within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export interface Service {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logPath: string;
+}
+
+export const CLEAN_ENV_KEYS = ['LOG_LEVEL', 'LOG_FORMAT', 'POLL_INTERVAL_SECONDS', 'FETCH_TIMEOUT_SECONDS', 'MAX_BODY_BYTES', 'GENERATOR_URL', 'GENERATOR_HOST', 'GENERATOR_PORT', 'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG'];
+
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLEAN_ENV_KEYS.includes(key)));
+  return { ...env, ...extra };
+}
+
+/** Starts a built service like a user does, its output (INFO, text) going to a log file. */
+export async function startService(script: string, env: Record<string, string>, logPath: string): Promise<Service> {
+  const fd = openSync(logPath, 'a');
+  const child = track(spawn(process.execPath, [join(dist, script)], { env: cleanEnv(env), stdio: ['ignore', fd, fd] }));
+  closeSync(fd);
+  try {
+    const match = await waitForLog(child, logPath, /listening on (http:\/\/[^\s]+)/, 60_000);
+    return { child, url: match[1]!, logPath };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
+let runDir = '';
+
+/** Where service configs and logs go for this run. */
+export function setRunDir(dir: string): void {
+  runDir = dir;
+}
+export let serviceCount = 0;
+
+export async function startGenerator(switches: number, intervalSeconds: number): Promise<Service> {
+  const n = ++serviceCount;
+  const config = join(runDir, `generator-${n}.json`);
+  writeFileSync(config, JSON.stringify({ switches: { count: switches }, update_interval_seconds: intervalSeconds, seed: SEED, logging: { level: 'INFO', format: 'text' } }));
+  return startService('telemetry_generator/src/main.js', { GENERATOR_CONFIG: config, GENERATOR_HOST: '127.0.0.1', GENERATOR_PORT: '0' }, join(runDir, `generator-${n}-${switches}.log`));
+}
+
+export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number): Promise<Service> {
+  const n = ++serviceCount;
+  const config = join(runDir, `server-${n}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      logging: { level: 'INFO', format: 'text' },
+      ingestion: { generator_url: `${generatorUrl}/counters`, poll_interval_seconds: pollSeconds, fetch_timeout_seconds: 5 },
+    }),
+  );
+  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, join(runDir, `server-${n}-${switches}.log`));
+  const deadline = Date.now() + 60_000;
+  while ((await status(service.url)).snapshot === null) {
+    if (Date.now() > deadline) throw new Error(`the metrics server (${service.logPath}) ingested nothing within 60 s`);
+    await sleep(100);
+  }
+  return service;
+}
+
+/** A constant-body server (`bare-server.js`, or `fastify-floor.js`) that prints `{"port":P}`. */
+export async function startBare(script = 'bench/bare-server.js'): Promise<{ child: ChildProcess; url: string }> {
+  const child = track(spawn(process.execPath, [join(dist, script)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** One bounded autocannon run in its own process. */
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const child = track(spawn(process.execPath, [join(dist, 'bench/load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const guard = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 30) * 1000);
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      if (code !== 0) reject(new Error(`load generator exited ${code}: ${err.trim()}`));
+      else resolve(JSON.parse(out) as LoadResult);
+    });
+  });
+}
+
