@@ -22,6 +22,7 @@ import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
 import { renderCsv } from '../telemetry_generator/src/csv-writer.js';
 import { TelemetryFeed } from '../telemetry_generator/src/feed.js';
 import { Simulator } from '../telemetry_generator/src/simulator.js';
+import { stopChild } from './processes.js';
 
 export interface TickTiming {
   readonly switches: number;
@@ -158,14 +159,7 @@ async function startTargets(switches: number): Promise<Targets> {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), SERVE_FLAG, String(switches)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const forced = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(forced);
-  };
+  const stop = (): Promise<void> => stopChild(child);
   try {
     const line = await firstLine(child, 30_000);
     const ports: unknown = JSON.parse(line);
