@@ -2,11 +2,20 @@
  * The edge every service's `main` shares: turn start-up failures into one clear line and an exit
  * code, and stop cleanly on SIGINT/SIGTERM. No stack traces reach an operator's terminal.
  */
+import type { Server } from 'node:net';
 import { ConfigError } from './config-file.js';
 
 export interface RunningService {
   /** Stops accepting work, drains what is in flight, releases timers and sockets. */
   stop(): Promise<void>;
+}
+
+/** `http://HOST:PORT` of the address a server actually bound (IPv6 hosts in brackets). */
+export function boundUrl(server: Pick<Server, 'address'>): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the server is not bound to a TCP address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** Exit codes, so a supervisor can tell a bad config from a busy port. */

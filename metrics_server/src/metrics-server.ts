@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
-import type { RunningService } from '../../common/service-runner.js';
+import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
@@ -66,10 +66,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     metrics.close();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = boundUrl(app.server);
   logger.child('server').info(`listening on ${url}`, {
     generator: config.ingestion.generatorUrl.href,
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,

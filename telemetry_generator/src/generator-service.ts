@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { createLogger } from '../../common/logger.js';
-import type { RunningService } from '../../common/service-runner.js';
+import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import { buildGeneratorApp } from './app.js';
 import { loadGeneratorConfig } from './config.js';
 import { TelemetryFeed } from './feed.js';
@@ -32,10 +32,7 @@ export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Prom
   }
   feed.start();
 
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('the server is not bound to a TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  logger.info(`listening on http://${host}:${address.port}`, {
+  logger.info(`listening on ${boundUrl(app.server)}`, {
     switches: config.switchCount,
     interval_s: config.updateIntervalSeconds,
     seed,

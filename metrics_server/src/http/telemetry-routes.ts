@@ -40,9 +40,9 @@ export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotSto
     const query = request.query as Query;
     const switchId = switchParam(query);
     const metric = metricParam(query);
-    if (!snapshot.hasSwitch(switchId)) throw notFound(`unknown switch '${switchId}'`);
+    // One lookup on the success path; only a miss asks which of the two was unknown.
     const value = snapshot.value(switchId, metric);
-    if (value === undefined) throw notFound(`unknown metric '${metric}'`);
+    if (value === undefined) throw notFound(snapshot.hasSwitch(switchId) ? `unknown metric '${metric}'` : `unknown switch '${switchId}'`);
     if (notModified(request.headers['if-none-match'], snapshot)) return reply.code(304).send();
     return reply
       .type(JSON_TYPE)
