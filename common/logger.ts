@@ -7,6 +7,7 @@
  * append on the request path and the write to the file or terminal happens in batches.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
+import { LineBatcher } from './line-batcher.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -64,16 +65,16 @@ export function parseLogLevel(value: string): LogLevel | undefined {
 }
 
 /**
- * Lines are batched: written once 8 KiB are buffered, or every 100 ms, whichever comes first. Under
- * load that turns one write syscall (and one libuv thread-pool round trip) per request into one per
- * ~80 lines; at rest a line reaches the file or terminal within 100 ms. `flush()` (called on stop)
- * writes out the rest.
+ * Lines are batched (line-batcher.ts): handed to the writer once 8192 characters are pending, or
+ * 100 ms after the first line of a batch, whichever comes first. Under load that turns one write
+ * syscall (and one libuv thread-pool round trip) per request into one per ~80 lines; at rest a line
+ * reaches the file or terminal within 100 ms. `flush()` (called on stop) writes out the rest.
  */
 export const LOG_BATCH_BYTES = 8192;
 export const LOG_FLUSH_INTERVAL_MS = 100;
 
 export function createLogger(options: LoggerOptions): Logger {
-  const sink = options.sink ?? pino.destination({ fd: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS });
+  const sink = options.sink ?? new LineBatcher(pino.destination({ fd: 1, sync: false }), LOG_BATCH_BYTES, LOG_FLUSH_INTERVAL_MS);
   return options.format === 'json'
     ? new JsonLogger(options.level, createPino(options.level, sink), sink)
     : new TextLogger(options.level, sink, undefined);

@@ -39,6 +39,8 @@ export interface MetricsServerConfig {
     /** A request (headers and body) must arrive within this; slow-loris connections are cut. */
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
+    /** Answer plain GetMetric/ListMetrics successes before the framework (http/fast-read-path.ts). */
+    readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
 }
@@ -61,7 +63,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   r.onlyKeys('logging', ['level', 'format']);
   r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
   r.onlyKeys('readiness', ['max_age_seconds']);
-  r.onlyKeys('http', ['max_query_bytes', 'max_header_bytes', 'request_timeout_seconds', 'keep_alive_timeout_seconds']);
+  r.onlyKeys('http', ['max_query_bytes', 'max_header_bytes', 'request_timeout_seconds', 'keep_alive_timeout_seconds', 'fast_read_path']);
   r.onlyKeys('prometheus', ['fabric_series']);
 
   const level = fromEnv(env, 'LOG_LEVEL', (v) => parseLogLevel(v), `one of ${LOG_LEVELS.join(', ')}`) ?? r.oneOf('logging.level', 'INFO', LOG_LEVELS, parseLogLevel);
@@ -90,6 +92,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
         maxHeaderBytes: r.number('http.max_header_bytes', DEFAULT_MAX_HEADER_BYTES, 1024, 1024 * 1024, true),
         requestTimeoutMs: r.number('http.request_timeout_seconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 0.1, 3600) * 1000,
         keepAliveTimeoutMs: r.number('http.keep_alive_timeout_seconds', DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, 0.1, 3600) * 1000,
+        fastReadPath: r.boolean('http.fast_read_path', true),
       },
       prometheus: { fabricSeries: r.boolean('prometheus.fabric_series', true) },
     },

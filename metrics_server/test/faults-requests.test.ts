@@ -32,7 +32,7 @@ before(async () => {
   sink = memory.sink;
   const base = testConfig();
   server = await startMetricsServer(
-    { ...base, http: { maxQueryBytes: MAX_QUERY_BYTES, maxHeaderBytes: MAX_HEADER_BYTES, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 1000 } },
+    { ...base, http: { maxQueryBytes: MAX_QUERY_BYTES, maxHeaderBytes: MAX_HEADER_BYTES, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 1000, fastReadPath: true } },
     { logger: memory.logger, preparer: new InlinePreparer() },
   );
   await server.poller.stop();

@@ -38,7 +38,7 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
       ...overrides,
     },
     readiness: { maxAgeMs: 10_000 },
-    http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
+    http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath: true },
     prometheus: { fabricSeries: true },
   };
 }
@@ -48,7 +48,11 @@ export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink:
   return { logger: createLogger({ level, format: 'text', sink }), sink };
 }
 
-export function testApp(level: LogLevel = 'DEBUG', plugins: (store: MemorySnapshotStore, health: IngestionHealth) => readonly RoutePlugin[] = () => []) {
+export function testApp(
+  level: LogLevel = 'DEBUG',
+  plugins: (store: MemorySnapshotStore, health: IngestionHealth) => readonly RoutePlugin[] = () => [],
+  { fastReadPath = true }: { fastReadPath?: boolean } = {},
+) {
   const { logger, sink } = memoryLogger(level);
   const store = new MemorySnapshotStore();
   const health = new IngestionHealth();
@@ -59,7 +63,7 @@ export function testApp(level: LogLevel = 'DEBUG', plugins: (store: MemorySnapsh
     generatorUrl: 'http://127.0.0.1:9/counters',
     pollIntervalMs: 5000,
     readinessMaxAgeMs: 17_000,
-    limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000 },
+    limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath },
     plugins: plugins(store, health),
   });
   return { app, store, health, sink };

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from '../../../common/logger.js';
 import { CLIENT_ERROR_STATUS, HttpError, errorJson, methodNotAllowed } from './errors.js';
-import { registerRequestLog } from './request-log.js';
+import { FastReadPath } from './fast-read-path.js';
+import { RequestRecorder, registerRequestLog, type ResponseObserver } from './request-log.js';
 import { registerStatusRoutes, type StatusContext } from './status-routes.js';
 import { JSON_TYPE, registerTelemetryRoutes } from './telemetry-routes.js';
 
@@ -17,6 +18,8 @@ export interface HttpLimits {
   readonly maxHeaderBytes: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Answer plain GetMetric/ListMetrics successes before the framework (see fast-read-path.ts). */
+  readonly fastReadPath: boolean;
 }
 
 export interface AppOptions extends StatusContext {
@@ -30,6 +33,8 @@ export interface RoutePlugin {
   /** The GET paths the plugin registers; other methods on them answer 405. */
   readonly paths: readonly string[];
   register(app: FastifyInstance): void;
+  /** Told of every answered request, however it was answered (e.g. a request-duration histogram). */
+  readonly onResponse?: ResponseObserver;
 }
 
 /** Paths the app serves with GET/HEAD; any other method on them is a 405. */
@@ -38,9 +43,15 @@ const ALLOW = 'GET, HEAD';
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const { logger, limits } = options;
+  const plugins = options.plugins ?? [];
+  const recorder = new RequestRecorder(
+    logger,
+    plugins.flatMap((p) => (p.onResponse === undefined ? [] : [p.onResponse])),
+  );
+  const fastPath = limits.fastReadPath ? new FastReadPath({ store: options.store, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
   const app = Fastify({
     logger: false,
-    serverFactory: limitedServerFactory(limits, logger),
+    serverFactory: limitedServerFactory(limits, logger, fastPath),
     // Fastify's own defaults are generous; a query API needs no request bodies at all.
     bodyLimit: 1024,
     return503OnClosing: true,
@@ -51,7 +62,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   });
 
-  registerRequestLog(app, logger);
+  registerRequestLog(app, recorder);
+  if (fastPath !== undefined) {
+    // From the start of close, Fastify answers 503 (return503OnClosing); the fast path steps aside.
+    app.addHook('preClose', (done) => {
+      fastPath.markClosing();
+      done();
+    });
+  }
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof HttpError) {
@@ -72,7 +90,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Fastify routes only the methods it knows (GET, POST, ... QUERY); a request with another method
   // Node accepts (PROPFIND, PURGE, LINK, ...) lands here even on a known path. The spec wants 405 for
   // any method other than GET/HEAD on a known path; the request-abuse suite found these answered 404.
-  const knownPaths = new Set([...GET_PATHS, ...(options.plugins ?? []).flatMap((p) => p.paths)]);
+  const knownPaths = new Set([...GET_PATHS, ...plugins.flatMap((p) => p.paths)]);
   const unroutable = (request: FastifyRequest): HttpError => {
     const q = request.url.indexOf('?');
     return knownPaths.has(q === -1 ? request.url : request.url.slice(0, q)) ? methodNotAllowed(request.method, ALLOW) : new HttpError(404, 'no such endpoint');
@@ -81,6 +99,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // hot path). Unroutable requests are answered here: otherwise a QUERY or a POST with a malformed
   // JSON body to an unknown path got a 400 from the body parser instead of the 404.
   app.addHook('onRequest', (request, reply, done) => {
+    request.receivedAt = performance.now();
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       void reply.code(400).header('connection', 'close').type(JSON_TYPE).send(errorJson('missing Host header'));
       return;
@@ -98,7 +117,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerTelemetryRoutes(app, options.store);
   registerStatusRoutes(app, options);
-  const plugins = options.plugins ?? [];
   for (const plugin of plugins) plugin.register(app);
 
   const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD');
@@ -120,10 +138,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
 /**
  * A node:http server with our limits: header size (431), whole-request timeout against slow-loris
  * clients (408), keep-alive timeout, and JSON bodies for errors Node raises before Fastify sees a
- * request.
+ * request. The read fast path, when on, sees each request first.
  */
-function limitedServerFactory(limits: HttpLimits, logger: Logger): FastifyServerFactory {
-  return (handler) => {
+function limitedServerFactory(limits: HttpLimits, logger: Logger, fastPath: FastReadPath | undefined): FastifyServerFactory {
+  return (fastifyHandler) => {
+    const handler: http.RequestListener =
+      fastPath === undefined
+        ? fastifyHandler
+        : (req, res) => {
+            if (!fastPath.handle(req, res)) fastifyHandler(req, res);
+          };
     const server = http.createServer(
       {
         maxHeaderSize: limits.maxHeaderBytes,

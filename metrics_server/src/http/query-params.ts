@@ -26,3 +26,13 @@ export function metricParam(query: Query): string {
   if (!isValidMetricName(name)) throw badRequest("query parameter 'metric' is not a valid metric name (letters, digits and _, at most 64)");
   return name;
 }
+
+/**
+ * The same rules without building an error: the value when `switchParam`/`metricParam` would accept
+ * it, else undefined. For the read fast path, which hands anything doubtful to the routes above.
+ */
+export function acceptedParam(query: Query, name: 'switch' | 'metric'): string | undefined {
+  const value = Object.prototype.hasOwnProperty.call(query, name) ? query[name] : undefined;
+  if (typeof value !== 'string') return undefined;
+  return (name === 'switch' ? isValidSwitchId(value) : isValidMetricName(value)) ? value : undefined;
+}

@@ -1,8 +1,12 @@
 /**
- * The request log: one line per request, written from the framework's request hooks (the seed's
- * Flask `before_request`/`after_request`), timed with a high-resolution clock from arrival to the end
- * of the response. Level follows status: INFO for 1xx-3xx, WARNING for 4xx, ERROR for 5xx. Text form:
+ * The request log: one line per request, written when the response has been handed to the socket
+ * (the seed's Flask `before_request`/`after_request`), timed with a high-resolution clock from
+ * arrival. Level follows status: INFO for 1xx-3xx, WARNING for 4xx, ERROR for 5xx. Text form:
  * `INFO /telemetry/ListMetrics 200 0.19ms` (after the logger's timestamp).
+ *
+ * Both ways a request is answered report here: the Fastify hooks below, and the read fast path
+ * (fast-read-path.ts), so every request gets the same line and feeds the same observers (the
+ * request-duration histogram).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger, LogLevel } from '../../../common/logger.js';
@@ -14,6 +18,9 @@ declare module 'fastify' {
   }
 }
 
+/** Told of every answered request: the route pattern (never the raw URL), method, status, duration. */
+export type ResponseObserver = (route: string, method: string, status: number, durationMs: number) => void;
+
 export function levelForStatus(status: number): LogLevel {
   if (status >= 500) return 'ERROR';
   if (status >= 400) return 'WARNING';
@@ -24,17 +31,30 @@ export function formatRequestLine(url: string, status: number, durationMs: numbe
   return `${url} ${status} ${durationMs.toFixed(2)}ms`;
 }
 
-export function registerRequestLog(app: FastifyInstance, logger: Logger): void {
-  app.decorateRequest('receivedAt', 0);
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.receivedAt = performance.now();
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    const status = reply.statusCode;
+export class RequestRecorder {
+  constructor(
+    private readonly logger: Logger,
+    private readonly observers: readonly ResponseObserver[],
+  ) {}
+
+  /** One answered request; `receivedAt` is its performance.now() on arrival. */
+  record(url: string, route: string, method: string, status: number, receivedAt: number): void {
+    const durationMs = performance.now() - receivedAt;
     const level = levelForStatus(status);
     // Skip the formatting work entirely when the level is filtered out.
-    if (logger.isEnabled(level)) logger.log(level, formatRequestLine(request.url, status, performance.now() - request.receivedAt));
+    if (this.logger.isEnabled(level)) this.logger.log(level, formatRequestLine(url, status, durationMs));
+    for (const observe of this.observers) observe(route, method, status, durationMs);
+  }
+}
+
+/**
+ * The Fastify side: one `onResponse` hook. The arrival time is stamped by the app's single
+ * `onRequest` guard (one hook, not two, on the hot path).
+ */
+export function registerRequestLog(app: FastifyInstance, recorder: RequestRecorder): void {
+  app.decorateRequest('receivedAt', 0);
+  app.addHook('onResponse', (request, reply, done) => {
+    recorder.record(request.url, request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, request.receivedAt);
     done();
   });
 }

@@ -76,17 +76,13 @@ export class ServerMetrics {
     add(this.requestDuration);
   }
 
-  /** The `/metrics` route and the request-duration hook, as a plugin for the app. */
+  /** The `/metrics` route and the request-duration observer, as a plugin for the app. */
   plugin(): RoutePlugin {
     return {
       paths: [METRICS_PATH],
+      // The route pattern, never the raw URL: unknown paths must not create new series.
+      onResponse: (route, method, status, durationMs) => this.requestDuration.observe({ route, method, status_code: String(status) }, durationMs / 1000),
       register: (app: FastifyInstance) => {
-        app.addHook('onResponse', (request, reply, done) => {
-          // The route pattern, never the raw URL: unknown paths must not create new series.
-          const route = request.routeOptions.url ?? 'unmatched';
-          this.requestDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, (performance.now() - request.receivedAt) / 1000);
-          done();
-        });
         const fabric = this.fabric;
         const store = this.options.store;
         registerMetricsRoute<Snapshot | undefined>(

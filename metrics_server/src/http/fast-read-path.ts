@@ -1,0 +1,83 @@
+/**
+ * The read fast path: answers the plain success case of GetMetric and ListMetrics straight from
+ * node:http, before Fastify builds its request and reply objects and runs its hook chain. Those are
+ * the hot reads of an operator's dashboards and scrapers; the framework's per-request work was the
+ * largest share of the gap to a bare node:http server (`npm run bench` keeps a "Fastify routes only"
+ * row with this path off, so the difference stays measured).
+ *
+ * It only ever answers 200 with exactly what the Fastify route would send. Anything else falls
+ * through to the Fastify app, which stays the one definition of every other answer: errors, 304,
+ * HEAD, other methods, a missing Host header, an over-long query, no snapshot yet, a closing server.
+ * Equivalence with the routes is a test (fast-read-path.test.ts). Every request it answers still gets
+ * its log line and histogram observation through the shared RequestRecorder.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'fast-querystring';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { acceptedParam, type Query } from './query-params.js';
+import type { RequestRecorder } from './request-log.js';
+import { GET_METRIC_PATH, JSON_TYPE, LIST_METRICS_PATH, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
+
+export interface FastReadPathOptions {
+  readonly store: SnapshotStore;
+  readonly recorder: RequestRecorder;
+  /** The app's query-string limit: a longer one is the app's 414, not ours to answer. */
+  readonly maxQueryBytes: number;
+}
+
+export class FastReadPath {
+  /** Set when the app starts closing: from then on its 503 answers every request. */
+  private closing = false;
+
+  constructor(private readonly options: FastReadPathOptions) {}
+
+  markClosing(): void {
+    this.closing = true;
+  }
+
+  /** Answers the request and returns true, or returns false having touched nothing. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const receivedAt = performance.now();
+    if (this.closing || req.method !== 'GET' || req.headers.host === undefined || req.headers['if-none-match'] !== undefined) return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path === GET_METRIC_PATH) return this.getMetric(res, url, q, receivedAt);
+    if (path === LIST_METRICS_PATH && q === -1) return this.listMetrics(res, url, receivedAt);
+    return false;
+  }
+
+  private getMetric(res: ServerResponse, url: string, q: number, receivedAt: number): boolean {
+    if (q === -1 || url.length - q - 1 > this.options.maxQueryBytes) return false;
+    const snapshot = this.options.store.current();
+    if (snapshot === undefined) return false;
+    const query = parseQuery(url.slice(q + 1)) as Query;
+    const switchId = acceptedParam(query, 'switch');
+    const metric = acceptedParam(query, 'metric');
+    if (switchId === undefined || metric === undefined) return false;
+    const value = snapshot.value(switchId, metric);
+    if (value === undefined) return false;
+    const body = getMetricJson(switchId, metric, value, snapshot);
+    const headers = snapshotHeaderList(snapshot);
+    // The body is ASCII (ids and names match the schema's patterns), so its length is its byte count.
+    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
+    res.writeHead(200, headers);
+    // A short body on a writable socket is written within end(): the line is logged right after it.
+    res.end(body);
+    this.options.recorder.record(url, GET_METRIC_PATH, 'GET', 200, receivedAt);
+    return true;
+  }
+
+  private listMetrics(res: ServerResponse, url: string, receivedAt: number): boolean {
+    const snapshot = this.options.store.current();
+    if (snapshot === undefined) return false;
+    const body = snapshot.views.listMetricsJson;
+    const headers = snapshotHeaderList(snapshot);
+    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
+    res.writeHead(200, headers);
+    // Large bodies leave end() still queued; the line waits for the socket to take all of it.
+    res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt));
+    res.end(body);
+    return true;
+  }
+}
