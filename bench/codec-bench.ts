@@ -90,7 +90,7 @@ export async function codecBench(settings: Settings, switches: number): Promise<
     },
     {
       what: 'prepare in the worker (parse, index, ListMetrics, keep columns)',
-      optimizedMs: time(n, () => prepareWithColumns(body, timestamp, { prometheusFabric: true })),
+      optimizedMs: time(n, () => prepareWithColumns(body, timestamp, true)),
       referenceMs: time(n, () => {
         const r = parseTelemetryCsvReference(decoder.decode(body));
         if (!r.ok) throw new Error('unreachable');

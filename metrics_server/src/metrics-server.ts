@@ -11,7 +11,8 @@ import { IngestionHealth } from './ingest/ingestion-health.js';
 import { Poller } from './ingest/poller.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import { isFabricRenderer } from './views/fabric-exposition.js';
+import { ListMetricsView } from './views/list-metrics-view.js';
+import { inlineViewRenderer, isViewRenderer } from './views/view-renderer.js';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
 
 export interface MetricsServerDeps {
@@ -36,9 +37,12 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const store = deps.store ?? new MemorySnapshotStore();
   const preparer = deps.preparer ?? new WorkerPreparer({ prometheusFabric: config.prometheus.fabricSeries });
   const health = new IngestionHealth();
-  // The fabric series are rendered by the worker that prepared the snapshot, on its first scrape.
-  const fabricRenderer = isFabricRenderer(preparer) ? preparer : undefined;
-  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries, ...(fabricRenderer !== undefined ? { fabricRenderer } : {}) });
+  // Views rendered after the snapshot (fabric text, ListMetrics when not made with it) are rendered
+  // by the worker that prepared the snapshot, on their first request.
+  const viewRenderer = isViewRenderer(preparer) ? preparer : undefined;
+  // ListMetrics is rendered with each snapshot while it was asked for within the last two polls.
+  const listMetrics = new ListMetricsView(store, viewRenderer ?? inlineViewRenderer, 2 * config.ingestion.pollIntervalMs);
+  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries, ...(viewRenderer !== undefined ? { fabricRenderer: viewRenderer } : {}) });
   const poller = new Poller(
     {
       url: config.ingestion.generatorUrl,
@@ -46,7 +50,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       timeoutMs: config.ingestion.fetchTimeoutMs,
       maxBodyBytes: config.ingestion.maxBodyBytes,
     },
-    { preparer, store, health, logger: logger.child('poller') },
+    { preparer, store, health, logger: logger.child('poller'), listMetricsWanted: () => listMetrics.wantedInPrepare() },
   );
   const app = buildApp({
     logger,
@@ -56,6 +60,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     pollIntervalMs: config.ingestion.pollIntervalMs,
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
+    listMetrics,
     plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
   });
 
@@ -83,6 +88,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       await app.close();
       await preparer.close();
       metrics.close();
+      listMetrics.close();
       logger.child('server').info('stopped');
       logger.flush();
     })();

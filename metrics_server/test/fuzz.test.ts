@@ -130,7 +130,7 @@ function checkPrepare(body: Uint8Array): void {
   const { snapshot } = result;
   const ids = idsOf(snapshot.switchIndex.idText, snapshot.switchCount);
   assert.equal(ids.length, snapshot.switchCount);
-  const list = JSON.parse(Buffer.from(snapshot.listMetricsJson).toString('utf8')) as Record<string, Record<string, number>>;
+  const list = JSON.parse(Buffer.from(snapshot.listMetricsJson!).toString('utf8')) as Record<string, Record<string, number>>;
   assert.deepEqual(Object.keys(list), ids, 'ListMetrics holds exactly the accepted ids, in order');
   for (const [row, id] of ids.entries()) {
     const entry = list[id]!;

@@ -43,7 +43,7 @@ test('ListMetrics JSON of a simulated tick carries the same numbers as the CSV t
   const prepared = prepareSnapshot(csv, 1766501919);
   assert.ok(prepared.ok);
   const snapshot = assembleSnapshot(prepared.snapshot, 1, 1766501919_000, undefined);
-  const json = JSON.parse(snapshot.views.listMetricsJson.toString('utf8')) as Record<string, Record<string, number>>;
+  const json = JSON.parse(snapshot.views.listMetricsJson!.toString('utf8')) as Record<string, Record<string, number>>;
   const lines = csv.toString('utf8').trim().split('\n').slice(1);
   for (const line of lines) {
     const [id, ...fields] = line.split(',');

@@ -95,7 +95,7 @@ test('property: prepareSnapshot renders the same bytes as the string renderers',
   fc.assert(
     fc.property(csvBody, fc.integer({ min: 0, max: 2 ** 31 }), (bytes, timestamp) => {
       const expected = parseTelemetryCsvReference(dropBom.decode(bytes));
-      const { result: prepared, fabric } = prepareWithColumns(bytes, timestamp, { prometheusFabric: true });
+      const { result: prepared, columns: fabric } = prepareWithColumns(bytes, timestamp, true);
       if (!expected.ok) {
         assert.deepStrictEqual(prepared, expected);
         return;
@@ -109,7 +109,7 @@ test('property: prepareSnapshot renders the same bytes as the string renderers',
       assert.equal(snapshot.rowsSeen, rowsSeen);
       assert.equal(snapshot.switchCount, switchIds.length);
       assert.equal(Buffer.from(snapshot.switchIndex.idText).toString('latin1'), switchIds.join('\n'));
-      assert.equal(Buffer.from(snapshot.listMetricsJson).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, timestamp));
+      assert.equal(Buffer.from(snapshot.listMetricsJson!).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, timestamp));
       assert.equal(Buffer.from(renderFabricExpositionBytes(fabric!)).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
     }),
     { numRuns: 600 },
@@ -122,12 +122,12 @@ test('property: sample texts equal String(convert(value)) for arbitrary decimal 
     fc.property(fc.array(fc.tuple(decimalToken, shortDecimal, decimalToken, numberToken), { minLength: 1, maxLength: 20 }), (rows) => {
       const csv = ['switch_id,' + metrics.join(','), ...rows.map((r, i) => `sw${i + 1},${r.join(',')}`)].join('\n');
       const expected = parseTelemetryCsvReference(csv);
-      const { result: prepared, fabric } = prepareWithColumns(Buffer.from(csv), 1766501919, { prometheusFabric: true });
+      const { result: prepared, columns: fabric } = prepareWithColumns(Buffer.from(csv), 1766501919, true);
       if (!expected.ok) return;
       assert.ok(prepared.ok);
       const { switchIds, values } = expected.data;
       assert.equal(Buffer.from(renderFabricExpositionBytes(fabric!)).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
-      assert.equal(Buffer.from(prepared.snapshot.listMetricsJson).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, 1766501919));
+      assert.equal(Buffer.from(prepared.snapshot.listMetricsJson!).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, 1766501919));
     }),
     { numRuns: 1000 },
   );

@@ -95,7 +95,7 @@ test('the worker preparer gives the same snapshot as the inline one, and the ind
   await poller.pollOnce();
   const first = store.current()!;
   assert.deepEqual(first.row('sw1'), [8123, 1.42, 0, 1, 128, 47.5]);
-  assert.deepEqual(JSON.parse(first.views.listMetricsJson.toString()).sw2.latency_ms, 6.8);
+  assert.deepEqual(JSON.parse(first.views.listMetricsJson!.toString()).sw2.latency_ms, 6.8);
   await poller.pollOnce();
   const second = store.current()!;
   assert.equal(second.version, 2);

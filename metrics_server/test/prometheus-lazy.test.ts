@@ -14,25 +14,25 @@ import { ServerMetrics } from '../src/metrics/server-metrics.js';
 import { startMetricsServer } from '../src/metrics-server.js';
 import { assembleSnapshot } from '../src/snapshot/assemble.js';
 import type { Snapshot } from '../src/snapshot/snapshot.js';
-import type { FabricRenderer } from '../src/views/fabric-exposition.js';
+import type { ViewRenderer, ViewSpec } from '../src/views/view-renderer.js';
 import { columnsWithoutTokens, fabricChunks, renderFabricExposition, renderFabricExpositionBytes, renderFabricGzip, type SnapshotColumns } from '../src/views/prometheus-fabric.js';
 import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger, snapshotFromCsv, testApp, testConfig } from './helpers.js';
 
 /** A renderer that counts its calls and can hold a render until the test lets it go. */
-class CountingRenderer implements FabricRenderer {
+class CountingRenderer implements ViewRenderer {
   retained = 0;
   columns = 0;
   gate: Promise<void> | undefined;
-  constructor(private readonly inner: FabricRenderer) {}
-  async renderRetained(job: number): Promise<Uint8Array | undefined> {
+  constructor(private readonly inner: ViewRenderer) {}
+  async renderRetained(job: number, spec: ViewSpec): Promise<Uint8Array | undefined> {
     this.retained += 1;
     await this.gate;
-    return this.inner.renderRetained(job);
+    return this.inner.renderRetained(job, spec);
   }
-  async renderColumns(columns: SnapshotColumns): Promise<Uint8Array> {
+  async renderColumns(columns: SnapshotColumns, spec: ViewSpec): Promise<Uint8Array> {
     this.columns += 1;
     await this.gate;
-    return this.inner.renderColumns(columns);
+    return this.inner.renderColumns(columns, spec);
   }
 }
 
@@ -143,7 +143,7 @@ test('fabric series off: nothing is rendered and nothing is kept', async (t) => 
   t.after(() => off.close());
   const result = await off.prepare(Buffer.from(SEED_CSV), 1);
   assert.ok(result.ok);
-  assert.equal(await off.renderRetained(result.snapshot.job!), undefined, 'the worker keeps no columns when the series are off');
+  assert.equal(await off.renderRetained(result.snapshot.job!, { view: 'fabric-gzip' }), undefined, 'the worker renders no fabric text when the series are off');
 });
 
 test('chunked and gzip renderings are the same text; multi-member gzip decodes whole', () => {

@@ -12,6 +12,8 @@ import { FastReadPath } from './fast-read-path.js';
 import { RequestRecorder, registerRequestLog, type ResponseObserver } from './request-log.js';
 import { registerStatusRoutes, type StatusContext } from './status-routes.js';
 import { JSON_TYPE, registerTelemetryRoutes } from './telemetry-routes.js';
+import { ListMetricsView } from '../views/list-metrics-view.js';
+import { inlineViewRenderer } from '../views/view-renderer.js';
 
 export interface HttpLimits {
   readonly maxQueryBytes: number;
@@ -25,6 +27,8 @@ export interface HttpLimits {
 export interface AppOptions extends StatusContext {
   readonly logger: Logger;
   readonly limits: HttpLimits;
+  /** Where ListMetrics bodies come from; default: rendered on the calling thread when not made with the snapshot. */
+  readonly listMetrics?: ListMetricsView;
   /** Extra GET routes (e.g. `/metrics`), registered with the same error handling and 405s. */
   readonly plugins?: readonly RoutePlugin[];
 }
@@ -48,7 +52,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger,
     plugins.flatMap((p) => (p.onResponse === undefined ? [] : [p.onResponse])),
   );
-  const fastPath = limits.fastReadPath ? new FastReadPath({ store: options.store, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
+  const listMetrics = options.listMetrics ?? new ListMetricsView(options.store, inlineViewRenderer, options.pollIntervalMs * 2);
+  const fastPath = limits.fastReadPath ? new FastReadPath({ store: options.store, listMetrics, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
   const app = Fastify({
     logger: false,
     serverFactory: limitedServerFactory(limits, logger, fastPath),
@@ -115,7 +120,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     throw unroutable(request);
   });
 
-  registerTelemetryRoutes(app, options.store);
+  registerTelemetryRoutes(app, options.store, listMetrics);
   registerStatusRoutes(app, options);
   for (const plugin of plugins) plugin.register(app);
 

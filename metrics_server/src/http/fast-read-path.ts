@@ -7,19 +7,22 @@
  *
  * It only ever answers 200 with exactly what the Fastify route would send. Anything else falls
  * through to the Fastify app, which stays the one definition of every other answer: errors, 304,
- * HEAD, other methods, a missing Host header, an over-long query, no snapshot yet, a closing server.
+ * HEAD, other methods, a missing Host header, an over-long query, no snapshot yet, a closing server,
+ * a ListMetrics body still to be rendered.
  * Equivalence with the routes is a test (fast-read-path.test.ts). Every request it answers still gets
  * its log line and histogram observation through the shared RequestRecorder.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { ListMetricsView } from '../views/list-metrics-view.js';
 import { acceptedParam, type Query } from './query-params.js';
 import type { RequestRecorder } from './request-log.js';
 import { GET_METRIC_PATH, JSON_TYPE, LIST_METRICS_PATH, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
 
 export interface FastReadPathOptions {
   readonly store: SnapshotStore;
+  readonly listMetrics: ListMetricsView;
   readonly recorder: RequestRecorder;
   /** The app's query-string limit: a longer one is the app's 414, not ours to answer. */
   readonly maxQueryBytes: number;
@@ -71,7 +74,9 @@ export class FastReadPath {
   private listMetrics(res: ServerResponse, url: string, receivedAt: number): boolean {
     const snapshot = this.options.store.current();
     if (snapshot === undefined) return false;
-    const body = snapshot.views.listMetricsJson;
+    // Not rendered yet for this snapshot: the route waits for the render.
+    const body = this.options.listMetrics.ready(snapshot);
+    if (body === undefined) return false;
     const headers = snapshotHeaderList(snapshot);
     headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
     res.writeHead(200, headers);

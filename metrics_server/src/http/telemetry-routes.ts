@@ -8,7 +8,8 @@ import { etagListMatches } from '../../../common/http-etag.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { jsonNumber } from '../views/json-number.js';
-import { noSnapshotYet, notFound } from './errors.js';
+import { HttpError, noSnapshotYet, notFound } from './errors.js';
+import type { ListMetricsView } from '../views/list-metrics-view.js';
 import { metricParam, switchParam, type Query } from './query-params.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -23,8 +24,14 @@ export function snapshotHeaderList(snapshot: Snapshot): string[] {
 }
 
 export function setSnapshotHeaders(reply: FastifyReply, snapshot: Snapshot): void {
+  void reply.headers(headerObject(snapshot));
+}
+
+function headerObject(snapshot: Snapshot): Record<string, string> {
   const list = snapshotHeaderList(snapshot);
-  for (let i = 0; i < list.length; i += 2) reply.header(list[i]!, list[i + 1]);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) headers[list[i]!] = list[i + 1]!;
+  return headers;
 }
 
 /** The GetMetric body. Ids and names passed the schema's patterns, so they need no JSON escaping. */
@@ -46,7 +53,10 @@ export function currentOrUnavailable(store: SnapshotStore): Snapshot {
 export const GET_METRIC_PATH = '/telemetry/GetMetric';
 export const LIST_METRICS_PATH = '/telemetry/ListMetrics';
 
-export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotStore): void {
+/** A render superseded by a newer snapshot is retried on that one; this many times at most. */
+const LIST_METRICS_ATTEMPTS = 3;
+
+export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotStore, listMetrics: ListMetricsView): void {
   app.get(GET_METRIC_PATH, (request, reply) => {
     const snapshot = currentOrUnavailable(store);
     setSnapshotHeaders(reply, snapshot);
@@ -60,10 +70,15 @@ export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotSto
     return reply.type(JSON_TYPE).send(getMetricJson(switchId, metric, value, snapshot));
   });
 
-  app.get(LIST_METRICS_PATH, (request, reply) => {
-    const snapshot = currentOrUnavailable(store);
-    setSnapshotHeaders(reply, snapshot);
-    if (notModified(request.headers['if-none-match'], snapshot)) return reply.code(304).send();
-    return reply.type(JSON_TYPE).send(snapshot.views.listMetricsJson);
+  app.get(LIST_METRICS_PATH, async (request, reply) => {
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = currentOrUnavailable(store);
+      if (notModified(request.headers['if-none-match'], snapshot)) return reply.headers(headerObject(snapshot)).code(304).send();
+      // Rendered with the snapshot, or now (first request for it) by the worker; undefined only when
+      // a newer snapshot was published before the render could start: answer from that one.
+      const body = listMetrics.ready(snapshot) ?? (await listMetrics.body(snapshot));
+      if (body !== undefined) return reply.headers(headerObject(snapshot)).type(JSON_TYPE).send(body);
+      if (attempt === LIST_METRICS_ATTEMPTS) throw new HttpError(503, 'the snapshot changed while its ListMetrics body was rendered; retry', { 'retry-after': '1' });
+    }
   });
 }

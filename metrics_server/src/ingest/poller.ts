@@ -29,6 +29,8 @@ export interface PollerDeps {
   readonly health: IngestionHealth;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Whether to have the ListMetrics body rendered with the snapshot (views/list-metrics-view.ts); default yes. */
+  readonly listMetricsWanted?: () => boolean;
 }
 
 export class Poller {
@@ -105,7 +107,7 @@ export class Poller {
       } else {
         bytes = fetched.body.byteLength;
         const timestamp = Math.floor(startedAtMs / 1000);
-        const prepared = await this.deps.preparer.prepare(fetched.body, timestamp);
+        const prepared = await this.deps.preparer.prepare(fetched.body, timestamp, { listMetrics: this.deps.listMetricsWanted?.() ?? true });
         if (!prepared.ok) {
           throw new CycleError(`unusable CSV: ${prepared.reason}`, prepared.rejected);
         }

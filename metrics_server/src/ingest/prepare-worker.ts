@@ -1,16 +1,18 @@
 /**
  * Worker thread entry: runs `prepareWithColumns` off the main thread and transfers the buffers back;
- * keeps the latest job's columns and renders the Prometheus fabric text from them when asked.
+ * keeps the latest job's columns and renders views (fabric text, ListMetrics) from them when asked.
  */
 import { parentPort } from 'node:worker_threads';
-import { columnsWithoutTokens, renderFabricGzip } from '../views/prometheus-fabric.js';
+import { columnsWithoutTokens } from '../views/prometheus-fabric.js';
 import { prepareWithColumns, transferables, type PrepareResult } from './prepare.js';
 import { RetainedColumns, type WorkerRequest, type WorkerResponse } from './snapshot-preparer.js';
+import { renderView } from '../views/view-renderer.js';
 
 const port = parentPort;
 if (port === null) throw new Error('prepare-worker must run in a worker thread');
 
-const retained = new RetainedColumns();
+/** Made by the first prepare job, from the options it carries (the preparer's, the same for every job). */
+let retained: RetainedColumns | undefined;
 /** Between gzip members of a render: lets a prepare job that arrived meanwhile run first. */
 const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -36,9 +38,10 @@ port.on('message', (request: WorkerRequest) => {
     case 'prepare': {
       let result: PrepareResult;
       try {
-        const output = prepareWithColumns(request.body, request.timestamp, request.options);
+        retained ??= new RetainedColumns(request.options);
+        const output = prepareWithColumns(request.body, request.timestamp, request.job.listMetrics);
         result = output.result;
-        retained.keep(request.id, output.fabric);
+        retained.keep(request.id, output.columns);
       } catch (err) {
         // prepareWithColumns is pure and total; this only guards against a bug taking the worker down.
         result = { ok: false, reason: `internal error while parsing: ${err instanceof Error ? err.message : String(err)}` };
@@ -47,10 +50,10 @@ port.on('message', (request: WorkerRequest) => {
       return;
     }
     case 'render-retained':
-      void render(request.id, retained.render(request.job, pause));
+      void render(request.id, retained === undefined ? Promise.resolve(undefined) : retained.render(request.job, request.spec, pause));
       return;
     case 'render-columns':
-      void render(request.id, renderFabricGzip(columnsWithoutTokens(request.columns), pause));
+      void render(request.id, renderView(columnsWithoutTokens(request.columns), request.spec, pause));
       return;
   }
 });

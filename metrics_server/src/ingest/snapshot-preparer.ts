@@ -3,17 +3,23 @@
  * switches never blocks a request; tests may run it inline. Both meet the poller through this
  * interface.
  *
- * Both also render the Prometheus fabric text on request (`FabricRenderer`): each keeps the parsed
- * columns of its latest successful job, so the first scrape of a snapshot costs one render there,
- * off the main thread and off the fetch→swap path, and a snapshot nobody scrapes costs nothing.
+ * Both also render views on request (`ViewRenderer`): each keeps the parsed columns of its latest
+ * successful job, so the first reader of a view of a snapshot costs one render there, off the main
+ * thread and off the fetch→swap path, and a view nobody reads costs nothing.
  */
 import { Worker } from 'node:worker_threads';
-import type { FabricRenderer } from '../views/fabric-exposition.js';
-import { columnsWithoutTokens, renderFabricGzip, type FabricColumns, type SnapshotColumns } from '../views/prometheus-fabric.js';
+import { columnsWithoutTokens, type FabricColumns, type SnapshotColumns } from '../views/prometheus-fabric.js';
+import { renderView, type ViewRenderer, type ViewSpec } from '../views/view-renderer.js';
 import { ownedBuffers, prepareWithColumns, type PrepareOptions, type PrepareResult } from './prepare.js';
 
+/** What a prepare job renders besides the snapshot itself. */
+export interface PrepareJobOptions {
+  /** Serialize the ListMetrics body in the job (someone reads it); default true. */
+  readonly listMetrics: boolean;
+}
+
 export interface SnapshotPreparer {
-  prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult>;
+  prepare(body: Uint8Array, timestamp: number, job?: PrepareJobOptions): Promise<PrepareResult>;
   close(): Promise<void>;
 }
 
@@ -32,50 +38,56 @@ function spawnModuleWorker(builtUrl: URL): Worker {
 export class RetainedColumns {
   private latest: { readonly job: number; readonly columns: FabricColumns } | undefined;
 
+  constructor(private readonly options: PrepareOptions) {}
+
   keep(job: number, columns: FabricColumns | undefined): void {
     // A failed job leaves the served snapshot, and so the columns to keep, as they were.
     if (columns !== undefined) this.latest = { job, columns };
   }
 
-  /** The gzip-compressed fabric text of `job`, or undefined when a later job replaced it. */
-  async render(job: number, pause?: () => Promise<void>): Promise<Uint8Array | undefined> {
+  /** The view of `job`, or undefined when a later job replaced it (or the fabric series are off). */
+  async render(job: number, spec: ViewSpec, pause?: () => Promise<void>): Promise<Uint8Array | undefined> {
     const latest = this.latest;
     if (latest === undefined || latest.job !== job) return undefined;
-    return renderFabricGzip(latest.columns, pause);
+    if (spec.view === 'fabric-gzip' && !this.options.prometheusFabric) return undefined;
+    return renderView(latest.columns, spec, pause);
   }
 }
 
 /** Runs on the calling thread. Fine for tests and small fabrics. */
-export class InlinePreparer implements SnapshotPreparer, FabricRenderer {
+export class InlinePreparer implements SnapshotPreparer, ViewRenderer {
   private nextJob = 1;
-  private readonly retained = new RetainedColumns();
+  private readonly retained: RetainedColumns;
 
-  constructor(private readonly options: PrepareOptions = { prometheusFabric: true }) {}
-
-  async prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult> {
-    const job = this.nextJob++;
-    const { result, fabric } = prepareWithColumns(body, timestamp, this.options);
-    this.retained.keep(job, fabric);
-    return result.ok ? { ok: true, snapshot: { ...result.snapshot, job } } : result;
+  constructor(options: PrepareOptions = { prometheusFabric: true }) {
+    this.retained = new RetainedColumns(options);
   }
 
-  renderRetained(job: number): Promise<Uint8Array | undefined> {
-    return this.retained.render(job);
+  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = { listMetrics: true }): Promise<PrepareResult> {
+    const id = this.nextJob++;
+    const { result, columns } = prepareWithColumns(body, timestamp, job.listMetrics);
+    this.retained.keep(id, columns);
+    return result.ok ? { ok: true, snapshot: { ...result.snapshot, job: id } } : result;
   }
 
-  renderColumns(columns: SnapshotColumns): Promise<Uint8Array> {
-    return renderFabricGzip(columnsWithoutTokens(columns));
+  renderRetained(job: number, spec: ViewSpec): Promise<Uint8Array | undefined> {
+    return this.retained.render(job, spec);
+  }
+
+  renderColumns(columns: SnapshotColumns, spec: ViewSpec): Promise<Uint8Array> {
+    return renderView(columnsWithoutTokens(columns), spec);
   }
 
   async close(): Promise<void> {}
 }
 
 export type WorkerRequest =
-  | { readonly kind: 'prepare'; readonly id: number; readonly body: Uint8Array; readonly timestamp: number; readonly options: PrepareOptions }
-  /** Render the fabric text of prepare job `job`, if the worker still holds its columns. */
-  | { readonly kind: 'render-retained'; readonly id: number; readonly job: number }
-  /** Render the fabric text from columns sent along (a snapshot whose job the worker no longer holds). */
-  | { readonly kind: 'render-columns'; readonly id: number; readonly columns: SnapshotColumns };
+  /** `options` configures the worker; every prepare job carries them (the first one is what counts). */
+  | { readonly kind: 'prepare'; readonly id: number; readonly body: Uint8Array; readonly timestamp: number; readonly options: PrepareOptions; readonly job: PrepareJobOptions }
+  /** Render a view of prepare job `job`, if the worker still holds its columns. */
+  | { readonly kind: 'render-retained'; readonly id: number; readonly job: number; readonly spec: ViewSpec }
+  /** Render a view from columns sent along (a snapshot whose job the worker no longer holds). */
+  | { readonly kind: 'render-columns'; readonly id: number; readonly columns: SnapshotColumns; readonly spec: ViewSpec };
 
 export type WorkerResponse =
   | { readonly kind: 'prepared'; readonly id: number; readonly result: PrepareResult }
@@ -90,12 +102,12 @@ interface Pending {
 
 /**
  * One long-lived worker. Polls never overlap, so one prepare job is in flight at a time; the body
- * goes in and the value and JSON buffers come back as transfers, not copies. Fabric renders share
- * the worker and pause between chunks, so a prepare job that arrives meanwhile runs first. A worker
+ * goes in and the value and JSON buffers come back as transfers, not copies. View renders share
+ * the worker; fabric renders pause between chunks, so a prepare job that arrives meanwhile runs first. A worker
  * that dies fails the jobs in flight and is replaced on the next call (the new one holds no
  * columns, so the next render is sent the snapshot's columns).
  */
-export class WorkerPreparer implements SnapshotPreparer, FabricRenderer {
+export class WorkerPreparer implements SnapshotPreparer, ViewRenderer {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -103,20 +115,20 @@ export class WorkerPreparer implements SnapshotPreparer, FabricRenderer {
 
   constructor(private readonly options: PrepareOptions = { prometheusFabric: true }) {}
 
-  async prepare(body: Uint8Array, timestamp: number): Promise<PrepareResult> {
+  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = { listMetrics: true }): Promise<PrepareResult> {
     const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
-    const response = await this.send((id) => ({ kind: 'prepare', id, body, timestamp, options: this.options }), whole ? [body.buffer] : []);
+    const response = await this.send((id) => ({ kind: 'prepare', id, body, timestamp, options: this.options, job }), whole ? [body.buffer] : []);
     if (response.kind !== 'prepared') throw new Error(`snapshot worker answered ${response.kind} to a prepare job`);
     const result = response.result;
     return result.ok ? { ok: true, snapshot: { ...result.snapshot, job: response.id } } : result;
   }
 
-  async renderRetained(job: number): Promise<Uint8Array | undefined> {
-    return rendered(await this.send((id) => ({ kind: 'render-retained', id, job })));
+  async renderRetained(job: number, spec: ViewSpec): Promise<Uint8Array | undefined> {
+    return rendered(await this.send((id) => ({ kind: 'render-retained', id, job, spec })));
   }
 
-  async renderColumns(columns: SnapshotColumns): Promise<Uint8Array> {
-    const body = rendered(await this.send((id) => ({ kind: 'render-columns', id, columns }), ownedBuffers([columns.values, columns.idText, columns.idEnds])));
+  async renderColumns(columns: SnapshotColumns, spec: ViewSpec): Promise<Uint8Array> {
+    const body = rendered(await this.send((id) => ({ kind: 'render-columns', id, columns, spec }), ownedBuffers([columns.values, columns.idText, columns.idEnds])));
     if (body === undefined) throw new Error('snapshot worker rendered nothing from the columns sent');
     return body;
   }

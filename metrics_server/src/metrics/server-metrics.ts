@@ -12,7 +12,8 @@ import { ROW_REJECT_REASONS } from '../ingest/csv-parser.js';
 import { POLL_OUTCOMES, type IngestionHealth } from '../ingest/ingestion-health.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
-import { FabricExposition, inlineFabricRenderer, type FabricRenderer } from '../views/fabric-exposition.js';
+import { FabricExposition } from '../views/fabric-exposition.js';
+import { inlineViewRenderer, type ViewRenderer } from '../views/view-renderer.js';
 
 export interface ServerMetricsOptions {
   readonly store: SnapshotStore;
@@ -20,7 +21,7 @@ export interface ServerMetricsOptions {
   /** Config `prometheus.fabric_series`: include the per-switch series. */
   readonly fabricSeries: boolean;
   /** Renders the fabric text on the first scrape of each snapshot (the ingestion worker); default: on the calling thread. */
-  readonly fabricRenderer?: FabricRenderer;
+  readonly fabricRenderer?: ViewRenderer;
 }
 
 export class ServerMetrics {
@@ -32,7 +33,7 @@ export class ServerMetrics {
 
   constructor(private readonly options: ServerMetricsOptions) {
     const { store, health } = options;
-    this.fabric = options.fabricSeries ? new FabricExposition(store, options.fabricRenderer ?? inlineFabricRenderer) : undefined;
+    this.fabric = options.fabricSeries ? new FabricExposition(store, options.fabricRenderer ?? inlineViewRenderer) : undefined;
     const add = <T extends string>(metric: Counter<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
     // prom-client registers into its global registry unless told otherwise: `registers: []`.
     const ingestionDuration = new Histogram({

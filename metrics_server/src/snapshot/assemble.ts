@@ -17,7 +17,7 @@ export function assembleSnapshot(prepared: PreparedSnapshot, version: number, in
     metrics: prepared.metrics,
     switchIndex,
     values: prepared.values,
-    views: { listMetricsJson: asBuffer(prepared.listMetricsJson) },
+    views: { listMetricsJson: prepared.listMetricsJson === undefined ? undefined : asBuffer(prepared.listMetricsJson) },
     preparedJob: prepared.job,
   });
 }

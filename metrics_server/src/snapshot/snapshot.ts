@@ -10,12 +10,13 @@ import type { SnapshotColumns } from '../views/prometheus-fabric.js';
 import type { SwitchIndex } from './switch-index.js';
 
 /**
- * Views serialized once when the snapshot is made. The Prometheus fabric text is not among them: it
- * is rendered lazily, at most once per snapshot, by views/fabric-exposition.ts.
+ * Views serialized when the snapshot is made. The Prometheus fabric text is never among them, and
+ * the ListMetrics body only while ListMetrics is being asked for; otherwise they are rendered lazily,
+ * at most once per snapshot (views/lazy-snapshot-view.ts).
  */
 export interface SnapshotViews {
-  /** The complete ListMetrics JSON body, serialized once for this snapshot. */
-  readonly listMetricsJson: Buffer;
+  /** The complete ListMetrics JSON body, when it was rendered with the snapshot. */
+  readonly listMetricsJson: Buffer | undefined;
 }
 
 export interface SnapshotInit {

@@ -10,7 +10,7 @@
  * `renderListMetricsBytes`, which gives the same bytes several times faster.
  */
 import { TIMESTAMP_FIELD } from '../../../common/telemetry-schema.js';
-import type { ParsedColumns } from '../ingest/csv-parser.js';
+import type { FabricColumns } from './prometheus-fabric.js';
 import { jsonNumber } from './json-number.js';
 import { putAscii } from './value-text.js';
 
@@ -46,7 +46,7 @@ export function renderListMetricsJson(
  * already its shortest form is the text `String` would print), keys and the timestamp are prebuilt. This is what ingestion uses; the string function above stays as the reference the property
  * tests and the benchmark compare it with.
  */
-export function renderListMetricsBytes(parsed: ParsedColumns, timestamp: number): Uint8Array {
+export function renderListMetricsBytes(parsed: FabricColumns, timestamp: number): Uint8Array {
   const { metrics, rowCount, values, source, tokenStart, tokenLength } = parsed;
   const { idText, idEnds } = parsed.index;
   const width = metrics.length;
