@@ -81,6 +81,9 @@ export class InlinePreparer implements SnapshotPreparer, ViewRenderer {
   async close(): Promise<void> {}
 }
 
+/** The worker thread's nice value on Linux (prepare-worker.ts says why). */
+export const WORKER_NICE = 10;
+
 export type WorkerRequest =
   /** `options` configures the worker; every prepare job carries them (the first one is what counts). */
   | { readonly kind: 'prepare'; readonly id: number; readonly body: Uint8Array; readonly timestamp: number; readonly options: PrepareOptions; readonly job: PrepareJobOptions }
