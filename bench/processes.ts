@@ -93,17 +93,29 @@ export async function startGenerator(switches: number, intervalSeconds: number):
   return startService('telemetry_generator/src/main.js', { GENERATOR_CONFIG: config, GENERATOR_HOST: '127.0.0.1', GENERATOR_PORT: '0' }, join(runDir, `generator-${n}-${switches}.log`));
 }
 
-export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number): Promise<Service> {
+export interface MetricsServerOptions {
+  /**
+   * `false` writes `http.fast_read_path: false` to the config file: every request then goes through
+   * the Fastify routes (the framework-only reference). Absent or `true` leaves the key out, so the
+   * server runs with its default (fast path on).
+   */
+  readonly fastReadPath?: boolean;
+}
+
+export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number, options: MetricsServerOptions = {}): Promise<Service> {
   const n = ++serviceCount;
+  const fastPathOff = options.fastReadPath === false;
   const config = join(runDir, `server-${n}.json`);
   writeFileSync(
     config,
     JSON.stringify({
       logging: { level: 'INFO', format: 'text' },
       ingestion: { generator_url: `${generatorUrl}/counters`, poll_interval_seconds: pollSeconds, fetch_timeout_seconds: 5 },
+      ...(fastPathOff ? { http: { fast_read_path: false } } : {}),
     }),
   );
-  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, join(runDir, `server-${n}-${switches}.log`));
+  const logPath = join(runDir, `server-${n}-${switches}${fastPathOff ? '-fast-path-off' : ''}.log`);
+  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath);
   const deadline = Date.now() + 60_000;
   while ((await status(service.url)).snapshot === null) {
     if (Date.now() > deadline) throw new Error(`the metrics server (${service.logPath}) ingested nothing within 60 s`);

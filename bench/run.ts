@@ -7,19 +7,25 @@
  *   benchmark's own. Load comes from autocannon in another process (`bench/load.ts`); the ceiling is
  *   a bare `node:http` server in a third (`bench/bare-server.ts`) that answers a constant body of the
  *   same size as the response under test. Every throughput figure is printed next to the ceiling's,
- *   as a ratio, measured in alternating rounds of the same run.
+ *   as a ratio: the median of per-pair ratios over a fixed number of pairs of back-to-back runs (see
+ *   `compare`).
  * - Scenarios at 4, 1,000, 10,000 and 100,000 switches: GetMetric over a rotating set of switches and
- *   metrics; ListMetrics; /metrics (10,000 and 100,000, when the server has it); ingestion (fetch to
- *   swap, from Status `last_poll.duration_ms`, and main-thread event-loop delay, from Status
- *   `event_loop`, over a window with several polls at a 1 s interval); GetMetric latency at a fixed
- *   rate while ingesting against idle; resident memory over 50 snapshots at 100,000.
+ *   metrics; at 1,000 and 100,000 also GetMetric with the server's read fast path turned off
+ *   (`http.fast_read_path: false`, every request through the Fastify routes: a reference row that
+ *   keeps the framework-only figure measured); ListMetrics; /metrics (10,000 and 100,000, when the
+ *   server has it); ingestion (fetch to swap, from Status `last_poll.duration_ms`, and main-thread
+ *   event-loop delay, from Status `event_loop`, over a window with several polls at a 1 s interval);
+ *   GetMetric latency at a fixed rate while ingesting against idle; resident memory over 50
+ *   snapshots at 100,000.
  * - In-process: the byte parser against the reference string parser and csv-parse on the same body,
  *   the byte renderers against the string ones; and the generator benchmark.
  *
  * Every process it starts is tracked and stopped by PID at the end, on error and on Ctrl-C. All load
  * is bounded in time. Results: one table on stdout, JSON in `bench/results/` (machine, Node version,
- * date, load average before and after; another process on this machine skews absolute figures, the
- * ratios are measured side by side and suspicious pairs are run again).
+ * date, load average before and after, and every comparison's per-pair ratios). Another process on
+ * this machine skews absolute figures, and consecutive runs of the same target differ by up to ±15%;
+ * the ratios are what to read: each pair is measured back to back, and the median of a fixed number
+ * of pairs is taken whatever it turns out to be (nothing is measured again because it looks wrong).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,7 +36,7 @@ import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
 import type { LoadResult } from './load.js';
 import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild } from './processes.js';
 import { render } from './report.js';
-import { FULL, GOAL_RATIO, QUICK, root, type Settings } from './settings.js';
+import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
 import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
 // ---------------------------------------------------------------------------------------------
 // Measurements
@@ -48,11 +54,16 @@ export interface Comparison {
   readonly switches: number;
   readonly bodyBytes: number;
   readonly connections: number;
-  readonly rounds: number;
+  /** Pairs of back-to-back runs (one of each side), and the length of every run. */
+  readonly pairs: number;
+  readonly secondsPerRun: number;
+  /** Means over all the side's runs (req/s, p50, p99), for display; max and failures over all. */
   readonly server: Side;
   readonly bare: Side;
+  /** Server req/s over bare req/s of each pair, in run order; even indexes ran bare first. */
+  readonly pairRatios: readonly number[];
+  /** The median of `pairRatios`: the throughput ratio reported. */
   readonly ratio: number;
-  readonly reruns: number;
 }
 
 export function mean(runs: readonly LoadResult[]): Side {
@@ -66,7 +77,20 @@ export function mean(runs: readonly LoadResult[]): Side {
   };
 }
 
-/** Server and ceiling in alternating rounds; a ratio that looks wrong is measured again. */
+/**
+ * Server against its bare ceiling: after a 1-second warm-up of each, `settings.pairs` pairs of runs
+ * of `settings.secondsPerRun`, the two runs of a pair back to back, bare first in even pairs and
+ * server first in odd ones, so neither side systematically gets the second slot (warmer caches,
+ * a CPU another process has just released); the count is even, so both orders occur equally often.
+ * Each pair gives a ratio server/bare; the reported ratio is their median (with an even count, the
+ * mean of the middle two).
+ *
+ * Why: the machine is noisy (other work shares its 2 cores; consecutive 3-second
+ * runs of one target differ by up to ±15%). Noise that moves both runs of a pair cancels in that
+ * pair's ratio, and the median discards a pair a burst hit on one side only, where a ratio of means
+ * lets one bad run move the figure. The number of pairs is fixed in advance: measuring again only
+ * when a ratio looks too low or too high would bias the figure towards what was expected.
+ */
 export async function compare(
   settings: Settings,
   scenario: string,
@@ -76,27 +100,34 @@ export async function compare(
   bodyBytes: number,
   connections: number,
 ): Promise<Comparison> {
+  if (settings.pairs < 2 || settings.pairs % 2 !== 0) throw new Error(`settings.pairs must be even and at least 2 (each order as often), not ${settings.pairs}`);
   const bare = { url: bareUrl, paths: [`/bytes/${bodyBytes}`] };
+  const seconds = settings.secondsPerRun;
   const serverRuns: LoadResult[] = [];
   const bareRuns: LoadResult[] = [];
+  const pairRatios: number[] = [];
   await runLoad({ ...server, connections, seconds: 1 });
   await runLoad({ ...bare, connections, seconds: 1 });
-  let reruns = 0;
-  const round = async (): Promise<void> => {
-    for (let r = 0; r < settings.rounds; r++) {
-      bareRuns.push(await runLoad({ ...bare, connections, seconds: settings.secondsPerRound }));
-      serverRuns.push(await runLoad({ ...server, connections, seconds: settings.secondsPerRound }));
+  for (let pair = 0; pair < settings.pairs; pair++) {
+    let b: LoadResult;
+    let s: LoadResult;
+    if (pair % 2 === 0) {
+      b = await runLoad({ ...bare, connections, seconds });
+      s = await runLoad({ ...server, connections, seconds });
+    } else {
+      s = await runLoad({ ...server, connections, seconds });
+      b = await runLoad({ ...bare, connections, seconds });
     }
-  };
-  await round();
-  let ratio = mean(serverRuns).requestsPerSecond / mean(bareRuns).requestsPerSecond;
-  if (ratio < GOAL_RATIO || ratio > 1.15 || mean(serverRuns).failures > 0) {
-    reruns += 1;
-    await round();
-    ratio = mean(serverRuns).requestsPerSecond / mean(bareRuns).requestsPerSecond;
+    bareRuns.push(b);
+    serverRuns.push(s);
+    pairRatios.push(s.requestsPerSecond / b.requestsPerSecond);
   }
-  const result: Comparison = { scenario, switches, bodyBytes, connections, rounds: serverRuns.length, server: mean(serverRuns), bare: mean(bareRuns), ratio, reruns };
-  process.stderr.write(`  ${scenario} @ ${switches}: ${result.server.requestsPerSecond.toFixed(0)} vs ${result.bare.requestsPerSecond.toFixed(0)} req/s = ${ratio.toFixed(2)}x${reruns > 0 ? ' (rerun)' : ''}\n`);
+  const ratio = median(pairRatios);
+  const result: Comparison = { scenario, switches, bodyBytes, connections, pairs: pairRatios.length, secondsPerRun: seconds, server: mean(serverRuns), bare: mean(bareRuns), pairRatios, ratio };
+  const failures = result.server.failures + result.bare.failures;
+  process.stderr.write(
+    `  ${scenario} @ ${switches}: ${result.server.requestsPerSecond.toFixed(0)} vs ${result.bare.requestsPerSecond.toFixed(0)} req/s (means), ratio ${ratio.toFixed(2)}x = median of ${pairRatios.length} pairs [${pairRatios.map((r) => r.toFixed(2)).join(' ')}]${failures > 0 ? `, ${result.server.failures} server / ${result.bare.failures} bare failures` : ''}\n`,
+  );
   return result;
 }
 
@@ -181,6 +212,25 @@ export interface RssResult {
   readonly growth: number;
 }
 
+/**
+ * The GetMetric row again against a second idle server started with its read fast path off
+ * (`http.fast_read_path: false`), so every request goes through the Fastify routes: the
+ * framework-only figure, kept as a reference next to the default one. Same rotating paths, same
+ * ceiling body size and connections as the GetMetric row. The server runs only for this row (the
+ * default idle one stays up, idle, polling nothing); it is stopped before anything else is measured.
+ */
+async function fastPathOff(settings: Settings, switches: number, generatorUrl: string, paths: readonly string[], bareUrl: string, bodyBytes: number): Promise<Comparison> {
+  const off = await startMetricsServer(generatorUrl, 3600, switches, { fastReadPath: false });
+  try {
+    // Its own snapshot (the generator has ticked since): bodies of the same typical size expected.
+    const bytes = await typicalBytes(off.url, paths);
+    if (bytes !== bodyBytes) process.stderr.write(`  note: fast path off, typical GetMetric body ${bytes} B against ${bodyBytes} B with it on; the ceiling stays at ${bodyBytes} B\n`);
+    return await compare(settings, SCENARIO.getMetricFastPathOff, switches, { url: off.url, paths }, bareUrl, bodyBytes, 10);
+  } finally {
+    await stopChild(off.child);
+  }
+}
+
 export async function benchSize(settings: Settings, switches: number, bareUrl: string): Promise<SizeResult> {
   process.stderr.write(`switches ${switches.toLocaleString('en-US')}\n`);
   const out: SizeResult = { switches, comparisons: [] };
@@ -193,9 +243,10 @@ export async function benchSize(settings: Settings, switches: number, bareUrl: s
     try {
       const paths = getMetricPaths(switches);
       const getBytes = await typicalBytes(idle.url, paths);
-      out.comparisons.push(await compare(settings, 'GetMetric', switches, { url: idle.url, paths }, bareUrl, getBytes, 10));
+      out.comparisons.push(await compare(settings, SCENARIO.getMetric, switches, { url: idle.url, paths }, bareUrl, getBytes, 10));
+      if (settings.fastPathOffSizes.includes(switches)) out.comparisons.push(await fastPathOff(settings, switches, generator.url, paths, bareUrl, getBytes));
       const list = await bodyLength(`${idle.url}/telemetry/ListMetrics`);
-      out.comparisons.push(await compare(settings, 'ListMetrics', switches, { url: idle.url, paths: ['/telemetry/ListMetrics'] }, bareUrl, list.bytes, switches >= 10_000 ? 4 : 10));
+      out.comparisons.push(await compare(settings, SCENARIO.listMetrics, switches, { url: idle.url, paths: ['/telemetry/ListMetrics'] }, bareUrl, list.bytes, switches >= 10_000 ? 4 : 10));
       if (switches >= 10_000) {
         const metrics = await bodyLength(`${idle.url}/metrics`);
         if (metrics.status === 200) {
