@@ -6,7 +6,11 @@
  *   logging, written to a file, not a terminal) on free loopback ports, with config files of the
  *   benchmark's own. Load comes from autocannon in another process (`bench/load.ts`); the ceiling is
  *   a bare `node:http` server in a third (`bench/bare-server.ts`) that answers a constant body of the
- *   same size as the response under test. Every throughput figure is printed next to the ceiling's,
+ *   same size as the response under test. It gets the same request stream (the same query strings)
+ *   and, for REST answers, sends the same header set as the metrics server (ETag, Last-Modified,
+ *   X-Snapshot-Age-Seconds, Cache-Control): the ratio is then the server's own work, not the cost of
+ *   longer requests or of the headers it chose. Throughput rows run against a generator that does not
+ *   tick (its 100,000-switch tick landed in some runs and not others). Every throughput figure is printed next to the ceiling's,
  *   as a ratio: the median of per-pair ratios over a fixed number of pairs of back-to-back runs (see
  *   `compare`).
  * - Scenarios at 4, 1,000, 10,000 and 100,000 switches: GetMetric over a rotating set of switches and
@@ -34,7 +38,7 @@ import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { codecBench, median } from './codec-bench.js';
 import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
 import type { LoadResult } from './load.js';
-import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild } from './processes.js';
+import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild, type Service } from './processes.js';
 import { render } from './report.js';
 import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
 import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
@@ -91,6 +95,17 @@ export function mean(runs: readonly LoadResult[]): Side {
  * lets one bad run move the figure. The number of pairs is fixed in advance: measuring again only
  * when a ratio looks too low or too high would bias the figure towards what was expected.
  */
+/**
+ * The ceiling's response shape (bare-server.ts): `snapshot` sends the header set of a metrics server
+ * answer built from a snapshot, `plain` a content type, a length and an ETag.
+ */
+export type CeilingShape = 'snapshot' | 'plain';
+
+function queryOf(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? '' : path.slice(q);
+}
+
 export async function compare(
   settings: Settings,
   scenario: string,
@@ -99,9 +114,12 @@ export async function compare(
   bareUrl: string,
   bodyBytes: number,
   connections: number,
+  ceiling: CeilingShape = 'plain',
 ): Promise<Comparison> {
   if (settings.pairs < 2 || settings.pairs % 2 !== 0) throw new Error(`settings.pairs must be even and at least 2 (each order as often), not ${settings.pairs}`);
-  const bare = { url: bareUrl, paths: [`/bytes/${bodyBytes}`] };
+  // The ceiling gets the same request stream (each path's query string kept, so the load generator
+  // does the same work on both sides) and answers with a body of the same size.
+  const bare = { url: bareUrl, paths: server.paths.map((path) => `/${ceiling === 'snapshot' ? 'snapshot-bytes' : 'bytes'}/${Math.round(bodyBytes)}${queryOf(path)}`) };
   const seconds = settings.secondsPerRun;
   const serverRuns: LoadResult[] = [];
   const bareRuns: LoadResult[] = [];
@@ -225,7 +243,7 @@ async function fastPathOff(settings: Settings, switches: number, generatorUrl: s
     // Its own snapshot (the generator has ticked since): bodies of the same typical size expected.
     const bytes = await typicalBytes(off.url, paths);
     if (bytes !== bodyBytes) process.stderr.write(`  note: fast path off, typical GetMetric body ${bytes} B against ${bodyBytes} B with it on; the ceiling stays at ${bodyBytes} B\n`);
-    return await compare(settings, SCENARIO.getMetricFastPathOff, switches, { url: off.url, paths }, bareUrl, bodyBytes, 10);
+    return await compare(settings, SCENARIO.getMetricFastPathOff, switches, { url: off.url, paths }, bareUrl, bodyBytes, 10, 'snapshot');
   } finally {
     await stopChild(off.child);
   }
@@ -234,19 +252,23 @@ async function fastPathOff(settings: Settings, switches: number, generatorUrl: s
 export async function benchSize(settings: Settings, switches: number, bareUrl: string): Promise<SizeResult> {
   process.stderr.write(`switches ${switches.toLocaleString('en-US')}\n`);
   const out: SizeResult = { switches, comparisons: [] };
-  const generator = await startGenerator(switches, 1);
+  // Throughput rows: a generator that does not tick (at 100,000 switches a tick is ~60 ms of CPU each
+  // second, landing in some runs and not others). From the fixed-rate baseline on, one that ticks
+  // every second, so idle and ingesting latencies are measured against the same background.
+  const quiet = await startGenerator(switches, 3600);
+  let generator: Service | undefined;
   try {
     // Idle: one snapshot, no further polls.
-    const idle = await startMetricsServer(generator.url, 3600, switches);
+    const idle = await startMetricsServer(quiet.url, 3600, switches);
     let idleFixed: Side;
     let idleLoop: { max: number; p99: number; windows: number };
     try {
       const paths = getMetricPaths(switches);
       const getBytes = await typicalBytes(idle.url, paths);
-      out.comparisons.push(await compare(settings, SCENARIO.getMetric, switches, { url: idle.url, paths }, bareUrl, getBytes, 10));
-      if (settings.fastPathOffSizes.includes(switches)) out.comparisons.push(await fastPathOff(settings, switches, generator.url, paths, bareUrl, getBytes));
+      out.comparisons.push(await compare(settings, SCENARIO.getMetric, switches, { url: idle.url, paths }, bareUrl, getBytes, 10, 'snapshot'));
+      if (settings.fastPathOffSizes.includes(switches)) out.comparisons.push(await fastPathOff(settings, switches, quiet.url, paths, bareUrl, getBytes));
       const list = await bodyLength(`${idle.url}/telemetry/ListMetrics`);
-      out.comparisons.push(await compare(settings, SCENARIO.listMetrics, switches, { url: idle.url, paths: ['/telemetry/ListMetrics'] }, bareUrl, list.bytes, switches >= 10_000 ? 4 : 10));
+      out.comparisons.push(await compare(settings, SCENARIO.listMetrics, switches, { url: idle.url, paths: ['/telemetry/ListMetrics'] }, bareUrl, list.bytes, switches >= 10_000 ? 4 : 10, 'snapshot'));
       if (switches >= 10_000) {
         const metrics = await bodyLength(`${idle.url}/metrics`);
         if (metrics.status === 200) {
@@ -259,6 +281,8 @@ export async function benchSize(settings: Settings, switches: number, bareUrl: s
         } else out.metricsEndpoint = `GET /metrics answered ${metrics.status}: not measured`;
       }
       // Latency at a fixed rate, no ingestion: the baseline for "while ingesting".
+      await stopChild(quiet.child);
+      generator = await startGenerator(switches, 1);
       const t0 = Date.now();
       const watched: Watch = { durations: new Map(), windows: new Map(), bytes: 0, lastVersion: 0 };
       let done = false;
@@ -272,6 +296,7 @@ export async function benchSize(settings: Settings, switches: number, bareUrl: s
     }
 
     // Ingesting: a poll every second (the generator ticks every second too).
+    if (generator === undefined) throw new Error('unreachable: the ticking generator starts with the idle baseline');
     const busy = await startMetricsServer(generator.url, 1, switches);
     try {
       const paths = getMetricPaths(switches);
@@ -333,7 +358,8 @@ export async function benchSize(settings: Settings, switches: number, bareUrl: s
       await stopChild(busy.child);
     }
   } finally {
-    await stopChild(generator.child);
+    await stopChild(quiet.child);
+    if (generator !== undefined) await stopChild(generator.child);
   }
   return out;
 }
