@@ -1,8 +1,14 @@
 /**
  * The in-process part of `npm run bench`: the byte-level parser and renderers against their simple
- * string references (and csv-parse) on the same 100,000-switch body.
+ * string references (and csv-parse) on the same 100,000-switch body; and the request log's line
+ * batching against sonic-boom's own.
  */
+import { openSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { LineBatcher } from '../common/line-batcher.js';
+import { LOG_BATCH_BYTES, LOG_FLUSH_INTERVAL_MS } from '../common/logger.js';
 import { parse as csvParse } from 'csv-parse/sync';
 import { METRIC_NAMES, parseDecimalNumber } from '../common/telemetry-schema.js';
 import { parseTelemetryBytes } from '../metrics_server/src/ingest/csv-parser.js';
@@ -98,7 +104,48 @@ export async function codecBench(settings: Settings, switches: number): Promise<
       }),
       bytes: body.length,
     },
+    await logBatchingRow(settings.samples),
   ];
   return rows;
+}
+
+/**
+ * 100,000 request log lines written to /dev/null, 50 per event-loop turn (as requests arrive under
+ * load): LineBatcher ahead of an unbatched sonic-boom (what the logger uses) against sonic-boom's own
+ * `minLength` batching (what it used before). Only the time inside `write` calls is counted.
+ */
+async function logBatchingRow(samples: number): Promise<CodecRow> {
+  const lines = 100_000;
+  const line = (i: number): string => `2026-11-25T11:38:21.123Z INFO /telemetry/GetMetric?switch=sw${i % 100_000}&metric=latency_ms 200 0.12ms\n`;
+  type Destination = ReturnType<typeof pino.destination>;
+  const run = async (minLength: number, makeSink: (dest: Destination) => { write(s: string): unknown }): Promise<number> => {
+    const dest = pino.destination({ fd: openSync('/dev/null', 'w'), sync: false, minLength });
+    const sink = makeSink(dest);
+    let inside = 0;
+    for (let i = 0; i < lines; i++) {
+      const text = line(i);
+      const t0 = performance.now();
+      sink.write(text);
+      inside += performance.now() - t0;
+      if (i % 50 === 49) await nextTurn();
+    }
+    if (sink instanceof LineBatcher) sink.flushSync();
+    // end() writes out what is buffered and closes the descriptor once the last write is done.
+    await new Promise((resolve) => {
+      dest.once('close', resolve);
+      dest.end();
+    });
+    return inside;
+  };
+  const measure = async (minLength: number, makeSink: (dest: Destination) => { write(s: string): unknown }): Promise<number> => {
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(3, samples); i++) times.push(await run(minLength, makeSink));
+    return median(times);
+  };
+  // What the logger does: LineBatcher ahead of an unbatched destination.
+  const batched = await measure(0, (dest) => new LineBatcher(dest, LOG_BATCH_BYTES, LOG_FLUSH_INTERVAL_MS));
+  // What it did before: the destination's own batching (periodicFlush is left out: nothing here waits 100 ms).
+  const library = await measure(LOG_BATCH_BYTES, (dest) => dest);
+  return { what: 'request log, 100,000 lines (LineBatcher vs sonic-boom minLength)', optimizedMs: batched, referenceMs: library, bytes: line(1).length * lines };
 }
 

@@ -16,6 +16,11 @@ export interface LoadSpec {
   readonly seconds: number;
   /** Requests per second over all connections; absent means as fast as possible. */
   readonly rate?: number;
+  /**
+   * Seconds of the same load run first and not recorded: this process's own start (Node start-up,
+   * JIT) costs CPU that would otherwise land in the measured window.
+   */
+  readonly warmupSeconds?: number;
   /** Extra request headers (e.g. `accept-encoding: gzip`, as Prometheus sends). */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -30,6 +35,7 @@ export interface LoadResult {
 }
 
 async function main(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.warmupSeconds !== undefined && spec.warmupSeconds > 0) await main({ ...spec, seconds: spec.warmupSeconds, warmupSeconds: 0 });
   let next = 0;
   const paths = spec.paths;
   let latencies = new Float64Array(1 << 16);
