@@ -55,3 +55,30 @@ test('json format writes one object per line with the level name', () => {
   assert.equal(record['msg'], 'poll failed');
   assert.equal(record['reason'], 'timeout');
 });
+
+test('a request the router rejects (malformed URL) still gets exactly one line, over a real socket', async () => {
+  const net = await import('node:net');
+  const observed: string[] = [];
+  const { app, sink } = testApp('DEBUG', () => [{ paths: [], register: () => undefined, onResponse: (route, method, status) => observed.push(`${route} ${method} ${status}`) }]);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const { port } = app.server.address() as import('node:net').AddressInfo;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end('GET /telemetry/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /\{"error":"malformed URL"\}$/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = sink.lines.filter((l) => l.includes('%E0%A4%A'));
+    assert.equal(lines.length, 1, sink.lines.join('\n'));
+    assert.match(lines[0]!, LINE);
+    assert.match(lines[0]!, / WARNING \/telemetry\/%E0%A4%A 400 /);
+    assert.deepEqual(observed, ['unmatched GET 400']);
+  } finally {
+    await app.close();
+  }
+});

@@ -61,9 +61,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: 1024,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 100 },
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
+      // Raised while routing, before any hook: no onResponse will log this request, so it is logged
+      // here (found by a malformed-URL probe: a 400 went out with no log line).
+      const receivedAt = performance.now();
       const plain: FastifyReply = reply;
       void plain.code(400).type(JSON_TYPE).send(errorJson(error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : 'bad request'));
+      recorder.record(request.url, 'unmatched', request.method, 400, receivedAt);
     },
   });
 
