@@ -176,3 +176,37 @@ test('with no snapshot yet the fast path steps aside for the 503', async () => {
     await app.close();
   }
 });
+
+test('once the app starts closing, the fast path steps aside for the 503 the app answers', async () => {
+  const net = await import('node:net');
+  let started!: () => void;
+  const slowStarted = new Promise<void>((resolve) => (started = resolve));
+  const slow: RoutePlugin = {
+    paths: ['/slow'],
+    register: (app) =>
+      app.get('/slow', async () => {
+        started();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return { ok: true };
+      }),
+  };
+  const { app, store } = testApp('ERROR', () => [slow], { fastReadPath: true });
+  store.publish(snapshotFromCsv(SEED_CSV, 7));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  // One connection: a slow request keeps it busy (so close() does not reap it as idle); a GetMetric
+  // written on it after close() has begun arrives at a closing app.
+  const socket = net.connect(port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  const ended = new Promise((resolve) => socket.on('close', resolve));
+  socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await slowStarted;
+  const closing = app.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  socket.write('GET /telemetry/GetMetric?switch=sw1&metric=latency_ms HTTP/1.1\r\nHost: x\r\n\r\n');
+  await ended;
+  await closing;
+  const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '503'], text);
+});
