@@ -1,7 +1,9 @@
 /**
  * The seed's REST API. Each handler reads the current snapshot once and answers from it alone, so an
- * answer never mixes two snapshots. ListMetrics sends the bytes serialized when the snapshot was made;
- * GetMetric is two map lookups and one short string.
+ * answer never mixes two snapshots. ListMetrics sends bytes serialized once per snapshot (with it, or
+ * on the first request for it: views/list-metrics-view.ts); GetMetric is two map lookups and one
+ * short string. Plain successes of both are usually answered by the read fast path instead
+ * (fast-read-path.ts), with the same bytes.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { etagListMatches } from '../../../common/http-etag.js';
@@ -73,11 +75,17 @@ export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotSto
   app.get(LIST_METRICS_PATH, async (request, reply) => {
     for (let attempt = 1; ; attempt++) {
       const snapshot = currentOrUnavailable(store);
-      if (notModified(request.headers['if-none-match'], snapshot)) return reply.headers(headerObject(snapshot)).code(304).send();
+      if (notModified(request.headers['if-none-match'], snapshot)) {
+        setSnapshotHeaders(reply, snapshot);
+        return reply.code(304).send();
+      }
       // Rendered with the snapshot, or now (first request for it) by the worker; undefined only when
       // a newer snapshot was published before the render could start: answer from that one.
       const body = listMetrics.ready(snapshot) ?? (await listMetrics.body(snapshot));
-      if (body !== undefined) return reply.headers(headerObject(snapshot)).type(JSON_TYPE).send(body);
+      if (body !== undefined) {
+        setSnapshotHeaders(reply, snapshot);
+        return reply.type(JSON_TYPE).send(body);
+      }
       if (attempt === LIST_METRICS_ATTEMPTS) throw new HttpError(503, 'the snapshot changed while its ListMetrics body was rendered; retry', { 'retry-after': '1' });
     }
   });
