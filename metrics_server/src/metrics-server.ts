@@ -11,7 +11,7 @@ import { IngestionHealth } from './ingest/ingestion-health.js';
 import { Poller } from './ingest/poller.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import { ListMetricsView } from './views/list-metrics-view.js';
+import { EAGER_WINDOW_POLLS, ListMetricsView } from './views/list-metrics-view.js';
 import { inlineViewRenderer, isViewRenderer } from './views/view-renderer.js';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
 
@@ -40,8 +40,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   // Views rendered after the snapshot (fabric text, ListMetrics when not made with it) are rendered
   // by the worker that prepared the snapshot, on their first request.
   const viewRenderer = isViewRenderer(preparer) ? preparer : undefined;
-  // ListMetrics is rendered with each snapshot while it was asked for within the last two polls.
-  const listMetrics = new ListMetricsView(store, viewRenderer ?? inlineViewRenderer, 2 * config.ingestion.pollIntervalMs);
+  const listMetrics = new ListMetricsView(store, viewRenderer ?? inlineViewRenderer, EAGER_WINDOW_POLLS * config.ingestion.pollIntervalMs);
   const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries, ...(viewRenderer !== undefined ? { fabricRenderer: viewRenderer } : {}) });
   const poller = new Poller(
     {

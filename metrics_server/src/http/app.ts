@@ -12,7 +12,7 @@ import { FastReadPath } from './fast-read-path.js';
 import { RequestRecorder, registerRequestLog, type ResponseObserver } from './request-log.js';
 import { registerStatusRoutes, type StatusContext } from './status-routes.js';
 import { JSON_TYPE, registerTelemetryRoutes } from './telemetry-routes.js';
-import { ListMetricsView } from '../views/list-metrics-view.js';
+import { EAGER_WINDOW_POLLS, ListMetricsView } from '../views/list-metrics-view.js';
 import { inlineViewRenderer } from '../views/view-renderer.js';
 
 export interface HttpLimits {
@@ -52,7 +52,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger,
     plugins.flatMap((p) => (p.onResponse === undefined ? [] : [p.onResponse])),
   );
-  const listMetrics = options.listMetrics ?? new ListMetricsView(options.store, inlineViewRenderer, options.pollIntervalMs * 2);
+  const ownListMetrics = options.listMetrics === undefined ? new ListMetricsView(options.store, inlineViewRenderer, EAGER_WINDOW_POLLS * options.pollIntervalMs) : undefined;
+  const listMetrics = options.listMetrics ?? ownListMetrics!;
   const fastPath = limits.fastReadPath ? new FastReadPath({ store: options.store, listMetrics, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
   const app = Fastify({
     logger: false,
@@ -72,6 +73,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   registerRequestLog(app, recorder);
+  // A view made here (no preparer given) is this app's to close; a given one belongs to the caller.
+  if (ownListMetrics !== undefined) {
+    app.addHook('onClose', (_instance, done) => {
+      ownListMetrics.close();
+      done();
+    });
+  }
   if (fastPath !== undefined) {
     // From the start of close, Fastify answers 503 (return503OnClosing); the fast path steps aside.
     app.addHook('preClose', (done) => {

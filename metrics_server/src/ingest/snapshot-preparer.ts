@@ -8,8 +8,8 @@
  * thread and off the fetch→swap path, and a view nobody reads costs nothing.
  */
 import { Worker } from 'node:worker_threads';
-import { columnsWithoutTokens, type FabricColumns, type SnapshotColumns } from '../views/prometheus-fabric.js';
-import { renderView, type ViewRenderer, type ViewSpec } from '../views/view-renderer.js';
+import type { FabricColumns, SnapshotColumns } from '../views/prometheus-fabric.js';
+import { inlineViewRenderer, renderView, type ViewRenderer, type ViewSpec } from '../views/view-renderer.js';
 import { ownedBuffers, prepareWithColumns, type PrepareOptions, type PrepareResult } from './prepare.js';
 
 /** What a prepare job renders besides the snapshot itself. */
@@ -17,6 +17,9 @@ export interface PrepareJobOptions {
   /** Serialize the ListMetrics body in the job (someone reads it); default true. */
   readonly listMetrics: boolean;
 }
+
+/** The default job: everything rendered with the snapshot (what tests and tools want). */
+export const FULL_JOB: PrepareJobOptions = { listMetrics: true };
 
 export interface SnapshotPreparer {
   prepare(body: Uint8Array, timestamp: number, job?: PrepareJobOptions): Promise<PrepareResult>;
@@ -63,7 +66,7 @@ export class InlinePreparer implements SnapshotPreparer, ViewRenderer {
     this.retained = new RetainedColumns(options);
   }
 
-  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = { listMetrics: true }): Promise<PrepareResult> {
+  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = FULL_JOB): Promise<PrepareResult> {
     const id = this.nextJob++;
     const { result, columns } = prepareWithColumns(body, timestamp, job.listMetrics);
     this.retained.keep(id, columns);
@@ -75,7 +78,7 @@ export class InlinePreparer implements SnapshotPreparer, ViewRenderer {
   }
 
   renderColumns(columns: SnapshotColumns, spec: ViewSpec): Promise<Uint8Array> {
-    return renderView(columnsWithoutTokens(columns), spec);
+    return inlineViewRenderer.renderColumns(columns, spec);
   }
 
   async close(): Promise<void> {}
@@ -118,7 +121,7 @@ export class WorkerPreparer implements SnapshotPreparer, ViewRenderer {
 
   constructor(private readonly options: PrepareOptions = { prometheusFabric: true }) {}
 
-  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = { listMetrics: true }): Promise<PrepareResult> {
+  async prepare(body: Uint8Array, timestamp: number, job: PrepareJobOptions = FULL_JOB): Promise<PrepareResult> {
     const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
     const response = await this.send((id) => ({ kind: 'prepare', id, body, timestamp, options: this.options, job }), whole ? [body.buffer] : []);
     if (response.kind !== 'prepared') throw new Error(`snapshot worker answered ${response.kind} to a prepare job`);

@@ -14,6 +14,9 @@ import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { LazySnapshotView, type LazyViewStats } from './lazy-snapshot-view.js';
 import type { ViewRenderer } from './view-renderer.js';
 
+/** ListMetrics is rendered with each snapshot while it was asked for within this many poll intervals. */
+export const EAGER_WINDOW_POLLS = 2;
+
 export class ListMetricsView {
   private readonly lazy: LazySnapshotView;
   private lastAskedAtMs = Number.NEGATIVE_INFINITY;
