@@ -11,11 +11,14 @@ import { LineBatcher } from '../common/line-batcher.js';
 import { LOG_BATCH_BYTES, LOG_FLUSH_INTERVAL_MS } from '../common/logger.js';
 import { parse as csvParse } from 'csv-parse/sync';
 import { METRIC_NAMES, parseDecimalNumber } from '../common/telemetry-schema.js';
-import { parseTelemetryBytes } from '../metrics_server/src/ingest/csv-parser.js';
-import { parseTelemetryCsvReference } from '../metrics_server/src/ingest/csv-parser-reference.js';
-import { prepareWithColumns } from '../metrics_server/src/ingest/prepare.js';
-import { renderListMetricsBytes, renderListMetricsJson } from '../metrics_server/src/views/list-metrics.js';
-import { renderFabricExposition, renderFabricExpositionBytes, renderFabricGzip } from '../metrics_server/src/views/prometheus-fabric.js';
+import { parseCsvBytes } from '../metrics_server/src/ingest/csv/parser.js';
+import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
+import { decodeColumns, encodeColumns, encodeSnapshotWire } from '../metrics_server/src/snapshot/wire.js';
+import { renderFabricGzip, renderFabricText } from '../metrics_server/src/views/fabric-metrics-text.js';
+import { renderListMetricsJson } from '../metrics_server/src/views/list-metrics-json.js';
+import { parseTelemetryCsvReference } from '../metrics_server/test/reference/csv-parser.js';
+import { renderFabricTextReference } from '../metrics_server/test/reference/fabric-metrics-text.js';
+import { renderListMetricsJsonReference } from '../metrics_server/test/reference/list-metrics-json.js';
 import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
 import { renderCsv } from '../telemetry_generator/src/csv-writer.js';
 import { simulate } from '../telemetry_generator/src/simulator.js';
@@ -62,10 +65,11 @@ export async function codecBench(settings: Settings, switches: number): Promise<
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const timestamp = 1766501919;
-  const parsed = parseTelemetryBytes(body, 2);
+  const parsed = parseCsvBytes(body, 2);
   const reference = parseTelemetryCsvReference(decoder.decode(body));
   if (!parsed.ok || !reference.ok) throw new Error('the benchmark CSV does not parse');
-  const { switchIds, metrics, values } = reference.data;
+  const columns = parsed.parsed.columns;
+  const { switchIds, metrics, rows: referenceRows } = reference.data;
   const n = settings.samples;
   const csvParse6 = (): Float64Array => {
     const records = csvParse(body, { from_line: 2 }) as string[][];
@@ -74,35 +78,45 @@ export async function codecBench(settings: Settings, switches: number): Promise<
     for (const record of records) for (let c = 1; c < record.length; c++) out[k++] = parseDecimalNumber(record[c]!) ?? NaN;
     return out;
   };
+  const block = encodeColumns(columns);
+  const compact = encodeColumns(columns, { compact: true, withIndexTable: false });
   const rows: CodecRow[] = [
-    { what: 'parse CSV', optimizedMs: time(n, () => parseTelemetryBytes(body, 2)), referenceMs: time(n, () => parseTelemetryCsvReference(decoder.decode(body))), csvParseMs: time(Math.min(n, 3), csvParse6), bytes: body.length },
+    { what: 'parse CSV', optimizedMs: time(n, () => parseCsvBytes(body, 2)), referenceMs: time(n, () => parseTelemetryCsvReference(decoder.decode(body))), csvParseMs: time(Math.min(n, 3), csvParse6), bytes: body.length },
     {
       what: 'ListMetrics JSON',
-      optimizedMs: time(n, () => renderListMetricsBytes(parsed.data, timestamp)),
-      referenceMs: time(n, () => encoder.encode(renderListMetricsJson(switchIds, metrics, values, timestamp))),
-      bytes: renderListMetricsBytes(parsed.data, timestamp).length,
+      optimizedMs: time(n, () => renderListMetricsJson(columns, timestamp)),
+      referenceMs: time(n, () => encoder.encode(renderListMetricsJsonReference(switchIds, metrics, referenceRows, timestamp))),
+      bytes: renderListMetricsJson(columns, timestamp).length,
     },
     {
       what: 'Prometheus fabric text',
-      optimizedMs: time(n, () => renderFabricExpositionBytes(parsed.data)),
-      referenceMs: time(n, () => encoder.encode(renderFabricExposition(switchIds, metrics, values))),
-      bytes: renderFabricExpositionBytes(parsed.data).length,
+      optimizedMs: time(n, () => renderFabricText(columns)),
+      referenceMs: time(n, () => encoder.encode(renderFabricTextReference(switchIds, metrics, referenceRows))),
+      bytes: renderFabricText(columns).length,
     },
     {
-      what: 'Prometheus fabric gzip (lazy, first scrape)',
-      optimizedMs: await timeAsync(n, () => renderFabricGzip(parsed.data)),
-      referenceMs: time(n, () => gzipSync(renderFabricExpositionBytes(parsed.data), { level: 1 })),
-      bytes: (await renderFabricGzip(parsed.data)).length,
+      what: 'Prometheus fabric gzip (first scrape of a snapshot)',
+      optimizedMs: await timeAsync(n, () => renderFabricGzip(columns)),
+      referenceMs: time(n, () => gzipSync(renderFabricText(columns), { level: 1 })),
+      bytes: (await renderFabricGzip(columns)).length,
     },
     {
-      what: 'prepare in the worker (parse, index, ListMetrics, keep columns)',
-      optimizedMs: time(n, () => prepareWithColumns(body, timestamp, true)),
-      referenceMs: time(n, () => {
-        const r = parseTelemetryCsvReference(decoder.decode(body));
-        if (!r.ok) throw new Error('unreachable');
-        encoder.encode(renderListMetricsJson(r.data.switchIds, r.data.metrics, r.data.values, timestamp));
-      }),
+      what: 'prepare in the ingestion worker (parse, index, column block)',
+      optimizedMs: time(n, () => prepareBody(body)),
+      referenceMs: time(n, () => parseTelemetryCsvReference(decoder.decode(body))),
       bytes: body.length,
+    },
+    {
+      what: 'snapshot wire form, compact (Redis, checkpoint): encode, vs JSON.stringify of ListMetrics',
+      optimizedMs: time(n, () => encodeSnapshotWire({ version: 1, term: 0, ingestedAtMs: timestamp * 1000, block: encodeColumns(columns, { compact: true, withIndexTable: false }) })),
+      referenceMs: time(n, () => encoder.encode(renderListMetricsJsonReference(switchIds, metrics, referenceRows, timestamp))),
+      bytes: compact.length,
+    },
+    {
+      what: 'snapshot wire form: decode on the main thread (own block, views) vs foreign (checked, index rebuilt)',
+      optimizedMs: time(n, () => decodeColumns(block, 'own')),
+      referenceMs: time(n, () => decodeColumns(compact, 'foreign')),
+      bytes: block.length,
     },
     await logBatchingRow(settings.samples),
   ];

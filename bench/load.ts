@@ -13,7 +13,10 @@ export interface LoadSpec {
   readonly url: string;
   readonly paths: readonly string[];
   readonly connections: number;
+  /** Upper bound on the run's length; with `amount`, the run ends when that many requests are answered. */
   readonly seconds: number;
+  /** A fixed number of requests (autocannon `amount`): for CPU-per-request figures. */
+  readonly amount?: number;
   /** Requests per second over all connections; absent means as fast as possible. */
   readonly rate?: number;
   /**
@@ -43,7 +46,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
   const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
-    duration: spec.seconds,
+    ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.seconds }),
     timeout: 10,
     ...(spec.rate !== undefined ? { overallRate: spec.rate } : {}),
     ...(spec.headers !== undefined ? { headers: { ...spec.headers } } : {}),

@@ -11,7 +11,7 @@
  * Its periodic flush also wrote zero-byte buffers ten times a second when idle; this timer only runs
  * while something is pending.
  */
-import type { LogSink } from './logger.js';
+import type { LogSink } from './log-sink.js';
 
 export class LineBatcher implements LogSink {
   private pending = '';

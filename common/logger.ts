@@ -8,6 +8,7 @@
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import { LineBatcher } from './line-batcher.js';
+import type { LogSink } from './log-sink.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -24,11 +25,7 @@ const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = {
 
 export type LogFields = Readonly<Record<string, unknown>>;
 
-/** Where lines go: anything with `write(string)`. Tests pass an array-backed sink. */
-export interface LogSink {
-  write(line: string): unknown;
-  flushSync?(): void;
-}
+export type { LogSink } from './log-sink.js';
 
 export interface Logger {
   readonly level: LogLevel;

@@ -1,73 +1,106 @@
 /**
- * The composition root: wires config → store → preparer → poller → HTTP app, and owns start and
- * stop. Tests start a whole server through this on port 0.
+ * The composition root: wires config → store → ingester (with its preparer) → source → views → HTTP
+ * app, and owns start and stop. Tests start a whole server through this on port 0.
+ *
+ * ```
+ * PollSource ──body──▶ Ingester ──block──▶ MemoryStore ──current()/onPublish──▶ ViewRegistry ──▶ HTTP
+ *  (fetch, ETag)       (ingestion worker:   (numbers and                       (render worker:
+ *                       parse → block)       swaps snapshots)                   ListMetrics, fabric text)
+ * ```
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { LIST_METRICS_VIEW } from './http/telemetry-routes.js';
+import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
-import { Poller } from './ingest/poller.js';
-import { WorkerPreparer, type SnapshotPreparer } from './ingest/snapshot-preparer.js';
-import { ServerMetrics } from './metrics/server-metrics.js';
-import { EAGER_WINDOW_POLLS, ListMetricsView } from './views/list-metrics-view.js';
-import { inlineViewRenderer, isViewRenderer } from './views/view-renderer.js';
-import { MemorySnapshotStore, type SnapshotStore } from './snapshot/snapshot-store.js';
+import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
+import { FABRIC_METRICS_VIEW, ServerMetrics } from './metrics/server-metrics.js';
+import { PollSource } from './sources/poll-source.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { SnapshotPublisher } from './store/publisher.js';
+import type { SnapshotReader } from './store/reader.js';
+import { ViewRegistry, type ViewDefinition } from './views/registry.js';
+import { WorkerRenderer, type ViewRenderer } from './views/render/renderer.js';
 
+/**
+ * ListMetrics is rendered with each new snapshot while it was read during one of the last this-many
+ * snapshots (a dashboard reading every poll never waits for a render); otherwise on first read.
+ */
+export const LIST_METRICS_EAGER_SNAPSHOTS = 2;
+
+/** Parts a caller (a test) may supply instead of the defaults. */
 export interface MetricsServerDeps {
   readonly logger?: Logger;
   readonly preparer?: SnapshotPreparer;
-  readonly store?: SnapshotStore;
+  readonly renderer?: ViewRenderer;
+  /** Publisher and reader of one store (default: a new MemoryStore). */
+  readonly store?: SnapshotPublisher & SnapshotReader;
   readonly plugins?: readonly RoutePlugin[];
 }
 
+/** A running metrics server and its parts. */
 export interface StartedMetricsServer extends RunningService {
   readonly app: FastifyInstance;
-  readonly store: SnapshotStore;
+  readonly store: SnapshotPublisher & SnapshotReader;
   readonly health: IngestionHealth;
-  readonly poller: Poller;
+  readonly source: PollSource;
+  readonly views: ViewRegistry;
   readonly metrics: ServerMetrics;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
 
+/** The views this server renders, by config. */
+export function viewDefinitions(config: MetricsServerConfig): ViewDefinition[] {
+  const views: ViewDefinition[] = [{ name: LIST_METRICS_VIEW, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }];
+  // Prometheus scrapes far less often than snapshots arrive: the fabric text is rendered on a snapshot's first scrape only.
+  if (config.prometheus.fabricSeries) views.push({ name: FABRIC_METRICS_VIEW, eagerWithinSnapshots: 0 });
+  return views;
+}
+
+/** Starts a metrics server: listening first, then ingesting. */
 export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
   const logger = deps.logger ?? createLogger(config.logging);
-  const store = deps.store ?? new MemorySnapshotStore();
-  const preparer = deps.preparer ?? new WorkerPreparer({ prometheusFabric: config.prometheus.fabricSeries });
+  const store = deps.store ?? new MemoryStore();
+  const preparer = deps.preparer ?? new WorkerPreparer();
+  const renderer = deps.renderer ?? new WorkerRenderer();
   const health = new IngestionHealth();
-  // Views rendered after the snapshot (fabric text, ListMetrics when not made with it) are rendered
-  // by the worker that prepared the snapshot, on their first request.
-  const viewRenderer = isViewRenderer(preparer) ? preparer : undefined;
-  const listMetrics = new ListMetricsView(store, viewRenderer ?? inlineViewRenderer, EAGER_WINDOW_POLLS * config.ingestion.pollIntervalMs);
-  const metrics = new ServerMetrics({ store, health, fabricSeries: config.prometheus.fabricSeries, ...(viewRenderer !== undefined ? { fabricRenderer: viewRenderer } : {}) });
-  const poller = new Poller(
+  const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
+  const views = new ViewRegistry(store, renderer, viewDefinitions(config), logger.child('views'));
+  const metrics = new ServerMetrics({ reader: store, health, views });
+  const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
       intervalMs: config.ingestion.pollIntervalMs,
       timeoutMs: config.ingestion.fetchTimeoutMs,
       maxBodyBytes: config.ingestion.maxBodyBytes,
     },
-    { preparer, store, health, logger: logger.child('poller'), listMetricsWanted: () => listMetrics.wantedInPrepare() },
+    { ingester, reader: store, logger: logger.child('poller') },
   );
   const app = buildApp({
     logger,
-    store,
+    reader: store,
     health,
     generatorUrl: config.ingestion.generatorUrl.href,
     pollIntervalMs: config.ingestion.pollIntervalMs,
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
-    listMetrics,
+    views,
     plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
   });
 
+  const release = async (): Promise<void> => {
+    await Promise.all([preparer.close(), renderer.close()]);
+    views.close();
+    metrics.close();
+  };
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await preparer.close();
-    metrics.close();
+    await release();
     throw err;
   }
   const url = boundUrl(app.server);
@@ -76,22 +109,20 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,
     log_level: config.logging.level,
   });
-  poller.start();
+  source.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.child('server').info('shutting down: draining requests');
-      await poller.stop();
-      // Fastify's close stops accepting connections and waits for requests in flight.
+      await source.stop();
+      // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
-      await preparer.close();
-      metrics.close();
-      listMetrics.close();
+      await release();
       logger.child('server').info('stopped');
       logger.flush();
     })();
     return stopping;
   };
-  return { app, store, health, poller, metrics, url, stop };
+  return { app, store, health, source, views, metrics, url, stop };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_CSV, snapshotFromCsv, testApp } from './helpers.js';
+import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 
 const SEED_TS = 1766501919;
 
@@ -19,7 +19,7 @@ test('503 with a JSON error before the first snapshot, on every data endpoint', 
 
 test('GetMetric answers the seed shape with numbers as the CSV gave them', async () => {
   const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV, 1, SEED_TS * 1000));
+  publishCsv(store, SEED_CSV, SEED_TS * 1000);
   const cases = [
     ['sw1', 'bandwidth_mbps', '{"switch":"sw1","metric":"bandwidth_mbps","value":8123,"timestamp":1766501919}'],
     ['sw1', 'latency_ms', '{"switch":"sw1","metric":"latency_ms","value":1.42,"timestamp":1766501919}'],
@@ -37,8 +37,8 @@ test('GetMetric answers the seed shape with numbers as the CSV gave them', async
 });
 
 test('ListMetrics answers every switch with one timestamp', async () => {
-  const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV, 7, SEED_TS * 1000));
+  const { app, store } = testApp('DEBUG', () => [], { firstVersion: 7 });
+  publishCsv(store, SEED_CSV, SEED_TS * 1000);
   const res = await app.inject({ url: '/telemetry/ListMetrics' });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), {
@@ -51,8 +51,8 @@ test('ListMetrics answers every switch with one timestamp', async () => {
 });
 
 test('If-None-Match with the current ETag gets 304; a stale one gets the body', async () => {
-  const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV, 3));
+  const { app, store } = testApp('DEBUG', () => [], { firstVersion: 3 });
+  publishCsv(store, SEED_CSV);
   for (const url of ['/telemetry/ListMetrics', '/telemetry/GetMetric?switch=sw1&metric=latency_ms']) {
     const fresh = await app.inject({ url, headers: { 'if-none-match': '"v3"' } });
     assert.equal(fresh.statusCode, 304, url);
@@ -64,7 +64,7 @@ test('If-None-Match with the current ETag gets 304; a stale one gets the body', 
 
 test('HEAD answers headers without a body', async () => {
   const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   const res = await app.inject({ method: 'HEAD', url: '/telemetry/ListMetrics' });
   assert.equal(res.statusCode, 200);
   assert.equal(res.body, '');
@@ -73,7 +73,7 @@ test('HEAD answers headers without a body', async () => {
 
 test('bad requests: exact status and JSON error', async () => {
   const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   const cases: [string, number, string][] = [
     ['/telemetry/GetMetric', 400, "missing query parameter 'switch'"],
     ['/telemetry/GetMetric?metric=latency_ms', 400, "missing query parameter 'switch'"],
@@ -103,7 +103,7 @@ test('bad requests: exact status and JSON error', async () => {
 
 test('405 with Allow for other methods on known paths; 404 for unknown paths whatever the method', async () => {
   const { app, store } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const) {
     for (const url of ['/telemetry/GetMetric', '/telemetry/ListMetrics', '/telemetry/Status', '/healthz', '/readyz']) {
       const res = await app.inject({ method, url });
@@ -117,8 +117,8 @@ test('405 with Allow for other methods on known paths; 404 for unknown paths wha
 });
 
 test('Status reports the snapshot and the ingestion', async () => {
-  const { app, store, health } = testApp();
-  store.publish(snapshotFromCsv(SEED_CSV, 4, Date.now() - 2000));
+  const { app, store, health } = testApp('DEBUG', () => [], { firstVersion: 4 });
+  publishCsv(store, SEED_CSV, Date.now() - 2000);
   health.record({ outcome: 'failed', startedAtMs: Date.now(), durationMs: 3.5, bytes: 0, error: 'cannot connect: ECONNREFUSED' });
   const res = await app.inject({ url: '/telemetry/Status' });
   const doc = res.json<{ snapshot: Record<string, unknown>; ingestion: Record<string, unknown> }>();
@@ -134,11 +134,11 @@ test('Status reports the snapshot and the ingestion', async () => {
 test('healthz always 200; readyz 200 only with a fresh snapshot', async () => {
   const { app, store } = testApp();
   assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
-  store.publish(snapshotFromCsv(SEED_CSV, 1, Date.now() - 60_000));
+  publishCsv(store, SEED_CSV, Date.now() - 60_000);
   const stale = await app.inject({ url: '/readyz' });
   assert.equal(stale.statusCode, 503);
   assert.match(stale.json<{ error: string }>().error, /^not ready: snapshot v1 is 60\.\d s old \(limit 17 s\)$/);
-  store.publish(snapshotFromCsv(SEED_CSV, 2, Date.now()));
+  publishCsv(store, SEED_CSV, Date.now());
   assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
 });
 

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { METRIC_NAMES } from '../../common/telemetry-schema.js';
 import type { RoutePlugin } from '../src/http/app.js';
-import { SEED_CSV, snapshotFromCsv, testApp } from './helpers.js';
+import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 
 interface Answer {
   readonly status: number;
@@ -41,8 +41,9 @@ async function serve(fastReadPath: boolean): Promise<Served> {
       }),
     onResponse: (route, method, status) => observed.push(`${route} ${method} ${status}`),
   };
-  const { app, store, sink } = testApp('DEBUG', () => [probe], { fastReadPath });
-  store.publish(snapshotFromCsv(SEED_CSV, 7));
+  const { app, store, views, sink } = testApp('DEBUG', () => [probe], { fastReadPath, firstVersion: 7 });
+  // The ListMetrics body at hand, as it is once a snapshot has been read (the fast path never waits for a render).
+  await views.body('list-metrics.json', publishCsv(store, SEED_CSV));
   await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     port: (app.server.address() as AddressInfo).port,
@@ -190,8 +191,8 @@ test('once the app starts closing, the fast path steps aside for the 503 the app
         return { ok: true };
       }),
   };
-  const { app, store } = testApp('ERROR', () => [slow], { fastReadPath: true });
-  store.publish(snapshotFromCsv(SEED_CSV, 7));
+  const { app, store } = testApp('ERROR', () => [slow], { fastReadPath: true, firstVersion: 7 });
+  publishCsv(store, SEED_CSV);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   // One connection: a slow request keeps it busy (so close() does not reap it as idle); a GetMetric

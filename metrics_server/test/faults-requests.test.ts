@@ -10,10 +10,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { InlinePreparer } from '../src/ingest/snapshot-preparer.js';
+import { InlinePreparer } from '../src/ingest/worker/preparer.js';
 import { startMetricsServer, type StartedMetricsServer } from '../src/metrics-server.js';
 import type { MemorySink } from '../../common/logger.js';
-import { SEED_CSV, memoryLogger, snapshotFromCsv, testConfig } from './helpers.js';
+import { SEED_CSV, contentFromCsv, memoryLogger, testConfig } from './helpers.js';
 import { RAW_CONTROL } from './fake-generator.js';
 
 const REQUEST_TIMEOUT_MS = 500;
@@ -35,8 +35,8 @@ before(async () => {
     { ...base, http: { maxQueryBytes: MAX_QUERY_BYTES, maxHeaderBytes: MAX_HEADER_BYTES, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 1000, fastReadPath: true } },
     { logger: memory.logger, preparer: new InlinePreparer() },
   );
-  await server.poller.stop();
-  server.store.publish(snapshotFromCsv(SEED_CSV, 1, Date.now()));
+  await server.source.stop();
+  await server.store.publish(contentFromCsv(SEED_CSV, Date.now()));
   port = Number(new URL(server.url).port);
 });
 after(() => server.stop());

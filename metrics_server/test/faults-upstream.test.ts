@@ -4,14 +4,15 @@
  * keeps answering, exactly one poller log line names the reason (or one summary line for bad rows),
  * the last good snapshot is served unchanged (same version, same bytes) or only the bad rows are
  * dropped, Status counts it, and the next good response is ingested. Memory is sampled after repeated
- * rounds of the whole table and must not keep growing. Cycles are driven with `poller.pollOnce()`:
+ * rounds of the whole table and must not keep growing. Cycles are driven with `source.pollOnce()`:
  * the poll interval is an hour, so nothing happens behind the test's back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { parseTelemetryCsv, type RowRejectCounts } from '../src/ingest/csv-parser.js';
+import type { RowRejectCounts } from '../src/ingest/parse-outcome.js';
+import { parseTelemetryCsv } from './reference/csv-parser.js';
 import { startMetricsServer, type StartedMetricsServer } from '../src/metrics-server.js';
 import type { MemorySink } from '../../common/logger.js';
 import { CONTROL_IDS, FakeGenerator, type Behaviour } from './fake-generator.js';
@@ -91,8 +92,8 @@ function pollerLines(sink: MemorySink, from: number): string[] {
 function expectedRows(csv: string): Map<string, number[]> {
   const parsed = parseTelemetryCsv(csv);
   assert.ok(parsed.ok);
-  const { switchIds, metrics, values } = parsed.data;
-  return new Map(switchIds.map((id, row) => [id, Array.from(values.subarray(row * metrics.length, (row + 1) * metrics.length))]));
+  const { switchIds, rows } = parsed.data;
+  return new Map(switchIds.map((id, row) => [id, [...rows[row]!]]));
 }
 
 function assertServes(server: StartedMetricsServer, rows: ReadonlyMap<string, readonly number[]>, what: string): void {
@@ -117,7 +118,7 @@ async function runTable(server: StartedMetricsServer, fake: FakeGenerator, sink:
   for (const [behaviour, expect] of TABLE) {
     // Start every case from a freshly ingested good snapshot.
     await fake.behave('good');
-    const good = await server.poller.pollOnce();
+    const good = await server.source.pollOnce();
     assert.equal(good.outcome, 'ok', `${behaviour}: the good cycle before it`);
     const before = server.store.current()!;
     const listBefore = await get(server, '/telemetry/ListMetrics');
@@ -125,7 +126,7 @@ async function runTable(server: StartedMetricsServer, fake: FakeGenerator, sink:
     const logFrom = sink.lines.length;
 
     await fake.behave(behaviour);
-    const record = await server.poller.pollOnce();
+    const record = await server.source.pollOnce();
 
     // The server still answers on its socket, whatever the upstream did.
     assert.equal((await get(server, '/healthz')).status, 200, `${behaviour}: healthz`);
@@ -179,7 +180,7 @@ async function runTable(server: StartedMetricsServer, fake: FakeGenerator, sink:
   }
   // And the next good response after the last fault is ingested too.
   await fake.behave('good');
-  const last = await server.poller.pollOnce();
+  const last = await server.source.pollOnce();
   assert.equal(last.outcome, 'ok');
   if (check) assertServes(server, expectedRows(fake.currentGoodCsv()), 'recovery');
 }
@@ -193,7 +194,7 @@ test('every upstream fault: no crash, logged once, last good snapshot kept (or o
   const server = await startMetricsServer(testConfig({ generatorUrl: fake.url, pollIntervalMs: 3_600_000, fetchTimeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY }), { logger });
   t.after(() => server.stop());
   // The server's own first poll (started by startMetricsServer) must not interleave with ours.
-  await server.poller.pollOnce();
+  await server.source.pollOnce();
 
   await runTable(server, fake, sink, true);
   assert.equal(sink.lines.filter((l) => l.includes('internal error')).length, 0, 'no internal errors');

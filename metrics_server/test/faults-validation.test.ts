@@ -20,7 +20,7 @@ test('rejected ids and metric names never reach a response or a log line unescap
   const { logger, sink } = memoryLogger('DEBUG');
   const server = await startMetricsServer(testConfig({ generatorUrl: fake.url, pollIntervalMs: 3_600_000, fetchTimeoutMs: 1000 }), { logger });
   t.after(() => server.stop());
-  await server.poller.pollOnce();
+  await server.source.pollOnce();
 
   const bodies: string[] = [];
   const collect = async (path: string): Promise<{ status: number; body: string }> => {
@@ -32,7 +32,7 @@ test('rejected ids and metric names never reach a response or a log line unescap
 
   for (const behaviour of ['id_control', 'id_quote', 'id_space', 'id_10kb', 'bad_metric_name'] as const) {
     await fake.behave(behaviour);
-    await server.poller.pollOnce();
+    await server.source.pollOnce();
     await collect('/telemetry/ListMetrics');
     await collect('/telemetry/Status');
     await collect('/readyz');
@@ -41,7 +41,7 @@ test('rejected ids and metric names never reach a response or a log line unescap
       await collect(`/telemetry/GetMetric?switch=${id}&metric=latency_ms`);
     }
   }
-  const record = server.health.lastPoll!;
+  const record = server.health.lastRecord!;
   assert.equal(record.outcome, 'failed', 'a header with a bad metric name rejects the cycle');
   assert.equal(record.error, 'unusable CSV: invalid column name "band\\u001b[2Jwidth\\u0085\\u007f"');
 

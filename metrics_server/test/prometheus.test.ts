@@ -9,18 +9,22 @@ import { DEFAULT_SIMULATION } from '../../telemetry_generator/src/config.js';
 import { TelemetryFeed } from '../../telemetry_generator/src/feed.js';
 import { GeneratorMetrics } from '../../telemetry_generator/src/generator-metrics.js';
 import { ServerMetrics } from '../src/metrics/server-metrics.js';
-import { FABRIC_SERIES } from '../src/views/prometheus-fabric.js';
+import { FABRIC_SERIES } from '../src/views/fabric-metrics-text.js';
 import { startMetricsServer } from '../src/metrics-server.js';
-import { SEED_CSV, memoryLogger, snapshotFromCsv, testApp, testConfig } from './helpers.js';
+import { SEED_CSV, memoryLogger, publishCsv, testApp, testConfig } from './helpers.js';
 import { promtoolCheck, skipUnless } from './promtool.js';
 import { startGeneratorProcess, stopProcess, until, writeGeneratorConfig } from './generator-process.js';
 
 function serverWithMetrics(fabricSeries = true) {
   let metrics: ServerMetrics | undefined;
-  const built = testApp('ERROR', (store, health) => {
-    metrics = new ServerMetrics({ store, health, fabricSeries });
-    return [metrics.plugin()];
-  });
+  const built = testApp(
+    'ERROR',
+    (store, health, views) => {
+      metrics = new ServerMetrics({ reader: store, health, views });
+      return [metrics.plugin()];
+    },
+    { fabricSeries },
+  );
   return { ...built, metrics: metrics! };
 }
 
@@ -34,7 +38,7 @@ function fabricSamples(text: string): Map<string, number> {
 test('fabric series equal the snapshot after unit conversion', async (t) => {
   const { app, store, metrics } = serverWithMetrics();
   t.after(() => metrics.close());
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   const res = await app.inject({ url: '/metrics' });
   assert.equal(res.statusCode, 200);
   assert.match(res.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
@@ -66,7 +70,7 @@ test('fabric series equal the snapshot after unit conversion', async (t) => {
 test('own metrics count polls, rejected rows and requests by route', async (t) => {
   const { app, store, health, metrics } = serverWithMetrics();
   t.after(() => metrics.close());
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   health.record({ outcome: 'ok', startedAtMs: Date.now(), durationMs: 12, bytes: 100, rejected: { wrong_field_count: 2, invalid_number: 0, invalid_switch_id: 1, duplicate_switch_id: 0 } });
   health.record({ outcome: 'failed', startedAtMs: Date.now(), durationMs: 3, bytes: 0, error: 'HTTP 500' });
   await app.inject({ url: '/telemetry/GetMetric?switch=sw1&metric=latency_ms' });
@@ -86,7 +90,7 @@ test('own metrics count polls, rejected rows and requests by route', async (t) =
 test('fabric series can be switched off', async (t) => {
   const { app, store, metrics } = serverWithMetrics(false);
   t.after(() => metrics.close());
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   const body = (await app.inject({ url: '/metrics' })).body;
   assert.ok(!body.includes('fabric_switch_'));
   assert.match(body, /^metrics_server_snapshot_version 1$/m);
@@ -95,7 +99,7 @@ test('fabric series can be switched off', async (t) => {
 test('OpenMetrics when the scraper asks for it', async (t) => {
   const { app, store, metrics } = serverWithMetrics();
   t.after(() => metrics.close());
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   const res = await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
   assert.match(res.headers['content-type'] as string, /^application\/openmetrics-text; version=1\.0\.0/);
   assert.ok(res.body.startsWith('# HELP fabric_switch_bandwidth_bytes_per_second'));
@@ -107,7 +111,7 @@ test('OpenMetrics when the scraper asks for it', async (t) => {
 test('promtool accepts both services\' expositions', { skip: skipUnless('promtool', 'promtool check metrics') }, async (t) => {
   const { app, store, metrics } = serverWithMetrics();
   t.after(() => metrics.close());
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   await app.inject({ url: '/telemetry/ListMetrics' });
   const server = promtoolCheck((await app.inject({ url: '/metrics' })).body);
   assert.ok(server.ok, server.output);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_CSV, snapshotFromCsv, testApp } from './helpers.js';
+import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 import { MemorySink, createLogger } from '../../common/logger.js';
 import { levelForStatus } from '../src/http/request-log.js';
 
@@ -9,7 +9,7 @@ const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) (\S+)
 test("one line per request in the seed's form, level by status", async () => {
   const { app, store, sink } = testApp('DEBUG');
   await app.inject({ url: '/telemetry/ListMetrics' }); // 503
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   await app.inject({ url: '/telemetry/ListMetrics' });
   await app.inject({ url: '/telemetry/GetMetric?switch=sw9&metric=latency_ms' });
   await app.inject({ method: 'DELETE', url: '/telemetry/ListMetrics' });
@@ -29,7 +29,7 @@ test("one line per request in the seed's form, level by status", async () => {
 
 test('the configured level filters request lines', async () => {
   const { app, store, sink } = testApp('WARNING');
-  store.publish(snapshotFromCsv(SEED_CSV));
+  publishCsv(store, SEED_CSV);
   await app.inject({ url: '/telemetry/ListMetrics' });
   await app.inject({ url: '/nope' });
   assert.equal(sink.lines.length, 1);

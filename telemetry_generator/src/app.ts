@@ -4,7 +4,7 @@
  * error. Fastify's own logger stays off: request logging, if any, goes through common/logger.ts.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { METRICS_PATH, registerMetricsRoute } from '../../common/prometheus-exposition.js';
+import { METRICS_PATH, registerMetricsRoute } from '../../common/metrics-endpoint.js';
 import { etagListMatches } from '../../common/http-etag.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';

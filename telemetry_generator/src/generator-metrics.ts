@@ -3,7 +3,7 @@
  * down, the current tick and body size, plus prom-client's process and runtime metrics.
  */
 import { Gauge, Histogram } from 'prom-client';
-import { createRegistries, liveGauge, registerInBoth, type ExpositionRegistries } from '../../common/prometheus-exposition.js';
+import { createRegistries, liveGauge, registerInBoth, type ExpositionRegistries } from '../../common/metrics-endpoint.js';
 import type { CountersProvider, TickReport } from './feed.js';
 
 export class GeneratorMetrics {

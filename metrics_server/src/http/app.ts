@@ -7,14 +7,15 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from '../../../common/logger.js';
+import type { ViewRegistry } from '../views/registry.js';
 import { CLIENT_ERROR_STATUS, HttpError, errorJson, methodNotAllowed } from './errors.js';
 import { FastReadPath } from './fast-read-path.js';
+import { LongLivedResponses } from './long-lived.js';
 import { RequestRecorder, registerRequestLog, type ResponseObserver } from './request-log.js';
 import { registerStatusRoutes, type StatusContext } from './status-routes.js';
 import { JSON_TYPE, registerTelemetryRoutes } from './telemetry-routes.js';
-import { EAGER_WINDOW_POLLS, ListMetricsView } from '../views/list-metrics-view.js';
-import { inlineViewRenderer } from '../views/view-renderer.js';
 
+/** The HTTP limits of config `http.*`. */
 export interface HttpLimits {
   readonly maxQueryBytes: number;
   readonly maxHeaderBytes: number;
@@ -24,19 +25,29 @@ export interface HttpLimits {
   readonly fastReadPath: boolean;
 }
 
+/** What the app is built from. */
 export interface AppOptions extends StatusContext {
   readonly logger: Logger;
   readonly limits: HttpLimits;
-  /** Where ListMetrics bodies come from; default: rendered on the calling thread when not made with the snapshot. */
-  readonly listMetrics?: ListMetricsView;
+  /** The rendered views of the current snapshot (the ListMetrics body comes from here). */
+  readonly views: ViewRegistry;
   /** Extra GET routes (e.g. `/metrics`), registered with the same error handling and 405s. */
   readonly plugins?: readonly RoutePlugin[];
 }
 
+/** What the app offers a plugin besides Fastify itself. */
+export interface HttpEdges {
+  /** Register open-ended responses (event streams) here: they are ended when the app closes. */
+  readonly longLived: LongLivedResponses;
+}
+
+/** A set of extra routes (`/metrics`; a stream or a dashboard next). */
 export interface RoutePlugin {
   /** The GET paths the plugin registers; other methods on them answer 405. */
   readonly paths: readonly string[];
-  register(app: FastifyInstance): void;
+  /** Path prefixes the plugin serves everything under (e.g. `/assets/`); other methods answer 405 there too. */
+  readonly prefixes?: readonly string[];
+  register(app: FastifyInstance, edges: HttpEdges): void;
   /** Told of every answered request, however it was answered (e.g. a request-duration histogram). */
   readonly onResponse?: ResponseObserver;
 }
@@ -45,16 +56,16 @@ export interface RoutePlugin {
 const GET_PATHS = ['/telemetry/GetMetric', '/telemetry/ListMetrics', '/telemetry/Status', '/healthz', '/readyz'];
 const ALLOW = 'GET, HEAD';
 
+/** The metrics server's Fastify app, ready to `listen` (or to `inject` into). */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { logger, limits } = options;
+  const { logger, limits, views } = options;
   const plugins = options.plugins ?? [];
   const recorder = new RequestRecorder(
     logger,
     plugins.flatMap((p) => (p.onResponse === undefined ? [] : [p.onResponse])),
   );
-  const ownListMetrics = options.listMetrics === undefined ? new ListMetricsView(options.store, inlineViewRenderer, EAGER_WINDOW_POLLS * options.pollIntervalMs) : undefined;
-  const listMetrics = options.listMetrics ?? ownListMetrics!;
-  const fastPath = limits.fastReadPath ? new FastReadPath({ store: options.store, listMetrics, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
+  const longLived = new LongLivedResponses();
+  const fastPath = limits.fastReadPath ? new FastReadPath({ reader: options.reader, views, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
   const app = Fastify({
     logger: false,
     serverFactory: limitedServerFactory(limits, logger, fastPath),
@@ -73,20 +84,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   registerRequestLog(app, recorder);
-  // A view made here (no preparer given) is this app's to close; a given one belongs to the caller.
-  if (ownListMetrics !== undefined) {
-    app.addHook('onClose', (_instance, done) => {
-      ownListMetrics.close();
-      done();
-    });
-  }
-  if (fastPath !== undefined) {
-    // From the start of close, Fastify answers 503 (return503OnClosing); the fast path steps aside.
-    app.addHook('preClose', (done) => {
-      fastPath.markClosing();
-      done();
-    });
-  }
+  // From the start of close, Fastify answers 503 (return503OnClosing) and the fast path steps aside;
+  // open-ended responses are ended now, or the drain that follows would wait for them forever.
+  app.addHook('preClose', (done) => {
+    fastPath?.markClosing();
+    longLived.endAll();
+    done();
+  });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof HttpError) {
@@ -108,9 +112,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Node accepts (PROPFIND, PURGE, LINK, ...) lands here even on a known path. The spec wants 405 for
   // any method other than GET/HEAD on a known path; the request-abuse suite found these answered 404.
   const knownPaths = new Set([...GET_PATHS, ...plugins.flatMap((p) => p.paths)]);
+  const knownPrefixes = plugins.flatMap((p) => p.prefixes ?? []);
+  const isKnown = (path: string): boolean => knownPaths.has(path) || knownPrefixes.some((prefix) => path.startsWith(prefix));
   const unroutable = (request: FastifyRequest): HttpError => {
     const q = request.url.indexOf('?');
-    return knownPaths.has(q === -1 ? request.url : request.url.slice(0, q)) ? methodNotAllowed(request.method, ALLOW) : new HttpError(404, 'no such endpoint');
+    return isKnown(q === -1 ? request.url : request.url.slice(0, q)) ? methodNotAllowed(request.method, ALLOW) : new HttpError(404, 'no such endpoint');
   };
   // One guard for every request, before any body is parsed (one hook, not three: it runs on the
   // hot path). Unroutable requests are answered here: otherwise a QUERY or a POST with a malformed
@@ -132,12 +138,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     throw unroutable(request);
   });
 
-  registerTelemetryRoutes(app, options.store, listMetrics);
+  registerTelemetryRoutes(app, options.reader, views, logger);
   registerStatusRoutes(app, options);
-  for (const plugin of plugins) plugin.register(app);
+  for (const plugin of plugins) plugin.register(app, { longLived });
 
   const otherMethods = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD');
-  for (const url of [...GET_PATHS, ...plugins.flatMap((p) => p.paths)]) {
+  for (const url of [...GET_PATHS, ...plugins.flatMap((p) => p.paths), ...knownPrefixes.map((prefix) => `${prefix}*`)]) {
     app.route({
       method: otherMethods,
       url,

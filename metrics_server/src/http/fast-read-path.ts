@@ -14,26 +14,29 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
-import type { SnapshotStore } from '../snapshot/snapshot-store.js';
-import type { ListMetricsView } from '../views/list-metrics-view.js';
+import type { SnapshotReader } from '../store/reader.js';
+import type { ViewRegistry } from '../views/registry.js';
 import { acceptedParam, type Query } from './query-params.js';
 import type { RequestRecorder } from './request-log.js';
-import { GET_METRIC_PATH, JSON_TYPE, LIST_METRICS_PATH, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
+import { GET_METRIC_PATH, JSON_TYPE, LIST_METRICS_PATH, LIST_METRICS_VIEW, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
 
+/** What the fast path reads and reports to. */
 export interface FastReadPathOptions {
-  readonly store: SnapshotStore;
-  readonly listMetrics: ListMetricsView;
+  readonly reader: SnapshotReader;
+  readonly views: ViewRegistry;
   readonly recorder: RequestRecorder;
   /** The app's query-string limit: a longer one is the app's 414, not ours to answer. */
   readonly maxQueryBytes: number;
 }
 
+/** Answers plain GetMetric/ListMetrics successes before the framework, or hands the request on. */
 export class FastReadPath {
   /** Set when the app starts closing: from then on its 503 answers every request. */
   private closing = false;
 
   constructor(private readonly options: FastReadPathOptions) {}
 
+  /** From now on every request goes to the app (which answers 503 while it closes). */
   markClosing(): void {
     this.closing = true;
   }
@@ -52,7 +55,7 @@ export class FastReadPath {
 
   private getMetric(res: ServerResponse, url: string, q: number, receivedAt: number): boolean {
     if (q === -1 || url.length - q - 1 > this.options.maxQueryBytes) return false;
-    const snapshot = this.options.store.current();
+    const snapshot = this.options.reader.current();
     if (snapshot === undefined) return false;
     const query = parseQuery(url.slice(q + 1)) as Query;
     const switchId = acceptedParam(query, 'switch');
@@ -72,10 +75,10 @@ export class FastReadPath {
   }
 
   private listMetrics(res: ServerResponse, url: string, receivedAt: number): boolean {
-    const snapshot = this.options.store.current();
+    const snapshot = this.options.reader.current();
     if (snapshot === undefined) return false;
     // Not rendered yet for this snapshot: the route waits for the render.
-    const body = this.options.listMetrics.ready(snapshot);
+    const body = this.options.views.ready(LIST_METRICS_VIEW, snapshot);
     if (body === undefined) return false;
     const headers = snapshotHeaderList(snapshot);
     headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));

@@ -4,13 +4,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { IngestionHealth } from '../ingest/ingestion-health.js';
-import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { eventLoopDelay } from '../perf/event-loop-delay.js';
+import type { SnapshotReader } from '../store/reader.js';
 import { errorJson } from './errors.js';
 import { JSON_TYPE, setSnapshotHeaders } from './telemetry-routes.js';
 
+/** What Status and readiness read. */
 export interface StatusContext {
-  readonly store: SnapshotStore;
+  readonly reader: SnapshotReader;
   readonly health: IngestionHealth;
   readonly generatorUrl: string;
   readonly pollIntervalMs: number;
@@ -20,10 +21,11 @@ export interface StatusContext {
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** The Status document (README: API reference). */
 export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): Record<string, unknown> {
-  const snapshot = ctx.store.current();
+  const snapshot = ctx.reader.current();
   const { health } = ctx;
-  const last = health.lastPoll;
+  const last = health.lastRecord;
   return {
     snapshot:
       snapshot === undefined
@@ -52,7 +54,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
       last_success_at: health.lastSuccessAtMs === undefined ? null : seconds(health.lastSuccessAtMs),
       last_error: health.lastError === undefined ? null : { message: health.lastError.message, at: seconds(health.lastError.atMs) },
       consecutive_failures: health.consecutiveFailures,
-      polls: { ...health.polls },
+      polls: { ...health.outcomes },
       rows_rejected: { ...health.rowsRejected },
     },
     // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
@@ -62,7 +64,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
 
 /** Why the server is not ready, or undefined when it is. */
 export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): string | undefined {
-  const snapshot = ctx.store.current();
+  const snapshot = ctx.reader.current();
   if (snapshot === undefined) return 'no snapshot ingested yet';
   const ageMs = nowMs - snapshot.ingestedAtMs;
   if (ageMs > ctx.readinessMaxAgeMs) {
@@ -71,10 +73,11 @@ export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): 
   return undefined;
 }
 
+/** `/telemetry/Status`, `/healthz` and `/readyz`. */
 export function registerStatusRoutes(app: FastifyInstance, ctx: StatusContext): void {
   eventLoopDelay.start();
   app.get('/telemetry/Status', (_request, reply) => {
-    const snapshot = ctx.store.current();
+    const snapshot = ctx.reader.current();
     if (snapshot !== undefined) setSnapshotHeaders(reply, snapshot);
     return reply.type(JSON_TYPE).send(JSON.stringify(statusDocument(ctx)));
   });

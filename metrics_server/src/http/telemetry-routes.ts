@@ -1,21 +1,26 @@
 /**
  * The seed's REST API. Each handler reads the current snapshot once and answers from it alone, so an
- * answer never mixes two snapshots. ListMetrics sends bytes serialized once per snapshot (with it, or
- * on the first request for it: views/list-metrics-view.ts); GetMetric is two map lookups and one
- * short string. Plain successes of both are usually answered by the read fast path instead
- * (fast-read-path.ts), with the same bytes.
+ * answer never mixes two snapshots. ListMetrics sends bytes rendered once per snapshot (the view
+ * registry: with the snapshot while it is being read, else on the first request for it); GetMetric
+ * is two lookups and one short string. Plain successes of both are usually answered by the read fast
+ * path instead (fast-read-path.ts), with the same bytes.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { etagListMatches } from '../../../common/http-etag.js';
-import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { jsonNumber } from '../views/json-number.js';
+import type { SnapshotReader } from '../store/reader.js';
+import { jsonNumber } from '../views/list-metrics-json.js';
+import type { ViewRegistry } from '../views/registry.js';
 import { HttpError, noSnapshotYet, notFound } from './errors.js';
-import type { ListMetricsView } from '../views/list-metrics-view.js';
 import { metricParam, switchParam, type Query } from './query-params.js';
 
+/** The content type of every JSON answer. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
+/** Seconds since the answer's snapshot was ingested, with millisecond precision. */
 export const SNAPSHOT_AGE_HEADER = 'x-snapshot-age-seconds';
+/** The ListMetrics body's view (views/view-kinds.ts). */
+export const LIST_METRICS_VIEW = 'list-metrics.json';
 
 /**
  * Freshness headers every answer built from a snapshot carries, as a flat `[name, value, ...]` list
@@ -25,6 +30,7 @@ export function snapshotHeaderList(snapshot: Snapshot): string[] {
   return ['etag', snapshot.etag, 'last-modified', snapshot.lastModified, SNAPSHOT_AGE_HEADER, snapshot.ageSeconds().toFixed(3), 'cache-control', 'no-cache'];
 }
 
+/** Sets the freshness headers of `snapshot` on a Fastify reply. */
 export function setSnapshotHeaders(reply: FastifyReply, snapshot: Snapshot): void {
   void reply.headers(headerObject(snapshot));
 }
@@ -46,21 +52,22 @@ function notModified(ifNoneMatch: string | undefined, snapshot: Snapshot): boole
   return ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, snapshot.etag);
 }
 
-export function currentOrUnavailable(store: SnapshotStore): Snapshot {
-  const snapshot = store.current();
+/** The current snapshot, or the 503 for "nothing ingested yet". */
+export function currentOrUnavailable(reader: SnapshotReader): Snapshot {
+  const snapshot = reader.current();
   if (snapshot === undefined) throw noSnapshotYet();
   return snapshot;
 }
 
+/** The seed's GetMetric path. */
 export const GET_METRIC_PATH = '/telemetry/GetMetric';
+/** The seed's ListMetrics path. */
 export const LIST_METRICS_PATH = '/telemetry/ListMetrics';
 
-/** A render superseded by a newer snapshot is retried on that one; this many times at most. */
-const LIST_METRICS_ATTEMPTS = 3;
-
-export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotStore, listMetrics: ListMetricsView): void {
+/** GetMetric and ListMetrics, answered from `reader`'s current snapshot and the view registry. */
+export function registerTelemetryRoutes(app: FastifyInstance, reader: SnapshotReader, views: ViewRegistry, logger: Logger): void {
   app.get(GET_METRIC_PATH, (request, reply) => {
-    const snapshot = currentOrUnavailable(store);
+    const snapshot = currentOrUnavailable(reader);
     setSnapshotHeaders(reply, snapshot);
     const query = request.query as Query;
     const switchId = switchParam(query);
@@ -73,20 +80,22 @@ export function registerTelemetryRoutes(app: FastifyInstance, store: SnapshotSto
   });
 
   app.get(LIST_METRICS_PATH, async (request, reply) => {
-    for (let attempt = 1; ; attempt++) {
-      const snapshot = currentOrUnavailable(store);
-      if (notModified(request.headers['if-none-match'], snapshot)) {
-        setSnapshotHeaders(reply, snapshot);
-        return reply.code(304).send();
-      }
-      // Rendered with the snapshot, or now (first request for it) by the worker; undefined only when
-      // a newer snapshot was published before the render could start: answer from that one.
-      const body = listMetrics.ready(snapshot) ?? (await listMetrics.body(snapshot));
-      if (body !== undefined) {
-        setSnapshotHeaders(reply, snapshot);
-        return reply.type(JSON_TYPE).send(body);
-      }
-      if (attempt === LIST_METRICS_ATTEMPTS) throw new HttpError(503, 'the snapshot changed while its ListMetrics body was rendered; retry', { 'retry-after': '1' });
+    const snapshot = currentOrUnavailable(reader);
+    if (notModified(request.headers['if-none-match'], snapshot)) {
+      setSnapshotHeaders(reply, snapshot);
+      return reply.code(304).send();
     }
+    // Rendered with the snapshot, or now (first request for it) by the render worker.
+    let body = views.ready(LIST_METRICS_VIEW, snapshot);
+    if (body === undefined) {
+      try {
+        body = await views.body(LIST_METRICS_VIEW, snapshot);
+      } catch (err) {
+        logger.error(`could not render ListMetrics for snapshot v${snapshot.version}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new HttpError(503, 'the ListMetrics body could not be rendered; retry', { 'retry-after': '1' });
+      }
+    }
+    setSnapshotHeaders(reply, snapshot);
+    return reply.type(JSON_TYPE).send(body);
   });
 }

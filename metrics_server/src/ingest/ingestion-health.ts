@@ -1,54 +1,67 @@
 /**
- * The poller's health as data, not log lines: what the last poll did, the last error and when,
- * consecutive failures, totals by outcome and rows rejected by reason. The Status endpoint, readiness
- * and the Prometheus exporter read it; only the poller writes it.
+ * Ingestion's health as data, not log lines (as Prometheus keeps a target's health on the target):
+ * what the last delivery did, the last error and when, consecutive failures, totals by outcome, rows
+ * rejected by reason, and when the served data was last confirmed current. Status, readiness and
+ * the Prometheus exporter read it; only the ingester writes it. Nothing here is specific to polling:
+ * a poll, a push-stream event or a store follower's update is one delivery.
  */
-import { ROW_REJECT_REASONS, emptyRejectCounts, type RowRejectCounts } from './csv-parser.js';
+import { ROW_REJECT_REASONS, emptyRejectCounts, type RowRejectCounts } from './parse-outcome.js';
 
-export const POLL_OUTCOMES = ['ok', 'not_modified', 'failed'] as const;
-export type PollOutcome = (typeof POLL_OUTCOMES)[number];
+/** How a delivery ended: a new snapshot, the current one confirmed (a `304`), or a failure. */
+export const INGEST_OUTCOMES = ['ok', 'not_modified', 'failed'] as const;
 
-export interface PollRecord {
-  readonly outcome: PollOutcome;
+/** One of INGEST_OUTCOMES. */
+export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
+
+/** What one delivery did. */
+export interface IngestRecord {
+  readonly outcome: IngestOutcome;
+  /** Unix ms at which the source started this delivery (a poll: the fetch). */
   readonly startedAtMs: number;
+  /** From that start to the swap, the confirmation or the failure. */
   readonly durationMs: number;
+  /** Body bytes received (0 for a `304` or a failure before the body). */
   readonly bytes: number;
   readonly error?: string;
-  /** Version of the snapshot published by this poll (ok only). */
+  /** Version of the snapshot published (ok only). */
   readonly version?: number;
   readonly switches?: number;
   readonly rejected?: RowRejectCounts;
 }
 
-export type PollListener = (record: PollRecord) => void;
+/** Told of every record, after it is counted. */
+export type IngestListener = (record: IngestRecord) => void;
 
+/** The running totals and the latest of everything. */
 export class IngestionHealth {
-  lastPoll: PollRecord | undefined;
+  lastRecord: IngestRecord | undefined;
+  /** Unix ms of the end of the last delivery that succeeded (new snapshot or confirmation). */
   lastSuccessAtMs: number | undefined;
   lastError: { readonly message: string; readonly atMs: number } | undefined;
   consecutiveFailures = 0;
-  readonly polls: Record<PollOutcome, number> = { ok: 0, not_modified: 0, failed: 0 };
+  readonly outcomes: Record<IngestOutcome, number> = { ok: 0, not_modified: 0, failed: 0 };
   /** Cumulative since start. */
   readonly rowsRejected: RowRejectCounts = emptyRejectCounts();
-  private readonly listeners = new Set<PollListener>();
+  private readonly listeners = new Set<IngestListener>();
 
-  record(poll: PollRecord): void {
-    this.lastPoll = poll;
-    this.polls[poll.outcome] += 1;
-    if (poll.outcome === 'failed') {
+  record(record: IngestRecord): void {
+    this.lastRecord = record;
+    this.outcomes[record.outcome] += 1;
+    if (record.outcome === 'failed') {
       this.consecutiveFailures += 1;
-      this.lastError = { message: poll.error ?? 'unknown error', atMs: poll.startedAtMs };
+      this.lastError = { message: record.error ?? 'unknown error', atMs: record.startedAtMs };
     } else {
       this.consecutiveFailures = 0;
-      this.lastSuccessAtMs = poll.startedAtMs + poll.durationMs;
+      this.lastSuccessAtMs = record.startedAtMs + record.durationMs;
     }
-    if (poll.rejected !== undefined) {
-      for (const reason of ROW_REJECT_REASONS) this.rowsRejected[reason] += poll.rejected[reason];
+    if (record.rejected !== undefined) {
+      for (const reason of ROW_REJECT_REASONS) this.rowsRejected[reason] += record.rejected[reason];
     }
-    for (const listener of this.listeners) listener(poll);
+    for (const listener of this.listeners) listener(record);
   }
 
-  onPoll(listener: PollListener): () => void {
+  /** Subscribes to records; returns the unsubscribe function. */
+  onRecord(listener: IngestListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

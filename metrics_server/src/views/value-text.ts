@@ -1,194 +1,119 @@
 /**
- * The text of every value of a parsed snapshot, as bytes, made once per view and then copied into
- * the view's body. Each text is exactly what the string renderers write (`String(value)` for JSON,
- * `String(convert(value, scale))` for Prometheus), but produced without a string per value wherever
- * the CSV token allows it:
- * - identity (JSON, and Prometheus columns with scale 1): a token that is already its value's
- *   shortest form is copied byte for byte;
- * - scale 10^-k (ms → s, percent → ratio): such a token's decimal point is moved k places. With at
- *   most 15 significant digits, `convert`'s rounding to 15 digits gives exactly that shifted decimal
- *   (the product's error, about 3 units in the 17th digit, is below half a unit of the 15th), and
- *   `String` prints it in the same plain notation as long as it is not below 1e-6;
- * - integer scales (Mb/s → bytes/s): an integer value whose product stays below 1e15 is exact and
- *   printed digit by digit.
- * Everything else falls back to the string functions themselves. Property tests compare the results
- * with the string renderers on random input.
+ * Number text for the views, written as bytes straight into a view's buffer. Each text is exactly
+ * what the string renderers write (`String(value)` for JSON, `String(convert(value, scale))` for
+ * Prometheus), made without a string per value wherever the column's number kind allows it:
+ *
+ * A column with `decimals` d ≥ 0 holds values that are exact decimals with at most d fractional
+ * digits and at most 15 significant digits (columns.ts). For such a value v, m = round(v × 10^d) is
+ * an integer below 10^15, and the check m / 10^d === v proves it (both sides are the correctly
+ * rounded double of the same decimal). A decimal of at most 15 significant digits is the shortest
+ * text that reads back as its double, so `String(v)` prints m with its decimal point d places from
+ * the right, trailing zeros dropped, as long as it uses plain notation (|v| ≥ 1e-6).
+ *
+ * - JSON: that text.
+ * - Prometheus with scale 10^-k (ms → s, percent → ratio): the same digits with d + k places.
+ *   `convert` rounds v × 10^-k to 15 significant digits; the product's error (a few units in the
+ *   17th digit) is below half a unit of the 15th, so the rounding gives exactly that decimal.
+ * - Prometheus with an integer scale f (Mb/s → bytes/s): m × f with d places, while m × f < 10^15,
+ *   by the same argument.
+ *
+ * Anything else (ANY_DECIMALS columns, a value that fails the check, results below 1e-6 or of 16 or
+ * more digits) falls back to the string functions themselves. Property tests compare every path with
+ * the string renderers on random input.
  */
-import type { ParsedColumns } from '../ingest/csv-parser.js';
 
-export interface ValueTexts {
-  readonly bytes: Uint8Array;
-  /** `ends[k]`: where the text of value k ends; it starts at `ends[k - 1]` (or 0). */
-  readonly ends: Int32Array;
-  /** Total text bytes per column. */
-  readonly columnBytes: Float64Array;
-}
-
-/** Converts a value the slow, exact way; for Prometheus this is `convert` from prometheus-fabric. */
-export type SlowFormat = (value: number, column: number) => string;
-
-type Kind = { readonly kind: 'identity' } | { readonly kind: 'shift'; readonly places: number } | { readonly kind: 'integer'; readonly factor: number } | { readonly kind: 'slow' };
-
-/** How a scale factor can be applied to the token text. */
-export function scaleKind(scale: number): Kind {
-  if (scale === 1) return { kind: 'identity' };
-  for (let places = 1; places <= 9; places++) if (scale === 1 / 10 ** places) return { kind: 'shift', places };
-  if (Number.isInteger(scale) && scale > 0 && scale < 2 ** 31) return { kind: 'integer', factor: scale };
-  return { kind: 'slow' };
-}
-
-class ByteWriter {
-  bytes: Uint8Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(Math.max(64, capacity));
-  }
-  ensure(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < this.length + extra) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
-  }
-  latin1(text: string): void {
-    this.ensure(text.length);
-    const out = this.bytes;
-    let p = this.length;
-    for (let i = 0; i < text.length; i++) out[p++] = text.charCodeAt(i);
-    this.length = p;
-  }
-}
-
-const MAX_FAST_TEXT = 48;
-const digits = new Uint8Array(32);
+/** Powers of ten that are exact doubles (up to 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
- * @param scales one scale factor per metric column (1 everywhere for JSON).
- * @param slow the exact string form of a value in column `column`, for whatever the fast paths skip.
+ * How a scale factor is applied to a column's digits, as two numbers (monomorphic on the hot path):
+ * `places` ≥ 0 moves the decimal point that many places left (1 for JSON: `places` 0), and `factor`
+ * multiplies the integer; `places` -1 means neither works and the slow text is used.
  */
-export function buildValueTexts(parsed: Pick<ParsedColumns, 'metrics' | 'rowCount' | 'values' | 'source' | 'tokenStart' | 'tokenLength'>, scales: readonly number[], slow: SlowFormat): ValueTexts {
-  const width = parsed.metrics.length;
-  const count = parsed.rowCount * width;
-  const { values, source, tokenStart, tokenLength } = parsed;
-  const kinds = scales.map(scaleKind);
-  const kindCode = new Int32Array(width);
-  const param = new Float64Array(width);
-  for (let c = 0; c < width; c++) {
-    const k = kinds[c]!;
-    kindCode[c] = k.kind === 'identity' ? 0 : k.kind === 'shift' ? 1 : k.kind === 'integer' ? 2 : 3;
-    param[c] = k.kind === 'shift' ? k.places : k.kind === 'integer' ? k.factor : 0;
+export interface ScaleKind {
+  readonly places: number;
+  readonly factor: number;
+}
+
+/** How `scale` (1 for JSON) is applied: move the decimal point, multiply an integer, or neither. */
+export function scaleKind(scale: number): ScaleKind {
+  for (let places = 0; places <= 9; places++) if (scale === 1 / 10 ** places) return { places, factor: 1 };
+  if (Number.isInteger(scale) && scale > 0 && scale < 2 ** 31) return { places: 0, factor: scale };
+  return { places: -1, factor: 1 };
+}
+
+/** ASCII text into `out` at `p`; returns the position after it. */
+export function writeLatin1(out: Uint8Array, p: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[p++] = text.charCodeAt(i);
+  return p;
+}
+
+/** Bytes into `out` at `p`; returns the position after them. A loop: cheaper than Buffer#copy for short pieces. */
+export function putBytes(out: Uint8Array, p: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[p + i] = bytes[i]!;
+  return p + bytes.length;
+}
+
+/**
+ * Writes the integer m (|m| < 10^15) divided by 10^places, as `String` prints it, or returns -1
+ * (writing nothing) when that would be below 1e-6, where `String` switches to an exponent. Digits
+ * are written from the right, so no scratch array and no reversal.
+ */
+function writeDecimal(out: Uint8Array, p: number, m: number, places: number): number {
+  if (m === 0) {
+    out[p] = 48;
+    return p + 1;
   }
-  const ends = new Int32Array(count);
-  const columnBytes = new Float64Array(width);
-  const w = new ByteWriter(count * 8);
-  let k = 0;
-  for (let row = 0; row < parsed.rowCount; row++) {
-    for (let c = 0; c < width; c++, k++) {
-      w.ensure(MAX_FAST_TEXT);
-      const before = w.length;
-      const value = values[k]!;
-      const length = tokenLength[k]!;
-      const code = kindCode[c]!;
-      let done = false;
-      if (code === 0) {
-        if (length > 0) {
-          const out = w.bytes;
-          const from = tokenStart[k]!;
-          for (let i = 0; i < length; i++) out[before + i] = source[from + i]!;
-          w.length = before + length;
-          done = true;
-        }
-      } else if (value === 0) {
-        w.bytes[w.length++] = 48; // every zero, -0 included, prints as "0"
-        done = true;
-      } else if (code === 1) {
-        if (length > 0) done = writeShifted(w, source, tokenStart[k]!, length, param[c]!);
-      } else if (code === 2) {
-        const product = value * param[c]!;
-        if (Number.isInteger(value) && Math.abs(product) < 1e15) {
-          writeInteger(w, product);
-          done = true;
-        }
+  const negative = m < 0;
+  let v = negative ? -m : m;
+  // Trailing zeros of the fraction are not printed.
+  while (places > 0 && v % 10 === 0) {
+    v = v / 10;
+    places--;
+  }
+  let n = 1;
+  while (n < 16 && v >= POW10[n]!) n++;
+  // n digits with the decimal point `places` from the right: the first significant digit is at
+  // 10^(n - places - 1), which must be at least 10^-6.
+  if (n - places - 1 < -6) return -1;
+  const length = (negative ? 1 : 0) + (places === 0 ? n : n > places ? n + 1 : places + 2);
+  const end = p + length;
+  let q = end - 1;
+  for (let fraction = places; fraction > 0; fraction--) {
+    const next = Math.floor(v / 10);
+    out[q--] = 48 + v - next * 10;
+    v = next;
+  }
+  if (places > 0) out[q--] = 46;
+  if (v === 0) out[q--] = 48;
+  while (v > 0) {
+    const next = Math.floor(v / 10);
+    out[q--] = 48 + v - next * 10;
+    v = next;
+  }
+  if (negative) out[q] = 45;
+  return end;
+}
+
+/** At most this many bytes per value text (the longest `String` of a double is 24 characters). */
+export const MAX_VALUE_TEXT = 24;
+
+/**
+ * Writes the text of `value` scaled by `scale` (`kind = scaleKind(scale)`), from a column with
+ * `decimals`; returns the position after it. `slow` gives the exact text when the fast paths cannot.
+ */
+export function writeValue(out: Uint8Array, p: number, value: number, decimals: number, kind: ScaleKind, slow: (value: number) => string): number {
+  const places = kind.places;
+  if (decimals >= 0 && places >= 0) {
+    const p10 = POW10[decimals]!;
+    const m = Math.round(value * p10);
+    if (m / p10 === value && m < 1e15 && m > -1e15) {
+      const scaled = m * kind.factor;
+      if (scaled < 1e15 && scaled > -1e15) {
+        const end = writeDecimal(out, p, scaled, decimals + places);
+        if (end !== -1) return end;
       }
-      if (!done) {
-        w.length = before;
-        w.latin1(code === 0 ? String(value) : slow(value, c));
-      }
-      ends[k] = w.length;
-      columnBytes[c] = columnBytes[c]! + w.length - before;
     }
   }
-  return { bytes: w.bytes, ends, columnBytes };
-}
-
-/** An integer below 1e15 in magnitude, as `String` prints it. */
-function writeInteger(w: ByteWriter, value: number): void {
-  let v = Math.abs(value);
-  let n = 0;
-  do {
-    const q = Math.floor(v / 10);
-    digits[n++] = 48 + (v - q * 10);
-    v = q;
-  } while (v > 0);
-  const out = w.bytes;
-  let p = w.length;
-  if (value < 0) out[p++] = 45;
-  while (n > 0) out[p++] = digits[--n]!;
-  w.length = p;
-}
-
-/**
- * A canonical, non-zero decimal token divided by 10^places, in `String`'s plain notation. Returns
- * false (writing nothing) when the result would be below 1e-6, where `String` uses an exponent.
- */
-function writeShifted(w: ByteWriter, source: Uint8Array, start: number, length: number, places: number): boolean {
-  const end = start + length;
-  let i = start;
-  const negative = source[i] === 45;
-  if (negative) i++;
-  const intStart = i;
-  while (i < end && source[i] !== 46) i++;
-  const intEnd = i;
-  const fracStart = i < end ? i + 1 : end;
-  // The significant digits, and the position of the decimal point relative to their start.
-  let n = 0;
-  let point: number;
-  if (intEnd - intStart === 1 && source[intStart] === 48) {
-    let j = fracStart;
-    while (j < end && source[j] === 48) j++;
-    point = -(j - fracStart);
-    for (; j < end; j++) digits[n++] = source[j]!;
-  } else {
-    for (let j = intStart; j < intEnd; j++) digits[n++] = source[j]!;
-    point = intEnd - intStart;
-    for (let j = fracStart; j < end; j++) digits[n++] = source[j]!;
-    while (n > 1 && digits[n - 1] === 48) n--; // an integer's trailing zeros (a fraction has none)
-  }
-  point -= places;
-  if (point <= -6) return false;
-  const out = w.bytes;
-  let p = w.length;
-  if (negative) out[p++] = 45;
-  if (point >= n) {
-    for (let j = 0; j < n; j++) out[p++] = digits[j]!;
-    for (let j = n; j < point; j++) out[p++] = 48;
-  } else if (point > 0) {
-    for (let j = 0; j < point; j++) out[p++] = digits[j]!;
-    out[p++] = 46;
-    for (let j = point; j < n; j++) out[p++] = digits[j]!;
-  } else {
-    out[p++] = 48;
-    out[p++] = 46;
-    for (let j = 0; j < -point; j++) out[p++] = 48;
-    for (let j = 0; j < n; j++) out[p++] = digits[j]!;
-  }
-  w.length = p;
-  return true;
-}
-
-/** Copies ASCII text into `out` at `pos`; returns the new position. */
-export function putAscii(out: Uint8Array, pos: number, text: Uint8Array): number {
-  for (let i = 0; i < text.length; i++) out[pos + i] = text[i]!;
-  return pos + text.length;
+  return writeLatin1(out, p, slow(value));
 }

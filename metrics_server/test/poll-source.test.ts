@@ -1,17 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+/** The poll source on the ingester: fetch, conditional requests, failures, scheduling. */
+import { Ingester } from '../src/ingest/ingester.js';
 import { IngestionHealth } from '../src/ingest/ingestion-health.js';
-import { Poller } from '../src/ingest/poller.js';
-import { InlinePreparer, WorkerPreparer, type SnapshotPreparer } from '../src/ingest/snapshot-preparer.js';
-import { MemorySnapshotStore } from '../src/snapshot/snapshot-store.js';
+import { InlinePreparer, WorkerPreparer, type SnapshotPreparer } from '../src/ingest/worker/preparer.js';
+import { PollSource } from '../src/sources/poll-source.js';
+import { MemoryStore } from '../src/store/memory-store.js';
 import { SEED_CSV, csvHandler, fakeUpstream, memoryLogger } from './helpers.js';
 
-async function setup(url: URL, preparer: SnapshotPreparer = new InlinePreparer()) {
-  const store = new MemorySnapshotStore();
+function pollSource(url: URL, intervalMs: number, timeoutMs: number, maxBodyBytes: number, preparer: SnapshotPreparer = new InlinePreparer(), level: 'DEBUG' | 'INFO' = 'DEBUG') {
+  const store = new MemoryStore();
   const health = new IngestionHealth();
-  const { logger, sink } = memoryLogger('DEBUG');
-  const poller = new Poller({ url, intervalMs: 60_000, timeoutMs: 500, maxBodyBytes: 64 * 1024 }, { preparer, store, health, logger });
+  const { logger, sink } = memoryLogger(level);
+  const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
+  const poller = new PollSource({ url, intervalMs, timeoutMs, maxBodyBytes }, { ingester, reader: store, logger: logger.child('poller') });
   return { store, health, sink, poller };
+}
+
+async function setup(url: URL, preparer: SnapshotPreparer = new InlinePreparer()) {
+  return pollSource(url, 60_000, 500, 64 * 1024, preparer);
 }
 
 test('a good poll publishes a snapshot; a 304 keeps it without parsing; failures keep it unchanged', async (t) => {
@@ -48,7 +55,7 @@ test('a good poll publishes a snapshot; a 304 keeps it without parsing; failures
     assert.equal(store.current(), snapshot, `${name}: snapshot must be unchanged`);
   }
   assert.equal(health.consecutiveFailures, faults.length);
-  assert.equal(health.polls.failed, faults.length);
+  assert.equal(health.outcomes.failed, faults.length);
   const errorLines = sink.lines.filter((l) => l.includes(' ERROR '));
   assert.equal(errorLines.length, faults.length, 'one log line per failed cycle');
   assert.match(errorLines[0]!, /poll of http:\/\/127\.0\.0\.1:\d+\/counters failed: HTTP 500; keeping snapshot v1/);
@@ -86,7 +93,7 @@ test('bad rows are dropped, counted and summarized in one line', async (t) => {
   assert.match(summaries[0]!, /WARNING (\[\w+\] )?ingested snapshot v1 with 3 switches; skipped 3 bad rows .*wrong_field_count=1 invalid_number=1 duplicate_switch_id=1/);
 });
 
-test('the worker preparer gives the same snapshot as the inline one, and the index is reused when ids repeat', async (t) => {
+test('the worker preparer gives the same snapshot as the inline one, in shared memory, and the id list is reused when ids repeat', async (t) => {
   const upstream = await fakeUpstream(csvHandler(SEED_CSV));
   t.after(() => upstream.close());
   const worker = new WorkerPreparer();
@@ -95,11 +102,14 @@ test('the worker preparer gives the same snapshot as the inline one, and the ind
   await poller.pollOnce();
   const first = store.current()!;
   assert.deepEqual(first.row('sw1'), [8123, 1.42, 0, 1, 128, 47.5]);
-  assert.deepEqual(JSON.parse(first.views.listMetricsJson!.toString()).sw2.latency_ms, 6.8);
+  assert.ok(first.block.buffer instanceof SharedArrayBuffer, 'the block is shared with the main thread, not copied');
+  const inline = (await setup(upstream.url)).poller;
+  assert.equal((await inline.pollOnce()).outcome, 'ok');
+  const firstIds = first.switchIds;
   await poller.pollOnce();
   const second = store.current()!;
   assert.equal(second.version, 2);
-  assert.equal(second.switchIds, first.switchIds, 'same ids: the id list and index are shared, not rebuilt');
+  assert.equal(second.switchIds, firstIds, 'same ids: the decoded id list is shared, not rebuilt');
 });
 
 test('polls never overlap and follow the interval', async (t) => {
@@ -114,15 +124,12 @@ test('polls never overlap and follow the interval', async (t) => {
     }, 80);
   });
   t.after(() => upstream.close());
-  const store = new MemorySnapshotStore();
-  const health = new IngestionHealth();
-  const { logger } = memoryLogger('INFO');
-  const poller = new Poller({ url: upstream.url, intervalMs: 50, timeoutMs: 1000, maxBodyBytes: 65536 }, { preparer: new InlinePreparer(), store, health, logger });
+  const { health, poller } = pollSource(upstream.url, 50, 1000, 65536, new InlinePreparer(), 'INFO');
   poller.start();
   await new Promise((r) => setTimeout(r, 700));
   await poller.stop();
   assert.equal(maxInFlight, 1);
-  assert.ok(health.polls.ok >= 4 && health.polls.ok <= 9, `polls: ${health.polls.ok}`);
+  assert.ok(health.outcomes.ok >= 4 && health.outcomes.ok <= 9, `polls: ${health.outcomes.ok}`);
   const after = upstream.requests;
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(upstream.requests, after, 'no poll after stop');

@@ -1,0 +1,35 @@
+/**
+ * The views a snapshot can be rendered into, by name, with the pure function that renders each from
+ * the snapshot's columns. Both the view registry (which decides when) and the render worker (which
+ * runs them) read this table; adding a view is one entry here and one definition in the registry's
+ * caller.
+ */
+import type { TelemetryColumns } from '../snapshot/columns.js';
+import { renderFabricGzip } from './fabric-metrics-text.js';
+import { renderListMetricsJson } from './list-metrics-json.js';
+
+/** What a renderer may know of the snapshot besides its columns. */
+export interface RenderContext {
+  readonly version: number;
+  /** The snapshot's `timestamp` (integer Unix seconds). */
+  readonly timestamp: number;
+}
+
+/** Renders one view; `pause` lets a long render yield between pieces of work. */
+export type ViewRenderFunction = (columns: TelemetryColumns, context: RenderContext, pause: () => Promise<void>) => Promise<Uint8Array> | Uint8Array;
+
+/** Every view there is, by name. */
+export const VIEW_KINDS = {
+  /** The ListMetrics JSON body. */
+  'list-metrics.json': (columns, context) => renderListMetricsJson(columns, context.timestamp),
+  /** The Prometheus fabric series, gzip-compressed (served as the start of `/metrics`). */
+  'fabric-metrics.txt.gz': (columns, _context, pause) => renderFabricGzip(columns, pause),
+} as const satisfies Record<string, ViewRenderFunction>;
+
+/** The name of a view in VIEW_KINDS. */
+export type ViewName = keyof typeof VIEW_KINDS;
+
+/** True when `name` names a view (a worker checks what it is asked to render). */
+export function isViewName(name: string): name is ViewName {
+  return Object.prototype.hasOwnProperty.call(VIEW_KINDS, name);
+}
