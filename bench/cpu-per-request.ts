@@ -11,12 +11,16 @@
  * through the Fastify routes). Rows report the median over the rounds with the spread (min–max), and
  * the ratio to the bare server of the same round.
  *
- * Also runnable on its own: `npm run bench:cpu` (after `npm run build`), or with `--quick`.
+ * Where `taskset` works, every target process is pinned to CPU 0 and the load generator to CPU 1,
+ * so a target never competes with the load generator for its core (which made single rounds vary by
+ * ±20%); the rows say whether they were pinned.
+ *
+ * Also runnable on its own: `npm run bench:cpu`, or with `--quick`.
  */
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { median } from './codec-bench.js';
-import { runLoad, startBare, startGenerator, startMetricsServer, stopChild, type Service } from './processes.js';
+import { pinToCpu, runLoad, startBare, startGenerator, startMetricsServer, stopChild, type Service } from './processes.js';
 import { bodyLength } from './server-probe.js';
 
 /** One target's CPU per request over the rounds, in microseconds. */
@@ -34,6 +38,8 @@ export interface CpuRow {
   readonly requestsPerRound: number;
   readonly rounds: number;
   readonly connections: number;
+  /** Targets on CPU 0, the load generator on CPU 1. */
+  readonly pinned: boolean;
   readonly bare: CpuSide;
   readonly fastPathOn: CpuSide;
   readonly fastPathOff: CpuSide;
@@ -76,9 +82,9 @@ interface Target {
   readonly paths: readonly string[];
 }
 
-async function measure(target: Target, amount: number, connections: number): Promise<number> {
+async function measure(target: Target, amount: number, connections: number, pinned: boolean): Promise<number> {
   const before = cpuSeconds(target.child.pid!);
-  const result = await runLoad({ url: target.url, paths: target.paths, connections, seconds: 120, amount });
+  const result = await runLoad({ url: target.url, paths: target.paths, connections, seconds: 120, amount }, pinned ? 1 : undefined);
   const after = cpuSeconds(target.child.pid!);
   if (result.failures > 0) throw new Error(`${target.url}: ${result.failures} failed requests in a CPU round`);
   return ((after - before) * 1e6) / amount;
@@ -98,13 +104,14 @@ async function scenario(settings: CpuSettings, name: string, switches: number, p
     off: { child: off.child, url: off.url, paths },
   };
   const order: (keyof typeof targets)[] = ['bare', 'on', 'off'];
+  const pinned = order.every((key) => pinToCpu(targets[key].child.pid!, 0));
   // Warm-up: JIT and connection set-up are not what is measured.
-  for (const key of order) await measure(targets[key], Math.ceil(amount / 4), settings.connections);
+  for (const key of order) await measure(targets[key], Math.ceil(amount / 4), settings.connections, pinned);
   const results: Record<keyof typeof targets, number[]> = { bare: [], on: [], off: [] };
   for (let round = 0; round < settings.rounds; round++) {
     for (let i = 0; i < order.length; i++) {
       const key = order[(round + i) % order.length]!;
-      results[key].push(await measure(targets[key], amount, settings.connections));
+      results[key].push(await measure(targets[key], amount, settings.connections, pinned));
     }
   }
   const ratios = (key: 'on' | 'off'): number => median(results[key].map((us, i) => us / results.bare[i]!));
@@ -114,6 +121,7 @@ async function scenario(settings: CpuSettings, name: string, switches: number, p
     requestsPerRound: amount,
     rounds: settings.rounds,
     connections: settings.connections,
+    pinned,
     bare: side(results.bare),
     fastPathOn: side(results.on),
     fastPathOff: side(results.off),
@@ -171,7 +179,7 @@ export function formatCpuRows(rows: readonly CpuRow[]): string {
   ];
   const us = (s: CpuSide): string => `${s.medianUs.toFixed(1)} (${s.minUs.toFixed(1)}–${s.maxUs.toFixed(1)})`;
   for (const r of rows) {
-    lines.push(`| ${r.scenario}, ${r.rounds} rounds × ${r.requestsPerRound.toLocaleString('en-US')} requests, ${r.connections} connections | ${r.switches.toLocaleString('en-US')} | ${us(r.bare)} | ${us(r.fastPathOn)} | ${r.ratioOn.toFixed(2)}x | ${us(r.fastPathOff)} | ${r.ratioOff.toFixed(2)}x | ${(r.fastPathSaving * 100).toFixed(0)}% |`);
+    lines.push(`| ${r.scenario}, ${r.rounds} rounds × ${r.requestsPerRound.toLocaleString('en-US')} requests, ${r.connections} connections${r.pinned ? ', pinned' : ''} | ${r.switches.toLocaleString('en-US')} | ${us(r.bare)} | ${us(r.fastPathOn)} | ${r.ratioOn.toFixed(2)}x | ${us(r.fastPathOff)} | ${r.ratioOff.toFixed(2)}x | ${(r.fastPathSaving * 100).toFixed(0)}% |`);
   }
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@
  * generator, each in its own process. Every child is tracked and stopped by its PID, at the end, on
  * error and on Ctrl-C.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -64,13 +64,24 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** A command the service's `node` runs under (e.g. valgrind and its options), or none. */
+export type Wrapper = readonly string[];
+
+/** `node script` as a spawn command and arguments, under `wrapper` when given. */
+function nodeCommand(script: string, wrapper: Wrapper | undefined): [string, string[]] {
+  const node = [process.execPath, join(dist, script)];
+  return wrapper === undefined || wrapper.length === 0 ? [node[0]!, node.slice(1)] : [wrapper[0]!, [...wrapper.slice(1), ...node]];
+}
+
 /** Starts a built service like a user does, its output (INFO, text) going to a log file. */
-export async function startService(script: string, env: Record<string, string>, logPath: string): Promise<Service> {
+export async function startService(script: string, env: Record<string, string>, logPath: string, wrapper?: Wrapper): Promise<Service> {
   const fd = openSync(logPath, 'a');
-  const child = track(spawn(process.execPath, [join(dist, script)], { env: cleanEnv(env), stdio: ['ignore', fd, fd] }));
+  const [command, args] = nodeCommand(script, wrapper);
+  const child = track(spawn(command, args, { env: cleanEnv(env), stdio: ['ignore', fd, fd] }));
   closeSync(fd);
   try {
-    const match = await waitForLog(child, logPath, /listening on (http:\/\/[^\s]+)/, 60_000);
+    // Under valgrind a start takes tens of seconds.
+    const match = await waitForLog(child, logPath, /listening on (http:\/\/[^\s]+)/, wrapper === undefined ? 60_000 : 300_000);
     return { child, url: match[1]!, logPath };
   } catch (err) {
     await stopChild(child);
@@ -100,6 +111,8 @@ export interface MetricsServerOptions {
    * server runs with its default (fast path on).
    */
   readonly fastReadPath?: boolean;
+  /** Run the server's `node` under this command (the instruction counts run it under valgrind). */
+  readonly wrapper?: Wrapper;
 }
 
 export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number, options: MetricsServerOptions = {}): Promise<Service> {
@@ -115,8 +128,8 @@ export async function startMetricsServer(generatorUrl: string, pollSeconds: numb
     }),
   );
   const logPath = join(runDir, `server-${n}-${switches}${fastPathOff ? '-fast-path-off' : ''}.log`);
-  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath);
-  const deadline = Date.now() + 60_000;
+  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath, options.wrapper);
+  const deadline = Date.now() + (options.wrapper === undefined ? 60_000 : 300_000);
   while ((await status(service.url)).snapshot === null) {
     if (Date.now() > deadline) throw new Error(`the metrics server (${service.logPath}) ingested nothing within 60 s`);
     await sleep(100);
@@ -125,8 +138,9 @@ export async function startMetricsServer(generatorUrl: string, pollSeconds: numb
 }
 
 /** A constant-body server (`bare-server.js`, or `fastify-floor.js`) that prints `{"port":P}`. */
-export async function startBare(script = 'bench/bare-server.js'): Promise<{ child: ChildProcess; url: string }> {
-  const child = track(spawn(process.execPath, [join(dist, script)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+export async function startBare(script = 'bench/bare-server.js', wrapper?: Wrapper): Promise<{ child: ChildProcess; url: string }> {
+  const [command, args] = nodeCommand(script, wrapper);
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
   const line = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -139,9 +153,16 @@ export async function startBare(script = 'bench/bare-server.js'): Promise<{ chil
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-/** One bounded autocannon run in its own process. */
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = track(spawn(process.execPath, [join(dist, 'bench/load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+/** Pins every thread of a running process to one CPU (Linux `taskset`); false where that is not possible. */
+export function pinToCpu(pid: number, cpu: number): boolean {
+  const result = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+  return result.status === 0;
+}
+
+/** One bounded autocannon run in its own process (pinned to `cpu` when given and `taskset` exists). */
+export function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult> {
+  const args = [join(dist, 'bench/load.js'), JSON.stringify(spec)];
+  const child = track(cpu === undefined ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

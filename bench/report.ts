@@ -1,7 +1,7 @@
 /** The table `npm run bench` prints and stores: every figure next to its ceiling and its goal. */
 import type { CodecRow } from './codec-bench.js';
 import type { GeneratorBenchResult } from './generator-bench.js';
-import type { SizeResult } from './run.js';
+import type { SizeResult } from './results.js';
 import { GOAL_INGEST_MS, GOAL_LOOP_MAX_MS, GOAL_P99_FACTOR, GOAL_RATIO, GOAL_RSS_MB, RATIO_GOAL_SCENARIOS } from './settings.js';
 
 export const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');

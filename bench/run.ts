@@ -22,7 +22,9 @@
  *   GetMetric latency at a fixed rate while ingesting against idle; resident memory over 50
  *   snapshots at 100,000.
  * - In-process: the byte parser against the reference string parser and csv-parse on the same body,
- *   the byte renderers against the string ones; and the generator benchmark.
+ *   the byte renderers against the string ones, the snapshot wire form; and the generator benchmark.
+ * - CPU per request (cpu-per-request.ts): server process CPU time over fixed request counts, against
+ *   the bare ceiling and with the read fast path off, in alternating rounds; steadier than req/s.
  *
  * Every process it starts is tracked and stopped by PID at the end, on error and on Ctrl-C. All load
  * is bounded in time. Results: one table on stdout, JSON in `bench/results/` (machine, Node version,
@@ -36,39 +38,19 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { codecBench, median } from './codec-bench.js';
+import { CPU_FULL, CPU_QUICK, cpuPerRequest, formatCpuRows } from './cpu-per-request.js';
+import { INSTRUCTIONS_FULL, INSTRUCTIONS_QUICK, callgrindAvailable, formatInstructionRows, instructionsPerRequest, type InstructionRow } from './instructions-per-request.js';
 import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
 import type { LoadResult } from './load.js';
 import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild, type Service } from './processes.js';
 import { render } from './report.js';
+import type { Comparison, Side, SizeResult } from './results.js';
 import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
 import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
-export interface Side {
-  readonly requestsPerSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly failures: number;
-}
 
-export interface Comparison {
-  readonly scenario: string;
-  readonly switches: number;
-  readonly bodyBytes: number;
-  readonly connections: number;
-  /** Pairs of back-to-back runs (one of each side), and the length of every run. */
-  readonly pairs: number;
-  readonly secondsPerRun: number;
-  /** Means over all the side's runs (req/s, p50, p99), for display; max and failures over all. */
-  readonly server: Side;
-  readonly bare: Side;
-  /** Server req/s over bare req/s of each pair, in run order; even indexes ran bare first. */
-  readonly pairRatios: readonly number[];
-  /** The median of `pairRatios`: the throughput ratio reported. */
-  readonly ratio: number;
-}
 
 export function mean(runs: readonly LoadResult[]): Side {
   const avg = (f: (r: LoadResult) => number): number => runs.reduce((s, r) => s + f(r), 0) / runs.length;
@@ -166,16 +148,6 @@ export async function typicalBytes(url: string, paths: readonly string[]): Promi
   return median(sizes);
 }
 
-export interface IngestionResult {
-  readonly switches: number;
-  readonly windowSeconds: number;
-  readonly polls: number;
-  readonly fetchToSwapMs: { readonly median: number; readonly max: number; readonly all: readonly number[] };
-  readonly eventLoopDelayMs: { readonly max: number; readonly p99: number; readonly windows: number };
-  readonly idleEventLoopDelayMs: { readonly max: number; readonly p99: number; readonly windows: number };
-  readonly getMetricAtFixedRate: { readonly rate: number; readonly idle: Side; readonly ingesting: Side; readonly p99Factor: number };
-  readonly bytes: number;
-}
 
 export interface Watch {
   readonly durations: Map<number, number>;
@@ -211,24 +183,7 @@ export function loopDelay(windows: Map<number, EventLoopWindow>, from: number, t
 // ---------------------------------------------------------------------------------------------
 // The run
 
-export interface SizeResult {
-  readonly switches: number;
-  readonly comparisons: Comparison[];
-  ingestion?: IngestionResult;
-  rss?: RssResult;
-  metricsEndpoint?: string;
-}
 
-export interface RssResult {
-  readonly switches: number;
-  readonly snapshots: number;
-  readonly samplesMb: readonly number[];
-  readonly firstMb: number;
-  readonly lastMb: number;
-  readonly maxMb: number;
-  /** Mean of the last 10 samples over the mean of samples 6-15 (after warm-up). */
-  readonly growth: number;
-}
 
 /**
  * The GetMetric row again against a second idle server started with its read fast path off
@@ -403,10 +358,18 @@ async function main(): Promise<void> {
     await stopChild(bare.child);
   }
 
+  process.stderr.write('CPU per request (fixed request counts, alternating rounds)\n');
+  const cpu = await cpuPerRequest(settings.quick ? CPU_QUICK : CPU_FULL);
+  let instructions: InstructionRow[] | undefined;
+  if (callgrindAvailable()) {
+    process.stderr.write('instructions per request (callgrind)\n');
+    instructions = await instructionsPerRequest(settings.quick ? INSTRUCTIONS_QUICK : INSTRUCTIONS_FULL, runDir);
+  } else process.stderr.write('instructions per request: skipped (valgrind is not installed)\n');
+
   process.stderr.write('generator bench\n');
   const generator = await runGeneratorBench(settings.quick ? { tickSamples: 3, rounds: 1, secondsPerRound: 1.5 } : {});
 
-  const text = render(sizes, codec, codecSwitches, generator);
+  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: process.platform };
   const header = `npm run bench${settings.quick ? ' -- --quick' : ''} · ${started.toISOString()} · ${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n`);
@@ -414,7 +377,7 @@ async function main(): Promise<void> {
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;
-  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, generator, table: text };
+  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, table: text };
   writeFileSync(join(resultsDir, name), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nwritten: bench/results/${name}\n`);
 }

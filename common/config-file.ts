@@ -18,6 +18,7 @@ export function projectRoot(): string {
   return resolve(here, basename(dirname(here)) === 'dist' ? '../..' : '..');
 }
 
+/** The parsed file, or a note that it was missing. */
 export type ConfigFileResult =
   | { readonly found: false; readonly path: string }
   | { readonly found: true; readonly path: string; readonly value: Readonly<Record<string, unknown>> };
@@ -41,6 +42,7 @@ export function readJsonConfigFile(path: string): ConfigFileResult {
   return { found: true, path, value };
 }
 
+/** True for a JSON object (not an array, not null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

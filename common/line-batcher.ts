@@ -13,6 +13,7 @@
  */
 import type { LogSink } from './log-sink.js';
 
+/** Collects lines and hands them to the writer in batches (by size or after a delay). */
 export class LineBatcher implements LogSink {
   private pending = '';
   private timer: NodeJS.Timeout | undefined;

@@ -10,9 +10,13 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { LineBatcher } from './line-batcher.js';
 import type { LogSink } from './log-sink.js';
 
+/** The level names, Python's, lowest first. */
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+/** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `text` (the seed's line) or `json` (one object per line). */
 export const LOG_FORMATS = ['text', 'json'] as const;
+/** One of LOG_FORMATS. */
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = {
@@ -23,10 +27,12 @@ const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = {
   CRITICAL: 50,
 };
 
+/** Extra fields of a line (`key=value` in text, properties in JSON). */
 export type LogFields = Readonly<Record<string, unknown>>;
 
 export type { LogSink } from './log-sink.js';
 
+/** What every component logs through. */
 export interface Logger {
   readonly level: LogLevel;
   isEnabled(level: LogLevel): boolean;
@@ -42,6 +48,7 @@ export interface Logger {
   flush(): void;
 }
 
+/** How to make a logger. */
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
@@ -49,6 +56,7 @@ export interface LoggerOptions {
   sink?: LogSink;
 }
 
+/** True for one of LOG_LEVELS, exactly. */
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
 }
@@ -68,8 +76,10 @@ export function parseLogLevel(value: string): LogLevel | undefined {
  * reaches the file or terminal within 100 ms. `flush()` (called on stop) writes out the rest.
  */
 export const LOG_BATCH_BYTES = 8192;
+/** A pending batch is written at most this long after its first line. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
 
+/** A logger writing `format` lines at `level` and above to `sink` (default: stdout, batched, asynchronous). */
 export function createLogger(options: LoggerOptions): Logger {
   const sink = options.sink ?? new LineBatcher(pino.destination({ fd: 1, sync: false }), LOG_BATCH_BYTES, LOG_FLUSH_INTERVAL_MS);
   return options.format === 'json'

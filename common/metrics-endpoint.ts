@@ -10,6 +10,7 @@ import { createGunzip, gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
+/** The text-format and OpenMetrics registries of one service. */
 export interface ExpositionRegistries {
   readonly text: Registry<PrometheusContentType>;
   readonly openMetrics: Registry<OpenMetricsContentType>;
@@ -63,10 +64,12 @@ export function liveGauge(registries: ExpositionRegistries, name: string, help: 
   );
 }
 
+/** True when the scraper's Accept asks for OpenMetrics. */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/openmetrics-text');
 }
 
+/** Where both services serve their metrics. */
 export const METRICS_PATH = '/metrics';
 
 /**

@@ -5,6 +5,7 @@
 import type { Server } from 'node:net';
 import { ConfigError } from './config-file.js';
 
+/** A started service, as its `main` holds it. */
 export interface RunningService {
   /** Stops accepting work, drains what is in flight, releases timers and sockets. */
   stop(): Promise<void>;
@@ -20,7 +21,9 @@ export function boundUrl(server: Pick<Server, 'address'>): string {
 
 /** Exit codes, so a supervisor can tell a bad config from a busy port. */
 export const EXIT_CONFIG_ERROR = 2;
+/** Exit code: the port could not be bound. */
 export const EXIT_LISTEN_ERROR = 3;
+/** Exit code: anything else went wrong. */
 export const EXIT_RUNTIME_ERROR = 1;
 
 /** A short human sentence for an error thrown while starting. */

@@ -9,6 +9,7 @@ export type MetricFormat =
   | { readonly kind: 'integer' }
   | { readonly kind: 'decimal'; readonly decimals: number };
 
+/** One metric of the contract: its name, number format, unit and meaning. */
 export interface MetricDefinition {
   readonly name: MetricName;
   readonly format: MetricFormat;
@@ -26,8 +27,10 @@ export const METRIC_NAMES = [
   'utilization_percent',
 ] as const;
 
+/** One of the six metric names. */
 export type MetricName = (typeof METRIC_NAMES)[number];
 
+/** Every metric of the contract, by name. */
 export const METRICS: Readonly<Record<MetricName, MetricDefinition>> = Object.freeze({
   bandwidth_mbps: {
     name: 'bandwidth_mbps',
@@ -73,6 +76,7 @@ export const SWITCH_ID_COLUMN = 'switch_id';
 /** The field that ListMetrics adds to every switch object; never a metric name. */
 export const TIMESTAMP_FIELD = 'timestamp';
 
+/** True for one of the six metrics of the contract. */
 export function isMetricName(name: string): name is MetricName {
   return Object.prototype.hasOwnProperty.call(METRICS, name);
 }
@@ -82,6 +86,7 @@ export function isMetricName(name: string): name is MetricName {
  * This keeps ids safe to echo in JSON, log lines and Prometheus label values without escaping.
  */
 export const SWITCH_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/** The longest switch id the pattern allows. */
 export const SWITCH_ID_MAX_LENGTH = 64;
 
 /**
@@ -90,12 +95,15 @@ export const SWITCH_ID_MAX_LENGTH = 64;
  * generator can be configured with maps to a valid series name.
  */
 export const METRIC_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** The longest metric name the pattern allows. */
 export const METRIC_NAME_MAX_LENGTH = 64;
 
+/** True when `id` matches SWITCH_ID_PATTERN. */
 export function isValidSwitchId(id: string): boolean {
   return SWITCH_ID_PATTERN.test(id);
 }
 
+/** True when `name` matches METRIC_NAME_PATTERN and is not a reserved column name. */
 export function isValidMetricName(name: string): boolean {
   return METRIC_NAME_PATTERN.test(name) && name !== TIMESTAMP_FIELD && name !== SWITCH_ID_COLUMN;
 }

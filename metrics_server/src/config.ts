@@ -7,18 +7,28 @@ import { resolve } from 'node:path';
 import { ConfigError, ConfigReader, envNumber, projectRoot, readJsonConfigFile } from '../../common/config-file.js';
 import { LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../../common/logger.js';
 
+/** Loopback only unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** The seed's port. */
 export const DEFAULT_PORT = 8080;
+/** The generator's default address. */
 export const DEFAULT_GENERATOR_URL = 'http://127.0.0.1:9001/counters';
+/** Seconds between polls. */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 5;
+/** Deadline of one whole fetch. */
 export const DEFAULT_FETCH_TIMEOUT_SECONDS = 2;
 /** 64 MiB: a 100,000-switch CSV is about 4 MB, a 1,000,000-switch one about 40 MB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Longest query string accepted (414 beyond). */
 export const DEFAULT_MAX_QUERY_BYTES = 2048;
+/** Largest request head accepted (431 beyond). */
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+/** A request must arrive whole within this (408 beyond). */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+/** Idle keep-alive connections close after this. */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
 
+/** The server's whole configuration, after defaults and environment overrides. */
 export interface MetricsServerConfig {
   readonly source: string;
   readonly host: string;
@@ -45,16 +55,19 @@ export interface MetricsServerConfig {
   readonly prometheus: { readonly fabricSeries: boolean };
 }
 
+/** The configuration and whether the file was missing. */
 export interface LoadedConfig {
   readonly config: MetricsServerConfig;
   /** Set when the file was absent and defaults were used; the caller logs it once. */
   readonly missingFile: string | undefined;
 }
 
+/** `metrics_server/config/config.json` under the project, wherever the process was started. */
 export function defaultConfigPath(): string {
   return resolve(projectRoot(), 'metrics_server/config/config.json');
 }
 
+/** Reads the config file (or defaults) and applies the environment; throws `ConfigError` naming the key. */
 export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const path = env['METRICS_SERVER_CONFIG'] !== undefined && env['METRICS_SERVER_CONFIG'] !== '' ? resolve(env['METRICS_SERVER_CONFIG']) : defaultConfigPath();
   const file = readJsonConfigFile(path);

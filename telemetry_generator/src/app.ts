@@ -9,17 +9,21 @@ import { etagListMatches } from '../../common/http-etag.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';
 
+/** The seed's path of the CSV. */
 export const COUNTERS_PATH = '/counters';
+/** The methods `/counters` answers. */
 export const COUNTERS_ALLOW = 'GET, HEAD';
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
 const MAX_ECHOED_PATH = 200;
 
+/** What the generator's app serves from. */
 export interface GeneratorAppOptions {
   readonly feed: CountersProvider;
   /** When given, `GET /metrics` serves the generator's own metrics. */
   readonly metrics?: GeneratorMetrics;
 }
 
+/** The generator's Fastify app, ready to `listen` (or to `inject` into). */
 export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const { feed } = options;

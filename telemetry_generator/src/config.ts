@@ -38,6 +38,7 @@ export interface SimulationConfig {
   readonly linkDownMaxIntervals: number;
 }
 
+/** The generator's whole configuration, after defaults and environment overrides. */
 export interface GeneratorConfig {
   /** The config file that was read, or would have been read if it existed. */
   readonly path: string;
@@ -53,18 +54,26 @@ export interface GeneratorConfig {
   readonly logging: { readonly level: LogLevel; readonly format: LogFormat };
 }
 
+/** The seed's config path, relative to the project. */
 export const DEFAULT_CONFIG_RELATIVE_PATH = 'telemetry_generator/config/config.json';
+/** Loopback only unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** The seed's port. */
 export const DEFAULT_PORT = 9001;
+/** Switches when the file says nothing. */
 export const DEFAULT_SWITCH_COUNT = 4;
+/** The fewest switches accepted. */
 export const MIN_SWITCH_COUNT = 1;
+/** The most switches accepted. */
 export const MAX_SWITCH_COUNT = 1_000_000;
+/** Seconds between ticks. */
 export const DEFAULT_UPDATE_INTERVAL_SECONDS = 10;
 /** One day: longer intervals are almost certainly a unit mistake (milliseconds for seconds). */
 export const MAX_UPDATE_INTERVAL_SECONDS = 86_400;
 /** Highest link speed accepted: 1.6 Tb/s, the fastest Ethernet port shipping today. */
 export const MAX_LINK_CAPACITY_MBPS = 1_600_000;
 
+/** The simulation knobs' defaults (README: Configuration). */
 export const DEFAULT_SIMULATION: SimulationConfig = Object.freeze({
   linkCapacitiesMbps: Object.freeze([10_000, 25_000, 40_000, 100_000]),
   meanUtilizationMin: 0.1,
@@ -128,6 +137,7 @@ export function loadGeneratorConfig(env: NodeJS.ProcessEnv = process.env): Gener
   };
 }
 
+/** What the config file sets (the rest comes from the environment). */
 export type FileSettings = Omit<GeneratorConfig, 'path' | 'fileFound' | 'host' | 'port'>;
 
 /** Validates a parsed config object. `file` only names the source in error messages. */

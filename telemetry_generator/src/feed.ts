@@ -36,6 +36,7 @@ export interface CountersProvider {
   current(): CountersBody;
 }
 
+/** How the feed ticks and what it renders. */
 export interface FeedOptions {
   readonly switchCount: number;
   readonly metrics: readonly MetricName[];
@@ -49,6 +50,7 @@ export interface FeedOptions {
   readonly onTick?: (report: TickReport) => void;
 }
 
+/** Steps the simulator on a timer and keeps the latest tick rendered, with its ETag. */
 export class TelemetryFeed implements CountersProvider {
   private readonly simulator: Simulator;
   private readonly fingerprint: string;

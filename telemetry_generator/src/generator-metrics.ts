@@ -6,6 +6,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { createRegistries, liveGauge, registerInBoth, type ExpositionRegistries } from '../../common/metrics-endpoint.js';
 import type { CountersProvider, TickReport } from './feed.js';
 
+/** The generator's own Prometheus metrics. */
 export class GeneratorMetrics {
   readonly registries: ExpositionRegistries = createRegistries();
   private readonly tickDuration: Histogram;

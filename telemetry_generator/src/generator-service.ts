@@ -11,6 +11,7 @@ import { loadGeneratorConfig } from './config.js';
 import { TelemetryFeed } from './feed.js';
 import { GeneratorMetrics } from './generator-metrics.js';
 
+/** Starts the generator from its config and environment: listening first, then ticking. */
 export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadGeneratorConfig(env);
   const logger = createLogger({ level: config.logging.level, format: config.logging.format }).child('generator');

@@ -14,6 +14,7 @@ export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
 const TWO_POW_32 = 4294967296;
 
+/** A small seeded random number generator, so a seed replays a run exactly. */
 export class Prng {
   private a: number;
   private b: number;

@@ -23,6 +23,7 @@ import type { SimulationConfig } from './config.js';
 import { Prng } from './prng.js';
 import type { CsvSource } from './csv-writer.js';
 
+/** What a fabric simulation is made of. */
 export interface SimulatorOptions {
   readonly switchCount: number;
   readonly simulation: SimulationConfig;
@@ -58,6 +59,7 @@ const MIN_LATENCY_MS = 0.01;
 const LATENCY_FORMAT = METRICS.latency_ms.format;
 const UTILIZATION_FORMAT = METRICS.utilization_percent.format;
 
+/** The simulated fabric: steps every switch one tick at a time, from a seed. */
 export class Simulator {
   private readonly count: number;
   private readonly sim: SimulationConfig;

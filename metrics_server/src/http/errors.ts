@@ -13,12 +13,17 @@ export class HttpError extends Error {
   }
 }
 
+/** 400 with `message`. */
 export const badRequest = (message: string): HttpError => new HttpError(400, message);
+/** 404 with `message`. */
 export const notFound = (message: string): HttpError => new HttpError(404, message);
+/** 503 before the first snapshot, with `Retry-After: 1`. */
 export const noSnapshotYet = (): HttpError => new HttpError(503, 'no telemetry snapshot has been ingested yet', { 'retry-after': '1' });
+/** 405 with the `Allow` header. */
 export const methodNotAllowed = (method: string, allow: string): HttpError =>
   new HttpError(405, `method ${method} is not allowed on this path (allowed: ${allow})`, { allow });
 
+/** The body of every error answer. */
 export function errorJson(message: string): string {
   return JSON.stringify({ error: message });
 }

@@ -5,8 +5,10 @@
 import { isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
 import { badRequest } from './errors.js';
 
+/** A parsed query string: one value, or several when the parameter was repeated. */
 export type Query = Readonly<Record<string, string | readonly string[] | undefined>>;
 
+/** The parameter's one non-empty value, or the 400 for missing, repeated or empty. */
 export function singleParam(query: Query, name: string): string {
   const value = Object.prototype.hasOwnProperty.call(query, name) ? query[name] : undefined;
   if (value === undefined) throw badRequest(`missing query parameter '${name}'`);
@@ -15,12 +17,14 @@ export function singleParam(query: Query, name: string): string {
   return value;
 }
 
+/** The `switch` parameter, checked against the switch id pattern (400 otherwise). */
 export function switchParam(query: Query): string {
   const id = singleParam(query, 'switch');
   if (!isValidSwitchId(id)) throw badRequest("query parameter 'switch' is not a valid switch id (letters, digits and _ . : -, at most 64)");
   return id;
 }
 
+/** The `metric` parameter, checked against the metric name pattern (400 otherwise). */
 export function metricParam(query: Query): string {
   const name = singleParam(query, 'metric');
   if (!isValidMetricName(name)) throw badRequest("query parameter 'metric' is not a valid metric name (letters, digits and _, at most 64)");

@@ -21,16 +21,19 @@ declare module 'fastify' {
 /** Told of every answered request: the route pattern (never the raw URL), method, status, duration. */
 export type ResponseObserver = (route: string, method: string, status: number, durationMs: number) => void;
 
+/** INFO for 1xx-3xx, WARNING for 4xx, ERROR for 5xx. */
 export function levelForStatus(status: number): LogLevel {
   if (status >= 500) return 'ERROR';
   if (status >= 400) return 'WARNING';
   return 'INFO';
 }
 
+/** The seed's line after the level: `<url> <status> <ms>ms`. */
 export function formatRequestLine(url: string, status: number, durationMs: number): string {
   return `${url} ${status} ${durationMs.toFixed(2)}ms`;
 }
 
+/** Writes each answered request's line and tells the observers; shared by both request paths. */
 export class RequestRecorder {
   constructor(
     private readonly logger: Logger,

@@ -12,9 +12,12 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
+/** The monitor's sampling resolution, subtracted from every delay it reports. */
 export const EVENT_LOOP_RESOLUTION_MS = 1;
+/** Length of one reporting window. */
 export const EVENT_LOOP_WINDOW_MS = 2000;
 
+/** Event-loop delay over one window, as Status shows it. */
 export interface EventLoopWindow {
   /** Unix milliseconds. */
   readonly started_at_ms: number;
@@ -67,4 +70,5 @@ class EventLoopDelayMonitor {
   }
 }
 
+/** The process's one monitor. */
 export const eventLoopDelay = new EventLoopDelayMonitor();

@@ -7,8 +7,10 @@
 import http from 'node:http';
 import https from 'node:https';
 
+/** What went wrong with a fetch, for callers that care about the kind. */
 export type FetchFailureKind = 'connect' | 'timeout' | 'http_status' | 'too_large' | 'aborted';
 
+/** A failed fetch, its message fit for a log line and Status. */
 export class FetchError extends Error {
   override readonly name = 'FetchError';
   constructor(
@@ -19,10 +21,12 @@ export class FetchError extends Error {
   }
 }
 
+/** A body (with its ETag), or `304 Not Modified`. */
 export type FetchOutcome =
   | { readonly kind: 'not_modified'; readonly status: 304 }
   | { readonly kind: 'ok'; readonly status: number; readonly body: Uint8Array; readonly etag: string | undefined };
 
+/** Limits of one fetch and the ETag to send. */
 export interface FetchOptions {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
@@ -33,6 +37,7 @@ export interface FetchOptions {
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
 
+/** Fetches the generator's counters once; rejects with a `FetchError`. */
 export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOutcome> {
   return new Promise((resolve, reject) => {
     let settled = false;
