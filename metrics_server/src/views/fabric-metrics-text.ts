@@ -10,7 +10,9 @@
 import { gzipSync } from 'node:zlib';
 import { SWITCH_ID_MAX_LENGTH, isMetricName, type MetricName } from '../../../common/telemetry-schema.js';
 import type { TelemetryColumns } from '../snapshot/columns.js';
-import { MAX_VALUE_TEXT, scaleKind, writeValue } from './value-text.js';
+import { MAX_VALUE_TEXT, scaleFactor, scalePlaces, writeValue } from './value-text.js';
+
+export { convert } from './value-text.js';
 
 /** How one CSV column becomes a Prometheus gauge family. */
 export interface FabricSeriesMapping {
@@ -62,24 +64,9 @@ export function seriesFor(metric: string): FabricSeriesMapping {
 }
 
 /**
- * Scales into the base unit without binary noise: 1.42 ms → 0.00142 s, not 0.0014199999999999998.
- * Rounding to 15 significant digits (what a double holds exactly) removes the noise that dividing a
- * decimal by a power of ten leaves.
- */
-export function convert(value: number, scale: number): number {
-  if (scale === 1) return value;
-  return Number((value * scale).toPrecision(15));
-}
-
-/** Prometheus text for a converted value: integers and decimals as JS prints them (valid in both formats). */
-function sampleText(value: number): string {
-  return String(value);
-}
-
-/**
  * The fabric text of `columns`, written into buffers of at most `maxChunkBytes` (whole lines only):
- * ids copied from the id text, sample values written digit by digit (value-text.ts; `convert` and
- * `String` for whatever the fast paths skip). Each chunk is a view of one scratch buffer, valid only
+ * ids copied from the id text, sample values written digit by digit (value-text.ts; `String(convert(value))`
+ * for whatever the fast paths skip: integers and decimals as JS prints them, valid in both formats). Each chunk is a view of one scratch buffer, valid only
  * until the next chunk is asked for, so a consumer that compresses each chunk holds one chunk of text
  * at a time, never the whole 33 MB of a 100,000-switch fabric. A generator, so a caller can pause
  * between chunks (the render worker lets other renders run).
@@ -88,47 +75,75 @@ export function* fabricChunks(columns: TelemetryColumns, maxChunkBytes: number):
   const { rowCount, metrics } = columns;
   const { idText, idEnds } = columns.ids;
   const series = metrics.map((m) => seriesFor(m.name));
-  const headers = series.map((s) => Buffer.from(`# HELP ${s.name} ${s.help}\n# TYPE ${s.name} gauge\n`, 'utf8'));
-  // Plain arrays copied byte by byte: Buffer#copy's per-call overhead outweighs a 40-byte copy.
-  const prefixes = series.map((s) => Buffer.from(`${s.name}{switch="`, 'latin1'));
+  const headers = series.map((s) => new Uint8Array(Buffer.from(`# HELP ${s.name} ${s.help}\n# TYPE ${s.name} gauge\n`, 'utf8')));
+  const prefixes = series.map((s) => new Uint8Array(Buffer.from(`${s.name}{switch="`, 'latin1')));
   // A chunk holds at least one header and one line: ids are at most 64 bytes (the schema's pattern).
   const longestLine = Math.max(...prefixes.map((prefix) => prefix.length)) + SWITCH_ID_MAX_LENGTH + 4 + MAX_VALUE_TEXT;
   const capacity = Math.max(maxChunkBytes, Math.max(...headers.map((h) => h.length)) + longestLine);
-  const out = Buffer.allocUnsafeSlow(capacity);
+  const out = new Uint8Array(capacity);
   let p = 0;
-  for (const [c, metric] of metrics.entries()) {
+  for (let c = 0; c < metrics.length; c++) {
     const header = headers[c]!;
     if (p + header.length > capacity) {
       yield out.subarray(0, p);
       p = 0;
     }
-    p += header.copy(out, p, 0, header.length);
-    const prefix = prefixes[c]!;
-    const prefixLength = prefix.length;
+    out.set(header, p);
+    p += header.length;
     const scale = series[c]!.scale;
-    const kind = scaleKind(scale);
-    const slow = (value: number): string => sampleText(convert(value, scale));
-    const { values, decimals } = metric;
-    for (let row = 0; row < rowCount; row++) {
-      if (p + longestLine > capacity) {
+    for (let row = 0; row < rowCount; ) {
+      p = writeLines(out, p, capacity - longestLine, prefixes[c]!, idText, idEnds, metrics[c]!.values, row, rowCount, metrics[c]!.decimals, scalePlaces(scale), scaleFactor(scale), scale);
+      row = linesWritten;
+      if (row < rowCount) {
         yield out.subarray(0, p);
         p = 0;
       }
-      prefix.copy(out, p, 0, prefixLength);
-      p += prefixLength;
-      const idEnd = idEnds[row]!;
-      for (let i = row === 0 ? 0 : idEnds[row - 1]! + 1; i < idEnd; i++) out[p++] = idText[i]!;
-      out[p++] = 34; // "
-      out[p++] = 125; // }
-      out[p++] = 32;
-      p = writeValue(out, p, values[row]!, decimals, kind, slow);
-      out[p++] = 10;
     }
   }
   if (p > 0) yield out.subarray(0, p);
 }
 
-/** The whole fabric text in one buffer of its own (tests and the benchmark's codec figures). */
+/** Where the last `writeLines` stopped (a module variable: no result object per call). */
+let linesWritten = 0;
+
+/**
+ * Lines `row`, `row + 1`, ... of one column into `out` from `p`, until the rows end or `p` passes
+ * `limit`; returns the position and leaves the next row in `linesWritten`. Only typed arrays and
+ * numbers come in, so the loop stays optimized whichever view ran before (see list-metrics-json.ts).
+ */
+function writeLines(
+  out: Uint8Array,
+  p: number,
+  limit: number,
+  prefix: Uint8Array,
+  idText: Uint8Array,
+  idEnds: Int32Array,
+  values: Float64Array,
+  row: number,
+  rowCount: number,
+  decimals: number,
+  places: number,
+  factor: number,
+  scale: number,
+): number {
+  const prefixLength = prefix.length;
+  for (; row < rowCount && p <= limit; row++) {
+    // A native copy: a byte loop over the ~40-byte prefix took most of the render in a profile.
+    out.set(prefix, p);
+    p += prefixLength;
+    const idEnd = idEnds[row]!;
+    for (let i = row === 0 ? 0 : idEnds[row - 1]! + 1; i < idEnd; i++) out[p++] = idText[i]!;
+    out[p++] = 34; // "
+    out[p++] = 125; // }
+    out[p++] = 32;
+    p = writeValue(out, p, values[row]!, decimals, places, factor, scale);
+    out[p++] = 10;
+  }
+  linesWritten = row;
+  return p;
+}
+
+/** The whole fabric text in one buffer (tests and the benchmark's codec figures). */
 export function renderFabricText(columns: TelemetryColumns): Buffer {
   const chunks: Buffer[] = [];
   for (const chunk of fabricChunks(columns, FABRIC_GZIP_CHUNK_BYTES)) chunks.push(Buffer.from(chunk));

@@ -7,47 +7,65 @@
  * The test suite holds it byte for byte to the straightforward string version
  * (`test/reference/list-metrics-json.ts`); `npm run bench` runs both.
  */
-import { TIMESTAMP_FIELD } from '../../../common/telemetry-schema.js';
+import { SWITCH_ID_MAX_LENGTH, TIMESTAMP_FIELD } from '../../../common/telemetry-schema.js';
 import type { TelemetryColumns } from '../snapshot/columns.js';
-import { MAX_VALUE_TEXT, putBytes, scaleKind, writeValue } from './value-text.js';
+import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
 
 /** JSON number text of a double: `String` gives the shortest round-trip form (8123, 1.42, 1e+21); `-0` prints as `0`. */
 export function jsonNumber(value: number): string {
   return String(value);
 }
 
-const IDENTITY = scaleKind(1);
-
-/** Reused between renders (the render worker renders one body at a time): only the exact copy is new. */
-let scratch = Buffer.allocUnsafeSlow(1 << 16);
-
-function room(p: number, needed: number): void {
-  if (p + needed <= scratch.length) return;
-  let size = scratch.length * 2;
-  while (size < p + needed) size *= 2;
-  const grown = Buffer.allocUnsafeSlow(size);
-  scratch.copy(grown, 0, 0, p);
-  scratch = grown;
-}
+/**
+ * Reused between renders (the render worker renders one body at a time): only the exact copy is new.
+ * Sized for the worst case once; pages never written are never resident.
+ */
+let scratch = new Uint8Array(1 << 16);
 
 /** The body for `columns` ingested at `timestamp` (Unix seconds), in a buffer of its own. */
 export function renderListMetricsJson(columns: TelemetryColumns, timestamp: number): Buffer {
   const { rowCount, metrics } = columns;
-  const { idText, idEnds } = columns.ids;
   const width = metrics.length;
-  // Constant pieces are copied byte by byte: they are short, and Buffer#copy's per-call overhead
-  // (node:buffer _copyActual) was two thirds of the render in a profile at 100,000 switches.
-  const keys = metrics.map((m, i) => new Uint8Array(Buffer.from(`${i === 0 ? '' : ','}"${m.name}":`, 'latin1')));
+  // Everything the row loop reads is a typed array or a number (writeRows), so it stays optimized
+  // whatever shapes the setup here sees: an array of per-metric arrays and objects in the loop made
+  // it deoptimize on each render (and run several times slower) once another view ran in the thread.
+  const keyText = metrics.map((m, i) => `${i === 0 ? '' : ','}"${m.name}":`);
+  const keyBytes = new Uint8Array(Buffer.from(keyText.join(''), 'latin1'));
+  const keyEnds = new Int32Array(width);
+  let end = 0;
+  for (const [c, key] of keyText.entries()) keyEnds[c] = end += key.length;
   const tail = new Uint8Array(Buffer.from(`,"${TIMESTAMP_FIELD}":${timestamp}}`, 'latin1'));
-  const rowBound = 6 + 64 + keys.reduce((sum, key) => sum + key.length, 0) + width * MAX_VALUE_TEXT + tail.length;
-  const values = metrics.map((m) => m.values);
-  const decimals = metrics.map((m) => m.decimals);
+  const rowMajor = new Float64Array(rowCount * width);
+  for (let c = 0; c < width; c++) {
+    const values = metrics[c]!.values;
+    for (let row = 0; row < rowCount; row++) rowMajor[row * width + c] = values[row]!;
+  }
+  const decimals = Int32Array.from(metrics, (m) => m.decimals);
+  const bound = 2 + rowCount * (6 + SWITCH_ID_MAX_LENGTH + keyBytes.length + width * MAX_VALUE_TEXT + tail.length);
+  if (scratch.length < bound) scratch = new Uint8Array(bound);
+  const p = writeRows(scratch, rowCount, columns.ids.idText, columns.ids.idEnds, width, rowMajor, decimals, keyBytes, keyEnds, tail);
+  const body = Buffer.allocUnsafeSlow(p);
+  body.set(scratch.subarray(0, p));
+  return body;
+}
+
+/** The body's bytes into `out` (large enough); returns their length. */
+function writeRows(
+  out: Uint8Array,
+  rowCount: number,
+  idText: Uint8Array,
+  idEnds: Int32Array,
+  width: number,
+  rowMajor: Float64Array,
+  decimals: Int32Array,
+  keyBytes: Uint8Array,
+  keyEnds: Int32Array,
+  tail: Uint8Array,
+): number {
   let p = 0;
-  room(0, 2);
-  scratch[p++] = 123; // {
+  out[p++] = 123; // {
+  let k = 0;
   for (let row = 0; row < rowCount; row++) {
-    room(p, rowBound);
-    const out = scratch;
     if (row > 0) out[p++] = 44; // ,
     out[p++] = 34; // "
     const idEnd = idEnds[row]!;
@@ -55,15 +73,15 @@ export function renderListMetricsJson(columns: TelemetryColumns, timestamp: numb
     out[p++] = 34;
     out[p++] = 58; // :
     out[p++] = 123;
-    for (let c = 0; c < width; c++) {
-      p = putBytes(out, p, keys[c]!);
-      p = writeValue(out, p, values[c]![row]!, decimals[c]!, IDENTITY, jsonNumber);
+    let keyStart = 0;
+    for (let c = 0; c < width; c++, k++) {
+      const keyEnd = keyEnds[c]!;
+      for (let i = keyStart; i < keyEnd; i++) out[p++] = keyBytes[i]!;
+      keyStart = keyEnd;
+      p = writeValue(out, p, rowMajor[k]!, decimals[c]!, 0, 1, 1);
     }
-    p = putBytes(out, p, tail);
+    for (let i = 0; i < tail.length; i++) out[p++] = tail[i]!;
   }
-  room(p, 1);
-  scratch[p++] = 125; // }
-  const body = Buffer.allocUnsafeSlow(p);
-  scratch.copy(body, 0, 0, p);
-  return body;
+  out[p++] = 125; // }
+  return p;
 }
