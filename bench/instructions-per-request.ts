@@ -125,11 +125,14 @@ export async function instructionsPerRequest(settings: InstructionSettings, runD
   // marking, compilation) run by wall time and made repetitions differ by up to 30% when summed in.
   const wrapper: Wrapper = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(runDir, 'cg.%p')}`];
   const rows: InstructionRow[] = [];
-  for (const [scenario, switches] of [
+  // BENCH_ONLY=GetMetric@4 (comma-separated) narrows the run while working on one path.
+  const only = process.env['BENCH_ONLY']?.split(',');
+  const scenarios = ([
     ['GetMetric', 4],
     ['ListMetrics', 1_000],
     ['GetMetric', 100_000],
-  ] as const) {
+  ] as const).filter(([scenario, switches]) => only === undefined || only.includes(`${scenario}@${switches}`));
+  for (const [scenario, switches] of scenarios) {
     const generator = await startGenerator(switches, 3600);
     try {
       const paths = scenario === 'GetMetric' ? rotatingGetMetric(switches) : ['/telemetry/ListMetrics'];

@@ -26,3 +26,17 @@ test('id and name patterns', () => {
   for (const bad of ['', '1abc', 'a-b', 'timestamp', 'switch_id']) assert.ok(!isValidMetricName(bad), bad);
   assert.equal(csvHeader(METRIC_NAMES), 'switch_id,bandwidth_mbps,latency_ms,packet_errors,link_status,tx_queue_depth,utilization_percent');
 });
+
+test('property: the character-table checks answer exactly as the patterns do', async () => {
+  const { default: fc } = await import('fast-check');
+  const { SWITCH_ID_PATTERN, METRIC_NAME_PATTERN } = await import('../telemetry-schema.js');
+  const alphabet = fc.constantFrom(...'aZ09_.:-+% "\\\n\u00e9\u0000\u007f/A'.split(''), 'é', '\uD800');
+  const text = fc.oneof(fc.string({ maxLength: 70 }), fc.array(alphabet, { maxLength: 70 }).map((cs) => cs.join('')), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,70}$/));
+  fc.assert(
+    fc.property(text, (t) => {
+      assert.equal(isValidSwitchId(t), SWITCH_ID_PATTERN.test(t), JSON.stringify(t));
+      assert.equal(isValidMetricName(t), METRIC_NAME_PATTERN.test(t) && t !== 'timestamp' && t !== 'switch_id', JSON.stringify(t));
+    }),
+    { numRuns: 3000 },
+  );
+});

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
@@ -148,7 +149,7 @@ test('query strings from a grammar of valid, encoded, repeated and hostile parts
   const part = fc.oneof(
     id.map((v) => `switch=${v}`),
     metric.map((v) => `metric=${v}`),
-    fc.constantFrom('switch', 'metric', '=', '&', 'a=b', '__proto__=x', 'constructor=y', 'switch[]=sw1'),
+    fc.constantFrom('switch', 'metric', '=', '&', 'a=b', '__proto__=x', 'constructor=y', 'switch[]=sw1', 'switch=sw1=2', 'metric=latency_ms#x', 'swi%74ch=sw1', 'metric+=latency_ms', 'Switch=sw1'),
   );
   await fc.assert(
     fc.asyncProperty(fc.array(part, { maxLength: 4 }), async (parts) => {
@@ -156,6 +157,45 @@ test('query strings from a grammar of valid, encoded, repeated and hostile parts
     }),
     { numRuns: 150 },
   );
+});
+
+/** A request written by hand on a raw socket: what `http.request` cannot send (no Host, HTTP/1.0). */
+function rawRequest(port: number, head: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(head));
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [headText = '', body = ''] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = headText.split('\r\n');
+      const headers: http.IncomingHttpHeaders = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), body, headers });
+    });
+  });
+}
+
+test('requests without Host and over HTTP/1.0 answer identically (the fast path must not answer what the route refuses)', async () => {
+  // Planted bug this catches: the fast path without its missing-Host guard answered 200 where the
+  // route answers 400 for an HTTP/1.1 request without Host.
+  for (const head of [
+    'GET /telemetry/GetMetric?switch=sw1&metric=latency_ms HTTP/1.1\r\nConnection: close\r\n\r\n',
+    'GET /telemetry/ListMetrics HTTP/1.1\r\nConnection: close\r\n\r\n',
+    'GET /telemetry/GetMetric?switch=sw1&metric=latency_ms HTTP/1.0\r\n\r\n',
+    'GET /telemetry/GetMetric?switch=sw1&metric=latency_ms HTTP/1.0\r\nHost: x\r\n\r\n',
+    'GET /telemetry/ListMetrics HTTP/1.0\r\n\r\n',
+  ]) {
+    const a = await rawRequest(fast.port, head);
+    const b = await rawRequest(slow.port, head);
+    assert.deepEqual(comparable(a), comparable(b), JSON.stringify(head));
+    if (head.includes('HTTP/1.1')) assert.equal(a.status, 400, 'HTTP/1.1 without Host is refused');
+    else assert.equal(a.status, 200, 'HTTP/1.0 needs no Host');
+  }
 });
 
 test('both paths write the same request log lines and tell the observers the same', async () => {

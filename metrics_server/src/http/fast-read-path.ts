@@ -13,12 +13,11 @@
  * its log line and histogram observation through the shared RequestRecorder.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseQuery } from 'fast-querystring';
 import type { SnapshotReader } from '../store/reader.js';
 import type { ViewRegistry } from '../views/registry.js';
-import { acceptedParam, type Query } from './query-params.js';
+import { scanGetMetricQuery, scannedGetMetric } from './query-params.js';
 import type { RequestRecorder } from './request-log.js';
-import { GET_METRIC_PATH, JSON_TYPE, LIST_METRICS_PATH, LIST_METRICS_VIEW, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
+import { GET_METRIC_PATH, LIST_METRICS_PATH, LIST_METRICS_VIEW, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
 
 /** What the fast path reads and reports to. */
 export interface FastReadPathOptions {
@@ -57,17 +56,13 @@ export class FastReadPath {
     if (q === -1 || url.length - q - 1 > this.options.maxQueryBytes) return false;
     const snapshot = this.options.reader.current();
     if (snapshot === undefined) return false;
-    const query = parseQuery(url.slice(q + 1)) as Query;
-    const switchId = acceptedParam(query, 'switch');
-    const metric = acceptedParam(query, 'metric');
-    if (switchId === undefined || metric === undefined) return false;
+    if (!scanGetMetricQuery(url, q + 1)) return false;
+    const { switchId, metric } = scannedGetMetric;
     const value = snapshot.value(switchId, metric);
     if (value === undefined) return false;
     const body = getMetricJson(switchId, metric, value, snapshot);
-    const headers = snapshotHeaderList(snapshot);
     // The body is ASCII (ids and names match the schema's patterns), so its length is its byte count.
-    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
-    res.writeHead(200, headers);
+    res.writeHead(200, snapshotHeaderList(snapshot, body.length));
     // A short body on a writable socket is written within end(): the line is logged right after it.
     res.end(body);
     this.options.recorder.record(url, GET_METRIC_PATH, 'GET', 200, receivedAt);
@@ -80,9 +75,7 @@ export class FastReadPath {
     // Not rendered yet for this snapshot: the route waits for the render.
     const body = this.options.views.ready(LIST_METRICS_VIEW, snapshot);
     if (body === undefined) return false;
-    const headers = snapshotHeaderList(snapshot);
-    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
-    res.writeHead(200, headers);
+    res.writeHead(200, snapshotHeaderList(snapshot, body.length));
     // Large bodies leave end() still queued; the line waits for the socket to take all of it.
     res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt));
     res.end(body);
