@@ -56,9 +56,11 @@ export function liveGauge(registries: ExpositionRegistries, name: string, help: 
       help,
       registers: [],
       collect() {
-        this.reset();
         const value = read();
         if (value !== undefined) this.set(value);
+        // prom-client gives an unlabelled gauge a 0 sample on creation and on reset(): removing it is
+        // what leaves the gauge without a sample, so an alert on age cannot see 0 before any data.
+        else this.remove();
       },
     }),
   );

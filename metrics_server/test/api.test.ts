@@ -131,15 +131,51 @@ test('Status reports the snapshot and the ingestion', async () => {
   assert.deepEqual(doc.ingestion['polls'], { ok: 0, not_modified: 0, failed: 1 });
 });
 
-test('healthz always 200; readyz 200 only with a fresh snapshot', async () => {
+test('healthz always 200; readyz 200 only while the snapshot was confirmed current recently', async () => {
   const { app, store } = testApp();
   assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
   publishCsv(store, SEED_CSV, Date.now() - 60_000);
   const stale = await app.inject({ url: '/readyz' });
   assert.equal(stale.statusCode, 503);
-  assert.match(stale.json<{ error: string }>().error, /^not ready: snapshot v1 is 60\.\d s old \(limit 17 s\)$/);
+  assert.match(stale.json<{ error: string }>().error, /^not ready: snapshot v1 not confirmed current for 60\.\d s \(limit 17 s; the data is 60\.\d s old\)$/);
   publishCsv(store, SEED_CSV, Date.now());
   assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+});
+
+test('a 304 confirms old data as current: ready, with the data\'s own age kept in Status', async () => {
+  // Before the fix readiness went by the data's age alone: a generator ticking every 10 s polled every
+  // second answered 304 and /readyz flapped to 503 although every poll succeeded.
+  const { app, store, health } = testApp();
+  publishCsv(store, SEED_CSV, Date.now() - 60_000);
+  health.record({ outcome: 'not_modified', startedAtMs: Date.now() - 5, durationMs: 2, bytes: 0 });
+  const ready = await app.inject({ url: '/readyz' });
+  assert.equal(ready.statusCode, 200, ready.body);
+  const doc = (await app.inject({ url: '/telemetry/Status' })).json<{ snapshot: Record<string, number> }>();
+  assert.ok(doc.snapshot['age_seconds']! >= 60, 'the data\'s own age is never reset by a 304');
+  assert.ok(doc.snapshot['confirmed_age_seconds']! < 5, String(doc.snapshot['confirmed_age_seconds']));
+  assert.equal(doc.snapshot['confirmed_at'], Math.floor(health.lastSuccessAtMs! / 1000));
+  // A failed poll confirms nothing.
+  health.record({ outcome: 'failed', startedAtMs: Date.now(), durationMs: 1, bytes: 0, error: 'HTTP 500' });
+  assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'still within the limit of the last confirmation');
+});
+
+test('not-ready probes log a WARNING when readiness is lost, then DEBUG, never ERROR; ready again re-arms the warning', async () => {
+  const { app, store, sink } = testApp('DEBUG');
+  publishCsv(store, SEED_CSV, Date.now() - 60_000);
+  for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/readyz' })).statusCode, 503);
+  const probeLines = (): string[] => sink.lines.filter((l) => l.includes(' /readyz '));
+  assert.deepEqual(
+    probeLines().map((l) => l.split(' ')[1]),
+    ['WARNING', 'DEBUG', 'DEBUG'],
+  );
+  publishCsv(store, SEED_CSV, Date.now());
+  assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+  publishCsv(store, SEED_CSV, Date.now() - 60_000);
+  assert.equal((await app.inject({ url: '/readyz' })).statusCode, 503);
+  assert.deepEqual(
+    probeLines().map((l) => l.split(' ')[1]),
+    ['WARNING', 'DEBUG', 'DEBUG', 'INFO', 'WARNING'],
+  );
 });
 
 test('a query string over the limit gets 414', async () => {

@@ -87,6 +87,22 @@ test('own metrics count polls, rejected rows and requests by route', async (t) =
   assert.ok(!body.includes('/no/such/path'), 'raw URLs never become label values');
 });
 
+test('before any snapshot the snapshot gauges have no sample at all (an age of 0 would hide a server that never got data)', async (t) => {
+  // Planted bug this catches: prom-client gives an unlabelled gauge a 0 sample on reset(); the
+  // server reported metrics_server_snapshot_age_seconds 0 before its first snapshot.
+  const { app, store, metrics } = serverWithMetrics();
+  t.after(() => metrics.close());
+  const samples = (body: string, name: string): string[] => body.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  const before = (await app.inject({ url: '/metrics' })).body;
+  for (const name of ['metrics_server_snapshot_age_seconds', 'metrics_server_snapshot_confirmed_age_seconds', 'metrics_server_snapshot_timestamp_seconds', 'metrics_server_snapshot_version', 'metrics_server_last_successful_ingestion_timestamp_seconds']) {
+    assert.deepEqual(samples(before, name), [], name);
+  }
+  publishCsv(store, SEED_CSV, Date.now() - 3000);
+  const after = (await app.inject({ url: '/metrics' })).body;
+  assert.equal(samples(after, 'metrics_server_snapshot_age_seconds').length, 1);
+  assert.ok(Number(samples(after, 'metrics_server_snapshot_confirmed_age_seconds')[0]!.split(' ')[1]) >= 3);
+});
+
 test('fabric series can be switched off', async (t) => {
   const { app, store, metrics } = serverWithMetrics(false);
   t.after(() => metrics.close());
@@ -148,7 +164,7 @@ test('readiness flips to 503 when the generator stops for longer than the allowe
   await stopProcess(generator.child);
   await until(async () => (await ready()) === 503, 'not ready after the generator stopped');
   const body = (await (await fetch(`${server.url}/readyz`)).json()) as { error: string };
-  assert.match(body.error, /^not ready: snapshot v\d+ is \d+\.\d s old \(limit 0\.8 s\)$/);
+  assert.match(body.error, /^not ready: snapshot v\d+ not confirmed current for \d+\.\d s \(limit 0\.8 s; the data is \d+\.\d s old\)$/);
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'alive while not ready');
   assert.equal((await fetch(`${server.url}/telemetry/ListMetrics`)).status, 200, 'still serving the last snapshot');
 

@@ -35,6 +35,9 @@ export function formatRequestLine(url: string, status: number, durationMs: numbe
 
 /** Writes each answered request's line and tells the observers; shared by both request paths. */
 export class RequestRecorder {
+  /** performance.now() of the last not-ready probe line written at WARNING. */
+  private notReadyWarnedAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly logger: Logger,
     private readonly observers: readonly ResponseObserver[],
@@ -43,12 +46,35 @@ export class RequestRecorder {
   /** One answered request; `receivedAt` is its performance.now() on arrival. */
   record(url: string, route: string, method: string, status: number, receivedAt: number): void {
     const durationMs = performance.now() - receivedAt;
-    const level = levelForStatus(status);
+    const level = route === READINESS_PATH ? this.probeLevel(status) : levelForStatus(status);
     // Skip the formatting work entirely when the level is filtered out.
     if (this.logger.isEnabled(level)) this.logger.log(level, formatRequestLine(url, status, durationMs));
     for (const observe of this.observers) observe(route, method, status, durationMs);
   }
+
+  /**
+   * A load balancer probes `/readyz` every few seconds; a 503 there says "not ready", not "the server
+   * failed". So a not-ready answer is a WARNING when readiness is lost and then at most once a
+   * minute, and DEBUG in between (an operator saw an ERROR line per probe, forever); once the server
+   * is ready again, the next loss warns at once.
+   */
+  private probeLevel(status: number): LogLevel {
+    if (status !== 503) {
+      if (status < 400) this.notReadyWarnedAt = Number.NEGATIVE_INFINITY;
+      return levelForStatus(status);
+    }
+    const now = performance.now();
+    if (now - this.notReadyWarnedAt < NOT_READY_LOG_INTERVAL_MS) return 'DEBUG';
+    this.notReadyWarnedAt = now;
+    return 'WARNING';
+  }
 }
+
+/** The readiness probe's path: its answers are logged by `RequestRecorder.probeLevel`. */
+export const READINESS_PATH = '/readyz';
+
+/** A not-ready probe answer is logged at WARNING at most this often while readiness stays lost. */
+export const NOT_READY_LOG_INTERVAL_MS = 60_000;
 
 /**
  * The Fastify side: one `onResponse` hook. The arrival time is stamped by the app's single

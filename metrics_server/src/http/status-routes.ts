@@ -1,12 +1,14 @@
 /**
  * Operations endpoints: `/telemetry/Status` (the snapshot and the ingestion's health as JSON),
- * `/healthz` (the process answers) and `/readyz` (a snapshot exists and is fresh enough to serve).
+ * `/healthz` (the process answers) and `/readyz` (a snapshot exists and was confirmed current
+ * recently enough: by a new snapshot or a `304`, ingest/ingestion-health.ts `confirmedCurrentAtMs`).
  */
 import type { FastifyInstance } from 'fastify';
-import type { IngestionHealth } from '../ingest/ingestion-health.js';
+import { confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { eventLoopDelay } from '../perf/event-loop-delay.js';
 import type { SnapshotReader } from '../store/reader.js';
 import { errorJson } from './errors.js';
+import { READINESS_PATH } from './request-log.js';
 import { JSON_TYPE, setSnapshotHeaders } from './telemetry-routes.js';
 
 /** What Status and readiness read. */
@@ -34,6 +36,8 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
             version: snapshot.version,
             ingested_at: snapshot.timestamp,
             age_seconds: round(snapshot.ageSeconds(nowMs), 3),
+            confirmed_at: seconds(confirmedCurrentAtMs(snapshot, health)),
+            confirmed_age_seconds: round(Math.max(0, nowMs - confirmedCurrentAtMs(snapshot, health)) / 1000, 3),
             switches: snapshot.switchCount,
             metrics: snapshot.metrics.length,
             metric_names: snapshot.metrics,
@@ -66,9 +70,9 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
 export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): string | undefined {
   const snapshot = ctx.reader.current();
   if (snapshot === undefined) return 'no snapshot ingested yet';
-  const ageMs = nowMs - snapshot.ingestedAtMs;
-  if (ageMs > ctx.readinessMaxAgeMs) {
-    return `snapshot v${snapshot.version} is ${(ageMs / 1000).toFixed(1)} s old (limit ${ctx.readinessMaxAgeMs / 1000} s)`;
+  const unconfirmedMs = nowMs - confirmedCurrentAtMs(snapshot, ctx.health);
+  if (unconfirmedMs > ctx.readinessMaxAgeMs) {
+    return `snapshot v${snapshot.version} not confirmed current for ${(unconfirmedMs / 1000).toFixed(1)} s (limit ${ctx.readinessMaxAgeMs / 1000} s; the data is ${snapshot.ageSeconds(nowMs).toFixed(1)} s old)`;
   }
   return undefined;
 }
@@ -82,7 +86,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: StatusContext): 
     return reply.type(JSON_TYPE).send(JSON.stringify(statusDocument(ctx)));
   });
   app.get('/healthz', (_request, reply) => reply.type(JSON_TYPE).send('{"status":"ok"}'));
-  app.get('/readyz', (_request, reply) => {
+  app.get(READINESS_PATH, (_request, reply) => {
     const reason = notReadyReason(ctx);
     if (reason !== undefined) return reply.code(503).type(JSON_TYPE).send(errorJson(`not ready: ${reason}`));
     return reply.type(JSON_TYPE).send('{"status":"ready"}');

@@ -5,6 +5,7 @@
  * the Prometheus exporter read it; only the ingester writes it. Nothing here is specific to polling:
  * a poll, a push-stream event or a store follower's update is one delivery.
  */
+import type { Snapshot } from '../snapshot/snapshot.js';
 import { ROW_REJECT_REASONS, emptyRejectCounts, type RowRejectCounts } from './parse-outcome.js';
 
 /** How a delivery ended: a new snapshot, the current one confirmed (a `304`), or a failure. */
@@ -65,4 +66,14 @@ export class IngestionHealth {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/**
+ * When the served data was last confirmed current, in Unix ms: the later of its own ingestion and
+ * the end of the last successful delivery (a new snapshot, or a `304` saying the data has not
+ * changed). Readiness and the stale alert are about this, not the data's own age: a generator that
+ * ticks every 10 s polled every second answers 304 nine times in ten, and the data is current.
+ */
+export function confirmedCurrentAtMs(snapshot: Snapshot, health: IngestionHealth): number {
+  return Math.max(snapshot.ingestedAtMs, health.lastSuccessAtMs ?? Number.NEGATIVE_INFINITY);
 }

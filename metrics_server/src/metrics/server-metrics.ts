@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { createRegistries, liveGauge, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/metrics-endpoint.js';
 import type { RoutePlugin } from '../http/app.js';
-import { INGEST_OUTCOMES, type IngestionHealth } from '../ingest/ingestion-health.js';
+import { INGEST_OUTCOMES, confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { ROW_REJECT_REASONS } from '../ingest/parse-outcome.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
@@ -68,6 +68,10 @@ export class ServerMetrics {
       health.lastSuccessAtMs === undefined ? undefined : health.lastSuccessAtMs / 1000,
     );
     gauge('metrics_server_snapshot_age_seconds', 'Seconds since the served snapshot was ingested; absent before the first snapshot.', () => reader.current()?.ageSeconds());
+    gauge('metrics_server_snapshot_confirmed_age_seconds', 'Seconds since the served snapshot was last confirmed current (new snapshot or 304); readiness and the stale-data alert use it; absent before the first snapshot.', () => {
+      const snapshot = reader.current();
+      return snapshot === undefined ? undefined : Math.max(0, Date.now() - confirmedCurrentAtMs(snapshot, health)) / 1000;
+    });
     gauge('metrics_server_snapshot_timestamp_seconds', 'Ingestion time (Unix seconds) of the served snapshot: the timestamp of every API answer.', () => reader.current()?.timestamp);
     gauge('metrics_server_snapshot_version', 'Version of the served snapshot (the ETag of API answers).', () => reader.current()?.version);
     gauge('metrics_server_snapshot_switches', 'Switches in the served snapshot.', () => reader.current()?.switchCount ?? 0);
