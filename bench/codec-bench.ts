@@ -15,7 +15,7 @@ import { parseCsvBytes } from '../metrics_server/src/ingest/csv/parser.js';
 import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
 import { decodeColumns, encodeColumns, encodeSnapshotWire } from '../metrics_server/src/snapshot/wire.js';
 import { renderFabricGzip, renderFabricText } from '../metrics_server/src/views/fabric-metrics-text.js';
-import { renderListMetricsJson } from '../metrics_server/src/views/list-metrics-json.js';
+import { brotliListMetrics, gzipListMetrics, renderListMetricsJson } from '../metrics_server/src/views/list-metrics-json.js';
 import { parseTelemetryCsvReference } from '../metrics_server/test/reference/csv-parser.js';
 import { renderFabricTextReference } from '../metrics_server/test/reference/fabric-metrics-text.js';
 import { renderListMetricsJsonReference } from '../metrics_server/test/reference/list-metrics-json.js';
@@ -79,6 +79,7 @@ export async function codecBench(settings: Settings, switches: number): Promise<
     return out;
   };
   const block = encodeColumns(columns);
+  const listMetricsBody = renderListMetricsJson(columns, timestamp);
   const compact = encodeColumns(columns, { compact: true, withIndexTable: false });
   const rows: CodecRow[] = [
     { what: 'parse CSV', optimizedMs: time(n, () => parseCsvBytes(body, 2)), referenceMs: time(n, () => parseTelemetryCsvReference(decoder.decode(body))), csvParseMs: time(Math.min(n, 3), csvParse6), bytes: body.length },
@@ -87,6 +88,18 @@ export async function codecBench(settings: Settings, switches: number): Promise<
       optimizedMs: time(n, () => renderListMetricsJson(columns, timestamp)),
       referenceMs: time(n, () => encoder.encode(renderListMetricsJsonReference(switchIds, metrics, referenceRows, timestamp))),
       bytes: renderListMetricsJson(columns, timestamp).length,
+    },
+    {
+      what: 'ListMetrics brotli q1 (served to Accept-Encoding: br), vs gzip level 6 (zlib default)',
+      optimizedMs: time(n, () => brotliListMetrics(listMetricsBody)),
+      referenceMs: time(n, () => gzipSync(listMetricsBody, { level: 6 })),
+      bytes: brotliListMetrics(listMetricsBody).length,
+    },
+    {
+      what: 'ListMetrics gzip level 1 (served to Accept-Encoding: gzip), vs gzip level 6',
+      optimizedMs: time(n, () => gzipListMetrics(listMetricsBody)),
+      referenceMs: time(n, () => gzipSync(listMetricsBody, { level: 6 })),
+      bytes: gzipListMetrics(listMetricsBody).length,
     },
     {
       what: 'Prometheus fabric text',

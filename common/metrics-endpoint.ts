@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { acceptedQuality } from './http-encoding.js';
 import { Gauge, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
 /** The text-format and OpenMetrics registries of one service. */
@@ -93,15 +94,7 @@ const gzipAsync = promisify(gzip);
 
 /** True when an Accept-Encoding header accepts gzip (q > 0). */
 export function acceptsGzip(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  for (const part of header.split(',')) {
-    const [coding, ...params] = part.split(';');
-    const name = coding!.trim().toLowerCase();
-    if (name !== 'gzip' && name !== 'x-gzip' && name !== '*') continue;
-    const q = params.map((p) => /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p)).find((m): m is RegExpExecArray => m !== null);
-    if (q === undefined || Number(q[1]) > 0) return true;
-  }
-  return false;
+  return acceptedQuality(header, 'gzip') > 0;
 }
 
 /**

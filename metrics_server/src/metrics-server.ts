@@ -13,7 +13,6 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
-import { LIST_METRICS_VIEW } from './http/telemetry-routes.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -55,7 +54,9 @@ export interface StartedMetricsServer extends RunningService {
 
 /** The views this server renders, by config. */
 export function viewDefinitions(config: MetricsServerConfig): ViewDefinition[] {
-  const views: ViewDefinition[] = [{ name: LIST_METRICS_VIEW, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }];
+  // Each coding of ListMetrics is its own view, eager while it is itself being read: a browser
+  // dashboard (brotli) never costs a curl user (identity) a render, nor the other way round.
+  const views: ViewDefinition[] = (['list-metrics.json', 'list-metrics.json.br', 'list-metrics.json.gz'] as const).map((name) => ({ name, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }));
   // Prometheus scrapes far less often than snapshots arrive: the fabric text is rendered on a snapshot's first scrape only.
   if (config.prometheus.fabricSeries) views.push({ name: FABRIC_METRICS_VIEW, eagerWithinSnapshots: 0 });
   return views;

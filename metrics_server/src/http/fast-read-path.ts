@@ -43,12 +43,14 @@ export class FastReadPath {
   /** Answers the request and returns true, or returns false having touched nothing. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const receivedAt = performance.now();
-    if (this.closing || req.method !== 'GET' || req.headers.host === undefined || req.headers['if-none-match'] !== undefined) return false;
+    const headers = req.headers;
+    if (this.closing || req.method !== 'GET' || headers.host === undefined || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) return false;
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === GET_METRIC_PATH) return this.getMetric(res, url, q, receivedAt);
-    if (path === LIST_METRICS_PATH && q === -1) return this.listMetrics(res, url, receivedAt);
+    // ListMetrics: the plain whole body only (filters and compressed bodies are the route's to negotiate).
+    if (path === LIST_METRICS_PATH && q === -1 && headers['accept-encoding'] === undefined) return this.listMetrics(res, url, receivedAt);
     return false;
   }
 
@@ -75,7 +77,9 @@ export class FastReadPath {
     // Not rendered yet for this snapshot: the route waits for the render.
     const body = this.options.views.ready(LIST_METRICS_VIEW, snapshot);
     if (body === undefined) return false;
-    res.writeHead(200, snapshotHeaderList(snapshot, body.length));
+    const headers = snapshotHeaderList(snapshot, body.length);
+    headers.push('vary', 'Accept-Encoding');
+    res.writeHead(200, headers);
     // Large bodies leave end() still queued; the line waits for the socket to take all of it.
     res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt));
     res.end(body);

@@ -9,7 +9,7 @@ import { eventLoopDelay } from '../perf/event-loop-delay.js';
 import type { SnapshotReader } from '../store/reader.js';
 import { errorJson } from './errors.js';
 import { READINESS_PATH } from './request-log.js';
-import { JSON_TYPE, setSnapshotHeaders } from './telemetry-routes.js';
+import { JSON_TYPE, SNAPSHOT_AGE_HEADER, ageHeaderValue } from './telemetry-routes.js';
 
 /** What Status and readiness read. */
 export interface StatusContext {
@@ -82,8 +82,10 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: StatusContext): 
   eventLoopDelay.start();
   app.get('/telemetry/Status', (_request, reply) => {
     const snapshot = ctx.reader.current();
-    if (snapshot !== undefined) setSnapshotHeaders(reply, snapshot);
-    return reply.type(JSON_TYPE).send(JSON.stringify(statusDocument(ctx)));
+    // The document changes on every request (ages, event-loop windows), so it carries no validator:
+    // an ETag naming the snapshot claimed a sameness the body does not have. The age header stays.
+    if (snapshot !== undefined) void reply.header(SNAPSHOT_AGE_HEADER, ageHeaderValue(snapshot));
+    return reply.header('cache-control', 'no-store').type(JSON_TYPE).send(JSON.stringify(statusDocument(ctx)));
   });
   app.get('/healthz', (_request, reply) => reply.type(JSON_TYPE).send('{"status":"ok"}'));
   app.get(READINESS_PATH, (_request, reply) => {

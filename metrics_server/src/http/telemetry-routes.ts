@@ -5,15 +5,18 @@
  * is two lookups and one short string. Plain successes of both are usually answered by the read fast
  * path instead (fast-read-path.ts), with the same bytes.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { preferredEncoding } from '../../../common/http-encoding.js';
 import { etagListMatches } from '../../../common/http-etag.js';
+import { TIMESTAMP_FIELD, isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
 import type { Logger } from '../../../common/logger.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
 import { jsonNumber } from '../views/list-metrics-json.js';
 import type { ViewRegistry } from '../views/registry.js';
-import { HttpError, noSnapshotYet, notFound } from './errors.js';
-import { metricParam, switchParam, type Query } from './query-params.js';
+import { HttpError, badRequest, noSnapshotYet, notFound } from './errors.js';
+import { metricParam, singleParam, switchParam, type Query } from './query-params.js';
 
 /** The content type of every JSON answer. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -66,9 +69,18 @@ export function getMetricJson(switchId: string, metric: string, value: number, s
   return `{"switch":"${switchId}","metric":"${metric}","value":${jsonNumber(value)},"timestamp":${snapshot.timestamp}}`;
 }
 
-/** True when the client already holds this snapshot's answer (`If-None-Match`). */
-function notModified(ifNoneMatch: string | undefined, snapshot: Snapshot): boolean {
-  return ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, snapshot.etag);
+/**
+ * True when the client already holds this snapshot's answer: its `If-None-Match` names the ETag, or,
+ * without `If-None-Match` (which takes precedence, RFC 9110 section 13.2.2), its `If-Modified-Since`
+ * is not before the snapshot's `Last-Modified` (whole seconds, as that header is sent).
+ */
+export function notModified(headers: IncomingHttpHeaders, snapshot: Snapshot): boolean {
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined) return etagListMatches(ifNoneMatch, snapshot.etag);
+  const ifModifiedSince = headers['if-modified-since'];
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  return Number.isFinite(since) && snapshot.timestamp * 1000 <= since;
 }
 
 /** The current snapshot, or the 503 for "nothing ingested yet". */
@@ -94,27 +106,91 @@ export function registerTelemetryRoutes(app: FastifyInstance, reader: SnapshotRe
     // One lookup on the success path; only a miss asks which of the two was unknown.
     const value = snapshot.value(switchId, metric);
     if (value === undefined) throw notFound(snapshot.hasSwitch(switchId) ? `unknown metric '${metric}'` : `unknown switch '${switchId}'`);
-    if (notModified(request.headers['if-none-match'], snapshot)) return reply.code(304).send();
+    if (notModified(request.headers, snapshot)) return reply.code(304).send();
     return reply.type(JSON_TYPE).send(getMetricJson(switchId, metric, value, snapshot));
   });
 
   app.get(LIST_METRICS_PATH, async (request, reply) => {
     const snapshot = currentOrUnavailable(reader);
-    if (notModified(request.headers['if-none-match'], snapshot)) {
-      setSnapshotHeaders(reply, snapshot);
-      return reply.code(304).send();
-    }
-    // Rendered with the snapshot, or now (first request for it) by the render worker.
-    let body = views.ready(LIST_METRICS_VIEW, snapshot);
+    const filter = listMetricsFilter(request.query as Query, snapshot);
+    setSnapshotHeaders(reply, snapshot);
+    if (notModified(request.headers, snapshot)) return reply.code(304).send();
+    // A filtered answer is small and made per request; only the whole body is prepared per snapshot.
+    if (filter !== undefined) return reply.type(JSON_TYPE).send(filteredListMetricsJson(snapshot, filter));
+    const encoding = preferredEncoding(request.headers['accept-encoding'], LIST_METRICS_ENCODINGS);
+    const view = encoding === undefined ? LIST_METRICS_VIEW : ENCODED_LIST_METRICS_VIEW[encoding];
+    // Rendered (and compressed) with the snapshot, or now, on the first request for it, by the render worker.
+    let body = views.ready(view, snapshot);
     if (body === undefined) {
       try {
-        body = await views.body(LIST_METRICS_VIEW, snapshot);
+        body = await views.body(view, snapshot);
       } catch (err) {
         logger.error(`could not render ListMetrics for snapshot v${snapshot.version}: ${err instanceof Error ? err.message : String(err)}`);
         throw new HttpError(503, 'the ListMetrics body could not be rendered; retry', { 'retry-after': '1' });
       }
     }
-    setSnapshotHeaders(reply, snapshot);
+    void reply.header('vary', 'Accept-Encoding');
+    if (encoding !== undefined) void reply.header('content-encoding', encoding);
     return reply.type(JSON_TYPE).send(body);
   });
+}
+
+/** Content codings ListMetrics keeps ready, in order of preference (brotli is smaller and faster here). */
+export const LIST_METRICS_ENCODINGS = ['br', 'gzip'] as const;
+
+/** The view of each coding. */
+const ENCODED_LIST_METRICS_VIEW = { br: 'list-metrics.json.br', gzip: 'list-metrics.json.gz' } as const;
+
+/** The switches and metrics a ListMetrics request asked for, each in snapshot order. */
+interface ListMetricsFilter {
+  readonly switchIds: readonly string[];
+  readonly metrics: readonly string[];
+}
+
+/**
+ * The `switch=sw1,sw2` and `metric=a,b` filters (each parameter at most once, comma lists; as
+ * GetMetric: 400 for a malformed or empty item, 404 naming the first unknown one), or undefined when
+ * neither is given.
+ */
+function listMetricsFilter(query: Query, snapshot: Snapshot): ListMetricsFilter | undefined {
+  const hasSwitch = Object.prototype.hasOwnProperty.call(query, 'switch');
+  const hasMetric = Object.prototype.hasOwnProperty.call(query, 'metric');
+  if (!hasSwitch && !hasMetric) return undefined;
+  let switchIds = snapshot.switchIds;
+  if (hasSwitch) {
+    const wanted = new Set(commaList(query, 'switch', isValidSwitchId, 'switch id (letters, digits and _ . : -, at most 64)'));
+    for (const id of wanted) if (!snapshot.hasSwitch(id)) throw notFound(`unknown switch '${id}'`);
+    switchIds = wanted.size * 8 < switchIds.length ? [...wanted].sort((a, b) => snapshot.rowOf(a) - snapshot.rowOf(b)) : switchIds.filter((id) => wanted.has(id));
+  }
+  let metrics = snapshot.metrics;
+  if (hasMetric) {
+    const wanted = new Set(commaList(query, 'metric', isValidMetricName, 'metric name (letters, digits and _, at most 64)'));
+    for (const name of wanted) if (!snapshot.hasMetric(name)) throw notFound(`unknown metric '${name}'`);
+    metrics = metrics.filter((name) => wanted.has(name));
+  }
+  return { switchIds, metrics };
+}
+
+/** The items of a comma-list parameter, each checked; 400 for an empty or malformed item. */
+function commaList(query: Query, name: string, valid: (item: string) => boolean, what: string): string[] {
+  const items = singleParam(query, name).split(',');
+  for (const item of items) {
+    if (item === '') throw badRequest(`query parameter '${name}' has an empty item`);
+    if (!valid(item)) throw badRequest(`query parameter '${name}' holds an item that is not a valid ${what}`);
+  }
+  return items;
+}
+
+/** The ListMetrics JSON of `filter`'s switches and metrics: the same text as the whole body's parts. */
+function filteredListMetricsJson(snapshot: Snapshot, filter: ListMetricsFilter): string {
+  const columns = filter.metrics.map((name) => snapshot.metrics.indexOf(name));
+  const tail = `"${TIMESTAMP_FIELD}":${snapshot.timestamp}}`;
+  const parts: string[] = [];
+  for (const id of filter.switchIds) {
+    const row = snapshot.row(id)!;
+    let entry = `"${id}":{`;
+    for (const [i, column] of columns.entries()) entry += `"${filter.metrics[i]}":${jsonNumber(row[column]!)},`;
+    parts.push(entry + tail);
+  }
+  return `{${parts.join(',')}}`;
 }

@@ -85,6 +85,11 @@ export class Snapshot {
     return this.#columns.metrics.map((m) => m.decimals);
   }
 
+  /** The row of a switch id in source order, or -1. */
+  rowOf(id: string): number {
+    return this.#switchIndex.lookup(id);
+  }
+
   hasSwitch(id: string): boolean {
     return this.#switchIndex.lookup(id) !== -1;
   }

@@ -6,7 +6,7 @@
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
 import { renderFabricGzip } from './fabric-metrics-text.js';
-import { renderListMetricsJson } from './list-metrics-json.js';
+import { brotliListMetrics, gzipListMetrics, renderListMetricsJson } from './list-metrics-json.js';
 
 /** What a renderer may know of the snapshot besides its columns. */
 export interface RenderContext {
@@ -22,6 +22,10 @@ export type ViewRenderFunction = (columns: TelemetryColumns, context: RenderCont
 export const VIEW_KINDS = {
   /** The ListMetrics JSON body. */
   'list-metrics.json': (columns, context) => renderListMetricsJson(columns, context.timestamp),
+  /** The same body gzip-compressed, for clients that send `Accept-Encoding: gzip`. */
+  'list-metrics.json.gz': (columns, context) => gzipListMetrics(renderListMetricsJson(columns, context.timestamp)),
+  /** The same body brotli-compressed (smaller and faster than gzip at the levels used). */
+  'list-metrics.json.br': (columns, context) => brotliListMetrics(renderListMetricsJson(columns, context.timestamp)),
   /** The Prometheus fabric series, gzip-compressed (served as the start of `/metrics`). */
   'fabric-metrics.txt.gz': (columns, _context, pause) => renderFabricGzip(columns, pause),
 } as const satisfies Record<string, ViewRenderFunction>;
