@@ -8,6 +8,9 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from './config-file.js';
 import { acceptedQuality } from './http-encoding.js';
 import { Gauge, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
@@ -36,6 +39,26 @@ export function createRegistries(): ExpositionRegistries {
     for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   }
   return { text, openMetrics, all: [text, openMetrics] };
+}
+
+/** The project's version from package.json (read once; `unknown` when it cannot be read). */
+export function projectVersion(): string {
+  try {
+    const parsed = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof parsed.version === 'string' ? parsed.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * `<service>_build_info{version, nodejs} 1`: which build answers, for dashboards and for joining onto
+ * other series (`* on(instance) group_left(version) ..._build_info`).
+ */
+export function registerBuildInfo(registries: ExpositionRegistries, service: string): void {
+  const gauge = new Gauge({ name: `${service}_build_info`, help: `Build of the ${service.replace(/_/g, ' ')}: its version and Node.js version, value 1.`, labelNames: ['version', 'nodejs'], registers: [] });
+  gauge.set({ version: projectVersion(), nodejs: process.version }, 1);
+  registerInBoth(registries, gauge);
 }
 
 /** Registers a metric in both registries (prom-client's `registers` typing wants one kind). */
@@ -84,8 +107,8 @@ export const METRICS_PATH = '/metrics';
 export interface ExpositionPrefix<S> {
   /** The state the registry's gauges describe right now. */
   state(): S;
-  /** The prefix for `state`, gzip-compressed (one or more gzip members); undefined for none, or when `state` was superseded. */
-  gzipped(state: S): Promise<Buffer | undefined>;
+  /** The prefix for `state` in the scrape's format, gzip-compressed (one or more gzip members); undefined for none. */
+  gzipped(state: S, format: 'text' | 'openmetrics'): Promise<Buffer | undefined>;
 }
 
 /** How many times a scrape starts over when the state changed while it was being put together. */
@@ -106,7 +129,8 @@ export function acceptsGzip(header: string | undefined): boolean {
  */
 export function registerMetricsRoute<S>(app: FastifyInstance, registries: ExpositionRegistries, prefix?: ExpositionPrefix<S>): void {
   app.get(METRICS_PATH, async (request, reply) => {
-    const registry = wantsOpenMetrics(request.headers.accept) ? registries.openMetrics : registries.text;
+    const openMetrics = wantsOpenMetrics(request.headers.accept);
+    const registry = openMetrics ? registries.openMetrics : registries.text;
     reply.header('content-type', registry.contentType).header('cache-control', 'no-cache');
     if (prefix === undefined) return reply.send(await registry.metrics());
     reply.header('vary', 'Accept-Encoding');
@@ -114,7 +138,7 @@ export function registerMetricsRoute<S>(app: FastifyInstance, registries: Exposi
     let own: string | undefined;
     for (let attempt = 0; attempt < SCRAPE_ATTEMPTS && own === undefined; attempt++) {
       const state = prefix.state();
-      head = await prefix.gzipped(state);
+      head = await prefix.gzipped(state, openMetrics ? 'openmetrics' : 'text');
       if (prefix.state() !== state) continue;
       const text = await registry.metrics();
       if (prefix.state() === state) own = text;

@@ -16,12 +16,15 @@ import { buildApp, type RoutePlugin } from './http/app.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
-import { FABRIC_METRICS_VIEW, ServerMetrics } from './metrics/server-metrics.js';
+import { FABRIC_METRICS_OM_VIEW, FABRIC_METRICS_VIEW, ServerMetrics } from './metrics/server-metrics.js';
+import type { Snapshot } from './snapshot/snapshot.js';
 import { PollSource } from './sources/poll-source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
+import { CounterTotals } from './views/counter-totals.js';
 import { ViewRegistry, type ViewDefinition } from './views/registry.js';
+import type { RenderExtras } from './views/view-kinds.js';
 import { WorkerRenderer, type ViewRenderer } from './views/render/renderer.js';
 
 /**
@@ -52,13 +55,19 @@ export interface StartedMetricsServer extends RunningService {
   readonly url: string;
 }
 
-/** The views this server renders, by config. */
-export function viewDefinitions(config: MetricsServerConfig): ViewDefinition[] {
+/** The views this server renders, by config; `counters` adds the fabric text's running totals. */
+export function viewDefinitions(config: MetricsServerConfig, counters?: CounterTotals): ViewDefinition[] {
   // Each coding of ListMetrics is its own view, eager while it is itself being read: a browser
   // dashboard (brotli) never costs a curl user (identity) a render, nor the other way round.
   const views: ViewDefinition[] = (['list-metrics.json', 'list-metrics.json.br', 'list-metrics.json.gz'] as const).map((name) => ({ name, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }));
   // Prometheus scrapes far less often than snapshots arrive: the fabric text is rendered on a snapshot's first scrape only.
-  if (config.prometheus.fabricSeries) views.push({ name: FABRIC_METRICS_VIEW, eagerWithinSnapshots: 0 });
+  if (config.prometheus.fabricSeries) {
+    const extras = (snapshot: Snapshot): RenderExtras => {
+      const column = counters?.columnFor(snapshot);
+      return column === undefined ? {} : { counters: [column] };
+    };
+    for (const name of [FABRIC_METRICS_VIEW, FABRIC_METRICS_OM_VIEW] as const) views.push({ name, eagerWithinSnapshots: 0, extras });
+  }
   return views;
 }
 
@@ -70,7 +79,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const renderer = deps.renderer ?? new WorkerRenderer();
   const health = new IngestionHealth();
   const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
-  const views = new ViewRegistry(store, renderer, viewDefinitions(config), logger.child('views'));
+  const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
+  const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
   const metrics = new ServerMetrics({ reader: store, health, views });
   const source = new PollSource(
     {
@@ -96,6 +106,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const release = async (): Promise<void> => {
     await Promise.all([preparer.close(), renderer.close()]);
     views.close();
+    packetErrorTotals?.close();
     metrics.close();
   };
   try {

@@ -9,6 +9,7 @@ import { prepareBody } from '../src/ingest/prepare.js';
 import { viewDefinitions } from '../src/metrics-server.js';
 import type { Snapshot, SnapshotContent } from '../src/snapshot/snapshot.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import { CounterTotals } from '../src/views/counter-totals.js';
 import { ViewRegistry } from '../src/views/registry.js';
 import { InlineRenderer, type ViewRenderer } from '../src/views/render/renderer.js';
 
@@ -65,13 +66,20 @@ export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink:
 export function testApp(
   level: LogLevel = 'DEBUG',
   plugins: (store: MemoryStore, health: IngestionHealth, views: ViewRegistry) => readonly RoutePlugin[] = () => [],
-  { fastReadPath = true, firstVersion = 1, renderer = new InlineRenderer(), fabricSeries = true }: { fastReadPath?: boolean; firstVersion?: number; renderer?: ViewRenderer; fabricSeries?: boolean } = {},
+  {
+    fastReadPath = true,
+    firstVersion = 1,
+    renderer = new InlineRenderer(),
+    fabricSeries = true,
+    counters = false,
+  }: { fastReadPath?: boolean; firstVersion?: number; renderer?: ViewRenderer; fabricSeries?: boolean; counters?: boolean } = {},
 ) {
   const { logger, sink } = memoryLogger(level);
   const store = new MemoryStore({ firstVersion });
   const health = new IngestionHealth();
   const config = testConfig();
-  const views = new ViewRegistry(store, renderer, viewDefinitions({ ...config, prometheus: { fabricSeries } }), logger.child('views'));
+  const totals = counters ? new CounterTotals(store, 'packet_errors') : undefined;
+  const views = new ViewRegistry(store, renderer, viewDefinitions({ ...config, prometheus: { fabricSeries } }, totals), logger.child('views'));
   const app = buildApp({
     logger,
     reader: store,
@@ -85,6 +93,7 @@ export function testApp(
   });
   app.addHook('onClose', (_instance, done) => {
     views.close();
+    totals?.close();
     done();
   });
   return { app, store, health, views, sink };

@@ -47,11 +47,14 @@ function setup(fabricSeries = true) {
 
 const fabricLines = (body: string): string => body.split('\n').filter((line) => line.startsWith('fabric_switch_') || line.startsWith('# HELP fabric_') || line.startsWith('# TYPE fabric_')).join('\n');
 const version = (body: string): number => Number(/^metrics_server_snapshot_version (\d+)$/m.exec(body)?.[1]);
-const expectedFabric = (snapshot: Snapshot): string =>
+/** The fabric text of `snapshot`; with `totals`, the packet-errors counter (one value per switch) after the gauges. */
+const expectedFabric = (snapshot: Snapshot, totals?: readonly number[], format: 'text' | 'openmetrics' = 'text'): string =>
   renderFabricTextReference(
     snapshot.switchIds,
     snapshot.metrics,
     snapshot.switchIds.map((id) => snapshot.row(id)!),
+    format,
+    totals === undefined ? [] : [{ metric: 'packet_errors', values: totals }],
   );
 
 test('rendered once per version under concurrent scrapes', async (t) => {
@@ -187,9 +190,11 @@ test('through the worker over HTTP: gzip to fetch (multi-member stream), plain t
   assert.equal(Number(raw.headers['content-length']), raw.bytes.length);
   const [viaFetch, plain] = await Promise.all([fetch(`${server.url}/metrics`).then((r) => r.text()), getPlain(`${server.url}/metrics`)]);
   assert.equal(plain.headers['content-encoding'], undefined);
+  // One snapshot so far: the running totals are its own packet_errors.
+  const totals = snapshot.switchIds.map((id) => snapshot.value(id, 'packet_errors')!);
   for (const body of [gunzipSync(raw.bytes).toString('utf8'), viaFetch, plain.body]) {
     assert.equal(version(body), snapshot.version);
-    assert.equal(`${fabricLines(body)}\n`, expectedFabric(snapshot));
+    assert.equal(`${fabricLines(body)}\n`, expectedFabric(snapshot, totals));
     assert.match(body, /^process_resident_memory_bytes \d+/m);
   }
   assert.deepEqual(server.views.stats(FABRIC_METRICS_VIEW), { renders: 1, eager: 0 });

@@ -47,7 +47,7 @@ test('fabric series equal the snapshot after unit conversion', async (t) => {
     ['fabric_switch_bandwidth_bytes_per_second', 'sw1', 8123 * 125_000],
     ['fabric_switch_latency_seconds', 'sw1', 0.00142],
     ['fabric_switch_latency_seconds', 'sw2', 0.0068],
-    ['fabric_switch_packet_errors', 'sw2', 2],
+    ['fabric_switch_interval_packet_errors', 'sw2', 2],
     ['fabric_switch_link_up', 'sw3', 0],
     ['fabric_switch_tx_queue_depth_packets', 'sw2', 512],
     ['fabric_switch_utilization_ratio', 'sw1', 0.475],

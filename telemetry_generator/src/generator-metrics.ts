@@ -3,7 +3,7 @@
  * down, the current tick and body size, plus prom-client's process and runtime metrics.
  */
 import { Gauge, Histogram } from 'prom-client';
-import { createRegistries, liveGauge, registerInBoth, type ExpositionRegistries } from '../../common/metrics-endpoint.js';
+import { createRegistries, liveGauge, registerBuildInfo, registerInBoth, type ExpositionRegistries } from '../../common/metrics-endpoint.js';
 import type { CountersProvider, TickReport } from './feed.js';
 
 /** The generator's own Prometheus metrics. */
@@ -13,6 +13,7 @@ export class GeneratorMetrics {
   private provider: CountersProvider | undefined;
 
   constructor(switchCount: number) {
+    registerBuildInfo(this.registries, 'generator');
     this.tickDuration = new Histogram({
       name: 'generator_tick_duration_seconds',
       help: 'Time to step the simulation and render the CSV for one tick.',

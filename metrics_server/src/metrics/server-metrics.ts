@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
-import { createRegistries, liveGauge, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/metrics-endpoint.js';
+import { createRegistries, liveGauge, registerBuildInfo, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/metrics-endpoint.js';
 import type { RoutePlugin } from '../http/app.js';
 import { INGEST_OUTCOMES, confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { ROW_REJECT_REASONS } from '../ingest/parse-outcome.js';
@@ -15,8 +15,10 @@ import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { ViewRegistry } from '../views/registry.js';
 
-/** The fabric series' view (views/view-kinds.ts). */
-export const FABRIC_METRICS_VIEW = 'fabric-metrics.txt.gz';
+/** The fabric series' view for a text-format scrape (views/view-kinds.ts). */
+export const FABRIC_METRICS_VIEW = 'fabric-metrics.txt.gz' as const;
+/** The fabric series' view for an OpenMetrics scrape. */
+export const FABRIC_METRICS_OM_VIEW = 'fabric-metrics.om.gz' as const;
 
 /** What the exporter reads. */
 export interface ServerMetricsOptions {
@@ -39,6 +41,7 @@ export class ServerMetrics {
 
   constructor(private readonly options: ServerMetricsOptions) {
     const { reader, health } = options;
+    registerBuildInfo(this.registries, 'metrics_server');
     const add = <T extends string>(metric: Counter<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
     // prom-client registers into its global registry unless told otherwise: `registers: []`.
     const ingestionDuration = new Histogram({
@@ -97,7 +100,9 @@ export class ServerMetrics {
         registerMetricsRoute<Snapshot | undefined>(
           app,
           this.registries,
-          views.has(FABRIC_METRICS_VIEW) ? { state: () => reader.current(), gzipped: async (snapshot) => (snapshot === undefined ? undefined : views.body(FABRIC_METRICS_VIEW, snapshot)) } : undefined,
+          views.has(FABRIC_METRICS_VIEW)
+            ? { state: () => reader.current(), gzipped: async (snapshot, format) => (snapshot === undefined ? undefined : views.body(format === 'openmetrics' ? FABRIC_METRICS_OM_VIEW : FABRIC_METRICS_VIEW, snapshot)) }
+            : undefined,
         );
       },
     };

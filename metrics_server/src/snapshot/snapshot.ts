@@ -114,6 +114,23 @@ export class Snapshot {
     return this.#columns.metrics.map((m) => m.values[row]!);
   }
 
+  /** A copy of one metric's column (one value per row), or undefined when the snapshot has no such metric. */
+  copyColumn(metric: string): Float64Array | undefined {
+    const column = this.#metricIndex.get(metric);
+    return column === undefined ? undefined : this.#columns.metrics[column]!.values.slice();
+  }
+
+  /** The number kind of one metric (columns.ts), or undefined when there is no such metric. */
+  decimalsOf(metric: string): number | undefined {
+    const column = this.#metricIndex.get(metric);
+    return column === undefined ? undefined : this.#columns.metrics[column]!.decimals;
+  }
+
+  /** True when `other` holds the same switch ids in the same order (one memcmp). */
+  sameIdsAs(other: Snapshot): boolean {
+    return this.#switchIndex.sameIds(other.#columns.ids);
+  }
+
   /** Seconds since ingestion, with millisecond precision. */
   ageSeconds(nowMs: number = Date.now()): number {
     return Math.max(0, nowMs - this.ingestedAtMs) / 1000;

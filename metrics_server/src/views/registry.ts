@@ -16,7 +16,7 @@ import type { Logger } from '../../../common/logger.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { ViewRenderer } from './render/renderer.js';
-import type { ViewName } from './view-kinds.js';
+import type { RenderExtras, ViewName } from './view-kinds.js';
 
 /** When a view is rendered besides its first read. */
 export interface ViewDefinition {
@@ -26,6 +26,8 @@ export interface ViewDefinition {
    * (0: only ever on first read).
    */
   readonly eagerWithinSnapshots: number;
+  /** State beside the snapshot the view shows (running totals), taken when its render starts. */
+  readonly extras?: (snapshot: Snapshot) => RenderExtras;
 }
 
 /** Counts of one view's renders, for tests and Status. */
@@ -128,7 +130,7 @@ export class ViewRegistry {
 
   private render(state: ViewState, snapshot: Snapshot): Promise<Buffer> {
     state.renders += 1;
-    return this.renderer.render(state.definition.name, snapshot);
+    return this.renderer.render(state.definition.name, snapshot, state.definition.extras?.(snapshot));
   }
 
   private keep(state: ViewState, snapshot: Snapshot, body: Promise<Buffer>): void {

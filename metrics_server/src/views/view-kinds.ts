@@ -5,14 +5,20 @@
  * caller.
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
-import { renderFabricGzip } from './fabric-metrics-text.js';
+import { renderFabricGzip, type CounterColumn } from './fabric-metrics-text.js';
 import { brotliListMetrics, gzipListMetrics, renderListMetricsJson } from './list-metrics-json.js';
 
 /** What a renderer may know of the snapshot besides its columns. */
-export interface RenderContext {
+export interface RenderContext extends RenderExtras {
   readonly version: number;
   /** The snapshot's `timestamp` (integer Unix seconds). */
   readonly timestamp: number;
+}
+
+/** State kept across snapshots that a view shows beside a snapshot's own columns. */
+export interface RenderExtras {
+  /** Running totals per switch (the fabric text's counters), one value per row of the snapshot. */
+  readonly counters?: readonly CounterColumn[];
 }
 
 /** Renders one view; `pause` lets a long render yield between pieces of work. */
@@ -26,8 +32,10 @@ export const VIEW_KINDS = {
   'list-metrics.json.gz': (columns, context) => gzipListMetrics(renderListMetricsJson(columns, context.timestamp)),
   /** The same body brotli-compressed (smaller and faster than gzip at the levels used). */
   'list-metrics.json.br': (columns, context) => brotliListMetrics(renderListMetricsJson(columns, context.timestamp)),
-  /** The Prometheus fabric series, gzip-compressed (served as the start of `/metrics`). */
-  'fabric-metrics.txt.gz': (columns, _context, pause) => renderFabricGzip(columns, pause),
+  /** The Prometheus fabric series in text format 0.0.4, gzip-compressed (the start of `/metrics`). */
+  'fabric-metrics.txt.gz': (columns, context, pause) => renderFabricGzip(columns, pause, 'text', context.counters),
+  /** The same series for an OpenMetrics scrape (only the counter families' HELP/TYPE lines differ). */
+  'fabric-metrics.om.gz': (columns, context, pause) => renderFabricGzip(columns, pause, 'openmetrics', context.counters),
 } as const satisfies Record<string, ViewRenderFunction>;
 
 /** The name of a view in VIEW_KINDS. */

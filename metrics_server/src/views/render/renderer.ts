@@ -5,13 +5,13 @@
 import { WorkerClient } from '../../../../common/worker-thread.js';
 import type { Snapshot } from '../../snapshot/snapshot.js';
 import { decodeColumns } from '../../snapshot/wire.js';
-import { VIEW_KINDS, type ViewName } from '../view-kinds.js';
+import { VIEW_KINDS, type RenderExtras, type ViewName } from '../view-kinds.js';
 import type { RenderAnswer, RenderRequest } from './protocol.js';
 
 /** Renders a view of a snapshot, somewhere. */
 export interface ViewRenderer {
   /** The view's body; rejects only when the renderer itself broke. */
-  render(view: ViewName, snapshot: Snapshot): Promise<Buffer>;
+  render(view: ViewName, snapshot: Snapshot, extras?: RenderExtras): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -22,10 +22,10 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 /** Renders on the calling thread. */
 export class InlineRenderer implements ViewRenderer {
-  async render(view: ViewName, snapshot: Snapshot): Promise<Buffer> {
+  async render(view: ViewName, snapshot: Snapshot, extras: RenderExtras = {}): Promise<Buffer> {
     const columns = decodeColumns(snapshot.block, 'own');
     if (!columns.ok) throw new Error(columns.reason);
-    return asBuffer(await VIEW_KINDS[view](columns.value, { version: snapshot.version, timestamp: snapshot.timestamp }, async () => {}));
+    return asBuffer(await VIEW_KINDS[view](columns.value, { ...extras, version: snapshot.version, timestamp: snapshot.timestamp }, async () => {}));
   }
 
   async close(): Promise<void> {}
@@ -38,8 +38,9 @@ export class InlineRenderer implements ViewRenderer {
 export class WorkerRenderer implements ViewRenderer {
   private readonly client = new WorkerClient<RenderRequest, RenderAnswer>(new URL('./render-worker.js', import.meta.url), 'render');
 
-  async render(view: ViewName, snapshot: Snapshot): Promise<Buffer> {
-    const answer = await this.client.request((id) => ({ kind: 'render', id, view, block: snapshot.block, context: { version: snapshot.version, timestamp: snapshot.timestamp } }));
+  async render(view: ViewName, snapshot: Snapshot, extras: RenderExtras = {}): Promise<Buffer> {
+    // Extras (running totals) are copied by the message; the block is shared memory.
+    const answer = await this.client.request((id) => ({ kind: 'render', id, view, block: snapshot.block, context: { ...extras, version: snapshot.version, timestamp: snapshot.timestamp } }));
     return asBuffer(answer.body);
   }
 
