@@ -35,6 +35,8 @@ export type { LogSink } from './log-sink.js';
 /** What every component logs through. */
 export interface Logger {
   readonly level: LogLevel;
+  /** `text` or `json`: callers that add fields only machines read (the request log) ask. */
+  readonly format: LogFormat;
   isEnabled(level: LogLevel): boolean;
   log(level: LogLevel, message: string, fields?: LogFields): void;
   debug(message: string, fields?: LogFields): void;
@@ -123,11 +125,13 @@ abstract class BaseLogger implements Logger {
       // sonic-boom throws if the fd is not ready yet; nothing was buffered then.
     }
   }
+  abstract readonly format: LogFormat;
   protected abstract write(level: LogLevel, message: string, fields: LogFields | undefined): void;
   abstract child(component: string): Logger;
 }
 
 class TextLogger extends BaseLogger {
+  readonly format = 'text';
   constructor(
     level: LogLevel,
     sink: LogSink,
@@ -148,6 +152,7 @@ class TextLogger extends BaseLogger {
 }
 
 class JsonLogger extends BaseLogger {
+  readonly format = 'json';
   constructor(
     level: LogLevel,
     private readonly pinoLogger: PinoLogger<PinoLevel>,

@@ -303,8 +303,9 @@ test('request smuggling basics: 400 and the connection closed; the smuggled requ
   assert.ok(!xchunked.out.includes('ready'), 'the smuggled request was served');
 });
 
-test('slow-loris: headers a byte at a time, or nothing at all, are cut off with 408 within a bound', async () => {
+test('slow-loris: headers a byte at a time, or nothing at all, are cut off with 408 within a bound, each with its log line', async () => {
   const bound = REQUEST_TIMEOUT_MS + 1500;
+  const linesBefore = sink.lines.length;
   const trickle = (data: string, everyMs: number): Promise<RawResult & { sent: number }> =>
     new Promise((resolve) => {
       const started = Date.now();
@@ -343,6 +344,10 @@ test('slow-loris: headers a byte at a time, or nothing at all, are cut off with 
     }
   }
   assert.ok(results.some((r) => r.out.includes(' 408 ')), 'at least the header trickle gets a 408 answer');
+  // Before: a 408 wrote no request line at all. Each 408 answered is one WARNING line now.
+  const answered408 = results.reduce((n, r) => n + responses(r.out).filter((a) => a.status === 408).length, 0);
+  const logged408 = sink.lines.slice(linesBefore).filter((l) => / WARNING \S+ 408 \d+\.\d\dms$/.test(l)).length;
+  assert.equal(logged408, answered408, sink.lines.slice(linesBefore).join('\n'));
 });
 
 test('no CORS: an Origin or a preflight gets no Access-Control-* header', async () => {

@@ -1,7 +1,7 @@
 /** Shared test fixtures for the metrics server: snapshots from CSV text, a default config, apps. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemorySink, createLogger, type LogLevel, type Logger } from '../../common/logger.js';
+import { MemorySink, createLogger, type LogFormat, type LogLevel, type Logger } from '../../common/logger.js';
 import type { MetricsServerConfig } from '../src/config.js';
 import { buildApp, type RoutePlugin } from '../src/http/app.js';
 import { IngestionHealth } from '../src/ingest/ingestion-health.js';
@@ -57,9 +57,10 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
   };
 }
 
-export function memoryLogger(level: LogLevel = 'DEBUG'): { logger: Logger; sink: MemorySink } {
+/** A logger writing into memory, for tests to read its lines. */
+export function memoryLogger(level: LogLevel = 'DEBUG', format: LogFormat = 'text'): { logger: Logger; sink: MemorySink } {
   const sink = new MemorySink();
-  return { logger: createLogger({ level, format: 'text', sink }), sink };
+  return { logger: createLogger({ level, format, sink }), sink };
 }
 
 /** An app over a fresh MemoryStore (first version `firstVersion`), views rendered inline unless `renderer` says otherwise. */
@@ -72,9 +73,10 @@ export function testApp(
     renderer = new InlineRenderer(),
     fabricSeries = true,
     counters = false,
-  }: { fastReadPath?: boolean; firstVersion?: number; renderer?: ViewRenderer; fabricSeries?: boolean; counters?: boolean } = {},
+    logFormat = 'text',
+  }: { fastReadPath?: boolean; firstVersion?: number; renderer?: ViewRenderer; fabricSeries?: boolean; counters?: boolean; logFormat?: LogFormat } = {},
 ) {
-  const { logger, sink } = memoryLogger(level);
+  const { logger, sink } = memoryLogger(level, logFormat);
   const store = new MemoryStore({ firstVersion });
   const health = new IngestionHealth();
   const config = testConfig();

@@ -56,9 +56,15 @@ test('a good poll publishes a snapshot; a 304 keeps it without parsing; failures
   }
   assert.equal(health.consecutiveFailures, faults.length);
   assert.equal(health.outcomes.failed, faults.length);
-  const errorLines = sink.lines.filter((l) => l.includes(' ERROR '));
-  assert.equal(errorLines.length, faults.length, 'one log line per failed cycle');
-  assert.match(errorLines[0]!, /poll of http:\/\/127\.0\.0\.1:\d+\/counters failed: HTTP 500; keeping snapshot v1/);
+  // One line per failed cycle: an ERROR for each new reason, a DEBUG for a repeat of the last one
+  // (ingester-outage-log.test.ts covers the minute summaries).
+  const failureLines = sink.lines.filter((l) => l.includes('/counters failed: '));
+  assert.equal(failureLines.length, faults.length, 'one log line per failed cycle');
+  assert.match(failureLines[0]!, / ERROR \[poller\] poll of http:\/\/127\.0\.0\.1:\d+\/counters failed: HTTP 500; keeping snapshot v1/);
+  for (const [i, line] of failureLines.entries()) {
+    const repeat = i > 0 && line.split('failed: ')[1]!.split(';')[0] === failureLines[i - 1]!.split('failed: ')[1]!.split(';')[0];
+    assert.match(line, repeat ? / DEBUG / : / ERROR /, line);
+  }
 
   upstream.setHandler(csvHandler(SEED_CSV.replace('8123', '9000'), '"gen-2"'));
   const recovered = await poller.pollOnce();

@@ -82,3 +82,57 @@ test('a request the router rejects (malformed URL) still gets exactly one line, 
     await app.close();
   }
 });
+
+/** Sends raw bytes on a fresh connection and waits for the server to close it (or `ms`). */
+async function rawExchange(port: number, bytes: string, ms = 3000): Promise<string> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(Buffer.from(bytes, 'latin1')));
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (text += chunk));
+    const done = (): void => resolve(text);
+    socket.on('close', done);
+    socket.on('error', done);
+    setTimeout(() => socket.destroy(), ms);
+  });
+}
+
+test('JSON lines carry method, path, status, duration_ms, remote address and a request id; the text stays the seed\'s', async (t) => {
+  const { app, store, sink } = testApp('INFO', () => [], { logFormat: 'json' });
+  t.after(() => app.close());
+  publishCsv(store, SEED_CSV);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as import('node:net').AddressInfo).port}`;
+  await fetch(`${url}/telemetry/GetMetric?switch=sw1&metric=latency_ms`, { headers: { 'x-request-id': 'trace-42.a' } });
+  await fetch(`${url}/telemetry/GetMetric?switch=sw9&metric=latency_ms`, { headers: { 'x-request-id': 'not a "token"' } });
+  await fetch(`${url}/telemetry/ListMetrics?switch=sw1`);
+  const records = sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => typeof r['path'] === 'string');
+  assert.equal(records.length, 3, sink.lines.join('\n'));
+  const [ok, missing, filtered] = records as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
+  assert.deepEqual([ok['level'], ok['method'], ok['path'], ok['status'], ok['remote_address'], ok['request_id']], ['INFO', 'GET', '/telemetry/GetMetric?switch=sw1&metric=latency_ms', 200, '127.0.0.1', 'trace-42.a']);
+  assert.match(String(ok['msg']), /^\/telemetry\/GetMetric\?switch=sw1&metric=latency_ms 200 \d+\.\d\dms$/);
+  assert.equal(typeof ok['duration_ms'], 'number');
+  assert.deepEqual([missing['level'], missing['status']], ['WARNING', 404]);
+  assert.match(String(missing['request_id']), /^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$/, 'a client id that is not a plain token is replaced');
+  assert.notEqual(missing['request_id'], filtered['request_id']);
+  assert.equal(filtered['path'], '/telemetry/ListMetrics?switch=sw1');
+});
+
+test('requests Node refuses before they are whole get their line too (431, malformed, 408), with what the client sent escaped', async (t) => {
+  const { app, sink } = testApp('DEBUG');
+  t.after(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as import('node:net').AddressInfo).port;
+  const before = sink.lines.length;
+  const big = await rawExchange(port, `GET /telemetry/GetMetric?switch=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: t\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 431 /);
+  const hostile = await rawExchange(port, 'GET /x"y\\z\x01\x1b[31m HTTP/1.1\r\nHost: t\r\n\r\n');
+  assert.match(hostile, /^HTTP\/1\.1 400 /);
+  const lines = sink.lines.slice(before).filter((l) => / (431|400) /.test(l));
+  assert.equal(lines.length, 2, sink.lines.slice(before).join('\n'));
+  assert.match(lines[0]!, / WARNING \/telemetry\/GetMetric\?switch=a+ 431 \d+\.\d\dms$/);
+  // The line holds no raw control character, quote or backslash from the client: each is %XX.
+  assert.match(lines[1]!, / WARNING \/x%22y%5Cz%01%1B\[31m 400 \d+\.\d\dms$/);
+  for (const line of lines) assert.ok([...line].every((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) < 0x7f && ch !== '"' && ch !== '\\'), line);
+});

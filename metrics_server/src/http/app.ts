@@ -68,7 +68,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const fastPath = limits.fastReadPath ? new FastReadPath({ reader: options.reader, views, recorder, maxQueryBytes: limits.maxQueryBytes }) : undefined;
   const app = Fastify({
     logger: false,
-    serverFactory: limitedServerFactory(limits, logger, fastPath),
+    serverFactory: limitedServerFactory(limits, recorder, fastPath),
     // Fastify's own defaults are generous; a query API needs no request bodies at all.
     bodyLimit: 1024,
     return503OnClosing: true,
@@ -159,11 +159,23 @@ export function buildApp(options: AppOptions): FastifyInstance {
 }
 
 /**
+ * The method and request target of what a client sent before Node refused it, read from the raw
+ * bytes' first line (`-` for what is not there); the request log escapes them.
+ */
+function requestTarget(rawPacket: unknown): { method: string; url: string } {
+  if (!Buffer.isBuffer(rawPacket)) return { method: '-', url: '-' };
+  const firstLine = rawPacket.subarray(0, Math.min(rawPacket.length, 4096)).toString('latin1').split('\r\n', 1)[0] ?? '';
+  const [method = '', url = ''] = firstLine.split(' ');
+  // The method becomes a metric label: only the methods Node knows, never whatever a client wrote.
+  return { method: http.METHODS.includes(method) ? method : 'OTHER', url: url === '' ? '-' : url.slice(0, 2048) };
+}
+
+/**
  * A node:http server with our limits: header size (431), whole-request timeout against slow-loris
  * clients (408), keep-alive timeout, and JSON bodies for errors Node raises before Fastify sees a
  * request. The read fast path, when on, sees each request first.
  */
-function limitedServerFactory(limits: HttpLimits, logger: Logger, fastPath: FastReadPath | undefined): FastifyServerFactory {
+function limitedServerFactory(limits: HttpLimits, recorder: RequestRecorder, fastPath: FastReadPath | undefined): FastifyServerFactory {
   return (fastifyHandler) => {
     const handler: http.RequestListener =
       fastPath === undefined
@@ -186,10 +198,17 @@ function limitedServerFactory(limits: HttpLimits, logger: Logger, fastPath: Fast
       },
       handler,
     );
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // When each connection opened: the only start time a request Node refuses before it is complete has.
+    const connectedAt = new WeakMap<Socket, number>();
+    server.on('connection', (socket: Socket) => connectedAt.set(socket, performance.now()));
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {
       const known = CLIENT_ERROR_STATUS[err.code ?? ''];
       const status = known?.status ?? 400;
-      logger.warning(`rejected malformed request: ${known?.message ?? 'bad request'}`, { code: err.code });
+      // A reset before any byte is no request: nothing to answer, nothing to log.
+      if (err.code !== 'ECONNRESET' || Buffer.isBuffer(err.rawPacket)) {
+        const target = requestTarget(err.rawPacket);
+        recorder.record(target.url, 'unmatched', target.method, status, connectedAt.get(socket) ?? performance.now(), { socket });
+      }
       if (!socket.writable || err.code === 'ECONNRESET') {
         socket.destroy();
         return;

@@ -48,13 +48,13 @@ export class FastReadPath {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (path === GET_METRIC_PATH) return this.getMetric(res, url, q, receivedAt);
+    if (path === GET_METRIC_PATH) return this.getMetric(req, res, url, q, receivedAt);
     // ListMetrics: the plain whole body only (filters and compressed bodies are the route's to negotiate).
-    if (path === LIST_METRICS_PATH && q === -1 && headers['accept-encoding'] === undefined) return this.listMetrics(res, url, receivedAt);
+    if (path === LIST_METRICS_PATH && q === -1 && headers['accept-encoding'] === undefined) return this.listMetrics(req, res, url, receivedAt);
     return false;
   }
 
-  private getMetric(res: ServerResponse, url: string, q: number, receivedAt: number): boolean {
+  private getMetric(req: IncomingMessage, res: ServerResponse, url: string, q: number, receivedAt: number): boolean {
     if (q === -1 || url.length - q - 1 > this.options.maxQueryBytes) return false;
     const snapshot = this.options.reader.current();
     if (snapshot === undefined) return false;
@@ -67,11 +67,11 @@ export class FastReadPath {
     res.writeHead(200, snapshotHeaderList(snapshot, body.length));
     // A short body on a writable socket is written within end(): the line is logged right after it.
     res.end(body);
-    this.options.recorder.record(url, GET_METRIC_PATH, 'GET', 200, receivedAt);
+    this.options.recorder.record(url, GET_METRIC_PATH, 'GET', 200, receivedAt, req);
     return true;
   }
 
-  private listMetrics(res: ServerResponse, url: string, receivedAt: number): boolean {
+  private listMetrics(req: IncomingMessage, res: ServerResponse, url: string, receivedAt: number): boolean {
     const snapshot = this.options.reader.current();
     if (snapshot === undefined) return false;
     // Not rendered yet for this snapshot: the route waits for the render.
@@ -81,7 +81,7 @@ export class FastReadPath {
     headers.push('vary', 'Accept-Encoding');
     res.writeHead(200, headers);
     // Large bodies leave end() still queued; the line waits for the socket to take all of it.
-    res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt));
+    res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt, req));
     res.end(body);
     return true;
   }

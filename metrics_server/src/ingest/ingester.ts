@@ -37,9 +37,41 @@ export interface IngesterDeps {
   readonly health: IngestionHealth;
 }
 
+/** While the same failure repeats, it is logged again at most this often (a summary line). */
+export const REPEATED_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/** An outage of one source, as its log lines need it. */
+interface Outage {
+  reason: string;
+  readonly sinceMs: number;
+  failures: number;
+  /** Failures since the last line written about this outage. */
+  unlogged: number;
+  lastLoggedAtMs: number;
+}
+
+/** `3m 12s`, `45s`, `1h 2m`: a duration for a log line. */
+function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
 /** Turns deliveries into snapshots and health records. */
 export class Ingester {
-  constructor(private readonly deps: IngesterDeps) {}
+  /**
+   * Outages by source label. A generator down for an hour used to write one ERROR line per poll (every
+   * second before the first snapshot); now: the first failure, then a summary at most once a minute
+   * while the same reason repeats (a new reason is logged at once), and one line on recovery with
+   * how long it lasted. Health keeps the exact counts.
+   */
+  private readonly outages = new Map<string, Outage>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: IngesterDeps & { readonly now?: () => number }) {
+    this.now = deps.now ?? Date.now;
+  }
 
   /** A body to parse and publish. Never rejects: a failure is a `failed` record. */
   async ingestBody(body: Uint8Array, delivery: Delivery): Promise<IngestRecord> {
@@ -60,6 +92,7 @@ export class Ingester {
     const { version } = snapshot;
     const { rejected } = prepared;
     const record: IngestRecord = { outcome: 'ok', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes, version, switches: snapshot.switchCount, rejected };
+    this.recovered(delivery);
     const rejectedTotal = totalRejected(rejected);
     if (rejectedTotal > 0) {
       delivery.logger.warning(`ingested snapshot v${version} with ${snapshot.switchCount} switches; skipped ${rejectedTotal} bad rows`, { url: delivery.origin, ...nonZeroRejects(rejected) });
@@ -73,6 +106,7 @@ export class Ingester {
   /** The source confirmed the current data is still current (a `304`): nothing to parse. */
   confirmCurrent(delivery: Delivery): IngestRecord {
     const record: IngestRecord = { outcome: 'not_modified', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes: 0 };
+    this.recovered(delivery);
     this.deps.health.record(record);
     return record;
   }
@@ -89,11 +123,36 @@ export class Ingester {
       ...(rejected !== undefined ? { rejected } : {}),
     };
     const current = reader.current();
-    delivery.logger.error(`${delivery.label} failed: ${message}; ${current === undefined ? 'no snapshot yet' : `keeping snapshot v${current.version}`}`, {
-      consecutive_failures: health.consecutiveFailures + 1,
-    });
+    const keeping = current === undefined ? 'no snapshot yet' : `keeping snapshot v${current.version}`;
+    const fields = { consecutive_failures: health.consecutiveFailures + 1 };
+    const nowMs = this.now();
+    const outage = this.outages.get(delivery.label);
+    if (outage === undefined || outage.reason !== message) {
+      // The first failure, or a different one: said at once.
+      delivery.logger.error(`${delivery.label} failed: ${message}; ${keeping}`, fields);
+      if (outage === undefined) this.outages.set(delivery.label, { reason: message, sinceMs: delivery.startedAtMs, failures: 1, unlogged: 0, lastLoggedAtMs: nowMs });
+      else Object.assign(outage, { reason: message, failures: outage.failures + 1, unlogged: 0, lastLoggedAtMs: nowMs });
+    } else {
+      outage.failures += 1;
+      outage.unlogged += 1;
+      if (nowMs - outage.lastLoggedAtMs >= REPEATED_FAILURE_LOG_INTERVAL_MS) {
+        delivery.logger.error(`${delivery.label} still failing: ${message}; ${outage.unlogged} more failures since the last line, ${outage.failures} in ${humanDuration(nowMs - outage.sinceMs)}; ${keeping}`, fields);
+        outage.unlogged = 0;
+        outage.lastLoggedAtMs = nowMs;
+      } else {
+        delivery.logger.debug(`${delivery.label} failed: ${message}; ${keeping}`, fields);
+      }
+    }
     health.record(record);
     return record;
+  }
+
+  /** Ends an outage of the delivering source, if there was one, with one line saying how long it lasted. */
+  private recovered(delivery: Delivery): void {
+    const outage = this.outages.get(delivery.label);
+    if (outage === undefined) return;
+    this.outages.delete(delivery.label);
+    delivery.logger.info(`${delivery.label} recovered after ${humanDuration(this.now() - outage.sinceMs)} (${outage.failures} failed in a row, last: ${outage.reason})`);
   }
 }
 
