@@ -1,6 +1,6 @@
 /**
  * The edge every service's `main` shares: turn start-up failures into one clear line and an exit
- * code, and stop cleanly on SIGINT/SIGTERM. No stack traces reach an operator's terminal.
+ * code, and stop cleanly on SIGINT, SIGTERM and SIGHUP. No stack traces reach an operator's terminal.
  */
 import type { Server } from 'node:net';
 import { ConfigError } from './config-file.js';
@@ -40,10 +40,20 @@ export function describeStartupError(err: unknown, what: string): { message: str
   return { message: `${what}: failed to start: ${message}`, exitCode: EXIT_RUNTIME_ERROR };
 }
 
+/** Signals that stop a service gracefully; SIGHUP is the terminal going away. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * A second stop signal this soon after the first is the same request, not an impatient one: Ctrl-C
+ * sends SIGINT to the whole foreground process group, and `npm start`'s supervisor forwards its own
+ * SIGTERM to each service at the same moment. Later, a second signal exits at once.
+ */
+export const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
+
 /**
  * Starts a service and owns the process around it: a start-up failure prints one line to stderr
- * and exits non-zero; the first SIGINT/SIGTERM stops the service gracefully, a second one exits at
- * once.
+ * and exits non-zero; the first SIGINT/SIGTERM/SIGHUP stops the service gracefully (one that
+ * arrives with it is the same request), a later second one exits at once.
  */
 export async function runService(what: string, start: () => Promise<RunningService>): Promise<void> {
   let service: RunningService;
@@ -54,13 +64,14 @@ export async function runService(what: string, start: () => Promise<RunningServi
     process.stderr.write(`${message}\n`);
     process.exit(exitCode);
   }
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) return;
       process.stderr.write(`${what}: second ${signal}, exiting now\n`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     service.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -69,6 +80,5 @@ export async function runService(what: string, start: () => Promise<RunningServi
       },
     );
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 }

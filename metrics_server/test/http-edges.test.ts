@@ -27,8 +27,8 @@ test('a plugin serves everything under its prefix; other methods there get 405, 
   const post = await app.inject({ method: 'POST', url: '/assets/app-1a2b.js' });
   assert.equal(post.statusCode, 405);
   assert.equal(post.headers['allow'], 'GET, HEAD');
-  const propfind = await app.inject({ method: 'PROPFIND', url: '/assets/x' });
-  assert.equal(propfind.statusCode, 405);
+  const patch = await app.inject({ method: 'PATCH', url: '/assets/x' });
+  assert.equal(patch.statusCode, 405);
   for (const url of ['/asset', '/assetsx/y', '/other/assets/y']) {
     const res = await app.inject({ url });
     assert.equal(res.statusCode, 404, url);
@@ -79,6 +79,7 @@ test('a graceful stop ends open streams promptly, instead of draining forever', 
   await server.stop();
   const stopMs = performance.now() - started;
   const texts = await Promise.all(ended);
-  assert.ok(stopMs < 2000, `stop took ${stopMs.toFixed(0)} ms`);
+  // Promptly, not forever: without ending them the drain never finishes (5 s leaves room for a loaded machine).
+  assert.ok(stopMs < 5000, `stop took ${stopMs.toFixed(0)} ms`);
   for (const text of texts) assert.equal(text, ': open\n\n', 'each stream ended cleanly (end of body, not a reset)');
 });
