@@ -3,6 +3,7 @@
  * code, and stop cleanly on SIGINT, SIGTERM and SIGHUP. No stack traces reach an operator's terminal.
  */
 import type { Server } from 'node:net';
+import { parseCommandLine, projectVersion, usageText, UsageError, type CommandSpec, type Invocation } from './command-line.js';
 import { ConfigError } from './config-file.js';
 
 /** A started service, as its `main` holds it. */
@@ -81,4 +82,53 @@ export async function runService(what: string, start: () => Promise<RunningServi
     );
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+}
+
+/** A service as its command line runs it: how to load its configuration, describe it and start it. */
+export interface ServiceCommand<C> {
+  /** Names the service in error lines: `metrics server: invalid configuration: ...`. */
+  readonly what: string;
+  readonly spec: CommandSpec;
+  /** Loads and validates the configuration; throws ConfigError. */
+  load(invocation: { readonly configPath: string | undefined; readonly values: Readonly<Record<string, string>> }): C;
+  /** The lines `--check-config` prints for a valid configuration. */
+  describe(config: C): string;
+  start(config: C): Promise<RunningService>;
+}
+
+/**
+ * A service's `main`: `--help` and `--version` print and exit 0; a usage error prints one line and
+ * a hint and exits 2; `--check-config` validates and exits 0 or 2; otherwise the service runs under
+ * runService.
+ */
+export async function runCommand<C>(command: ServiceCommand<C>, argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(command.spec, argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${command.spec.command}: ${err.message}\nTry '${command.spec.command} --help'.\n`);
+    process.exit(EXIT_CONFIG_ERROR);
+  }
+  if (invocation.action === 'help') {
+    process.stdout.write(usageText(command.spec));
+    return;
+  }
+  if (invocation.action === 'version') {
+    process.stdout.write(`${command.spec.command} ${projectVersion()}\n`);
+    return;
+  }
+  if (invocation.action === 'check-config') {
+    try {
+      const config = command.load(invocation);
+      process.stdout.write(`${command.what}: configuration OK\n${command.describe(config)}\n`);
+    } catch (err) {
+      const { message, exitCode } = describeStartupError(err, command.what);
+      process.stderr.write(`${message}\n`);
+      process.exit(exitCode);
+    }
+    return;
+  }
+  const run = invocation;
+  await runService(command.what, () => command.start(command.load(run)));
 }

@@ -1,32 +1,42 @@
 /**
  * The metrics server's configuration: `metrics_server/config/config.json` (or
- * `METRICS_SERVER_CONFIG`), then environment overrides. Defaults are named constants; every error
- * names the file or variable and the key, and stops start-up.
+ * `METRICS_SERVER_CONFIG`, or `--config`), with environment variables laid over it and command-line
+ * options over those, all validated by one JSON Schema (config-schema.ts). Every error names the
+ * file, variable or option and the key, and stops start-up.
  */
 import { resolve } from 'node:path';
-import { ConfigError, ConfigReader, envNumber, projectRoot, readJsonConfigFile } from '../../common/config-file.js';
-import { LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../../common/logger.js';
+import { projectRoot, readJsonConfigFile } from '../../common/config-file.js';
+import { environmentOverrides, hostName, integerIn, section, validateConfig, type ConfigOverride } from '../../common/config-schema.js';
+import { resolveLogging } from '../../common/logging-config.js';
+import type { LogFormat, LogLevel } from '../../common/logger.js';
+import {
+  DEFAULT_FETCH_TIMEOUT_SECONDS,
+  DEFAULT_GENERATOR_URL,
+  DEFAULT_HOST,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_QUERY_BYTES,
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  METRICS_SERVER_ENV_BINDINGS,
+  metricsServerFileSchema,
+} from './config-schema.js';
 
-/** Loopback only unless told otherwise. */
-export const DEFAULT_HOST = '127.0.0.1';
-/** The seed's port. */
-export const DEFAULT_PORT = 8080;
-/** The generator's default address. */
-export const DEFAULT_GENERATOR_URL = 'http://127.0.0.1:9001/counters';
-/** Seconds between polls. */
-export const DEFAULT_POLL_INTERVAL_SECONDS = 5;
-/** Deadline of one whole fetch. */
-export const DEFAULT_FETCH_TIMEOUT_SECONDS = 2;
-/** 64 MiB: a 100,000-switch CSV is about 4 MB, a 1,000,000-switch one about 40 MB. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** Longest query string accepted (414 beyond). */
-export const DEFAULT_MAX_QUERY_BYTES = 2048;
-/** Largest request head accepted (431 beyond). */
-export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-/** A request must arrive whole within this (408 beyond). */
-export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
-/** Idle keep-alive connections close after this. */
-export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
+export {
+  DEFAULT_FETCH_TIMEOUT_SECONDS,
+  DEFAULT_GENERATOR_URL,
+  DEFAULT_HOST,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_QUERY_BYTES,
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+} from './config-schema.js';
+
 
 /** The server's whole configuration, after defaults and environment overrides. */
 export interface MetricsServerConfig {
@@ -67,86 +77,77 @@ export function defaultConfigPath(): string {
   return resolve(projectRoot(), 'metrics_server/config/config.json');
 }
 
-/** Reads the config file (or defaults) and applies the environment; throws `ConfigError` naming the key. */
-export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const path = env['METRICS_SERVER_CONFIG'] !== undefined && env['METRICS_SERVER_CONFIG'] !== '' ? resolve(env['METRICS_SERVER_CONFIG']) : defaultConfigPath();
+/** What the command line adds: another file, and overrides that win over the environment. */
+export interface CommandLineSettings {
+  readonly configPath?: string;
+  readonly overrides?: readonly ConfigOverride[];
+}
+
+/** The file the server reads: `--config`, else `METRICS_SERVER_CONFIG`, else the project's own. */
+export function metricsServerConfigPath(env: NodeJS.ProcessEnv, cli: CommandLineSettings = {}): string {
+  if (cli.configPath !== undefined) return resolve(cli.configPath);
+  const fromEnv = env['METRICS_SERVER_CONFIG'];
+  return fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : defaultConfigPath();
+}
+
+/** Reads the config file (or defaults), lays the environment and the command line over it, validates; throws `ConfigError` naming the key. */
+export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cli: CommandLineSettings = {}): LoadedConfig {
+  const path = metricsServerConfigPath(env, cli);
   const file = readJsonConfigFile(path);
-  const r = new ConfigReader(path, file.found ? file.value : {});
-  r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus']);
-  r.onlyKeys('logging', ['level', 'format']);
-  r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
-  r.onlyKeys('readiness', ['max_age_seconds']);
-  r.onlyKeys('http', ['max_query_bytes', 'max_header_bytes', 'request_timeout_seconds', 'keep_alive_timeout_seconds', 'fast_read_path']);
-  r.onlyKeys('prometheus', ['fabric_series']);
+  const overrides = [...environmentOverrides(env, METRICS_SERVER_ENV_BINDINGS), ...(cli.overrides ?? [])];
+  const v = validateConfig(metricsServerFileSchema, file.found ? file.value : {}, { file: path, overrides });
 
-  const level = fromEnv(env, 'LOG_LEVEL', (v) => parseLogLevel(v), `one of ${LOG_LEVELS.join(', ')}`) ?? r.oneOf('logging.level', 'INFO', LOG_LEVELS, parseLogLevel);
-  const format = fromEnv(env, 'LOG_FORMAT', (v) => LOG_FORMATS.find((f) => f === v), `one of ${LOG_FORMATS.join(', ')}`) ?? r.oneOf('logging.format', 'text', LOG_FORMATS);
-
-  const pollSeconds = envNumber('POLL_INTERVAL_SECONDS', env, 0.05, 86400) ?? r.number('ingestion.poll_interval_seconds', DEFAULT_POLL_INTERVAL_SECONDS, 0.05, 86400);
-  const timeoutSeconds = envNumber('FETCH_TIMEOUT_SECONDS', env, 0.01, 3600) ?? r.number('ingestion.fetch_timeout_seconds', DEFAULT_FETCH_TIMEOUT_SECONDS, 0.01, 3600);
-  const maxBodyBytes = envNumber('MAX_BODY_BYTES', env, 1024, 2 ** 31 - 1, true) ?? r.number('ingestion.max_body_bytes', DEFAULT_MAX_BODY_BYTES, 1024, 2 ** 31 - 1, true);
-  const generatorUrl = resolveGeneratorUrl(env, r);
-  const maxAgeSeconds = r.number('readiness.max_age_seconds', 3 * pollSeconds + timeoutSeconds, 0.1, 7 * 86400);
-
-  const host = env['METRICS_SERVER_HOST'] !== undefined && env['METRICS_SERVER_HOST'] !== '' ? env['METRICS_SERVER_HOST'] : DEFAULT_HOST;
-  const port = envNumber('METRICS_SERVER_PORT', env, 0, 65535, true) ?? DEFAULT_PORT;
+  const pollSeconds = v.ingestion?.poll_interval_seconds ?? DEFAULT_POLL_INTERVAL_SECONDS;
+  const timeoutSeconds = v.ingestion?.fetch_timeout_seconds ?? DEFAULT_FETCH_TIMEOUT_SECONDS;
+  const generatorUrl = resolveGeneratorUrl(env, v.ingestion?.generator_url ?? DEFAULT_GENERATOR_URL);
+  const maxAgeSeconds = v.readiness?.max_age_seconds ?? 3 * pollSeconds + timeoutSeconds;
+  const http = v.http ?? {};
 
   return {
     missingFile: file.found ? undefined : path,
     config: {
       source: file.found ? path : `${path} (missing: defaults)`,
-      host,
-      port,
-      logging: { level, format },
-      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes },
+      host: http.host ?? DEFAULT_HOST,
+      port: http.port ?? DEFAULT_PORT,
+      logging: resolveLogging(v.logging),
+      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes: v.ingestion?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES },
       readiness: { maxAgeMs: maxAgeSeconds * 1000 },
       http: {
-        maxQueryBytes: r.number('http.max_query_bytes', DEFAULT_MAX_QUERY_BYTES, 64, 65536, true),
-        maxHeaderBytes: r.number('http.max_header_bytes', DEFAULT_MAX_HEADER_BYTES, 1024, 1024 * 1024, true),
-        requestTimeoutMs: r.number('http.request_timeout_seconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 0.1, 3600) * 1000,
-        keepAliveTimeoutMs: r.number('http.keep_alive_timeout_seconds', DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, 0.1, 3600) * 1000,
-        fastReadPath: r.boolean('http.fast_read_path', true),
+        maxQueryBytes: http.max_query_bytes ?? DEFAULT_MAX_QUERY_BYTES,
+        maxHeaderBytes: http.max_header_bytes ?? DEFAULT_MAX_HEADER_BYTES,
+        requestTimeoutMs: (http.request_timeout_seconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000,
+        keepAliveTimeoutMs: (http.keep_alive_timeout_seconds ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS) * 1000,
+        fastReadPath: http.fast_read_path ?? true,
       },
-      prometheus: { fabricSeries: r.boolean('prometheus.fabric_series', true) },
+      prometheus: { fabricSeries: v.prometheus?.fabric_series ?? true },
     },
   };
 }
 
-/** `GENERATOR_URL`, else `GENERATOR_HOST`/`GENERATOR_PORT` (as the seed's server did), else the file. */
-function resolveGeneratorUrl(env: NodeJS.ProcessEnv, r: ConfigReader): URL {
-  const fromVar = env['GENERATOR_URL'];
-  if (fromVar !== undefined && fromVar !== '') return parseHttpUrl(fromVar, 'environment variable GENERATOR_URL');
-  const host = env['GENERATOR_HOST'];
-  const port = envNumber('GENERATOR_PORT', env, 1, 65535, true);
-  if ((host !== undefined && host !== '') || port !== undefined) {
-    const fileUrl = parseHttpUrl(r.string('ingestion.generator_url', DEFAULT_GENERATOR_URL), 'ingestion.generator_url');
-    const h = host !== undefined && host !== '' ? host : fileUrl.hostname;
-    const bracketed = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
-    return parseHttpUrl(`http://${bracketed}:${port ?? 9001}/counters`, 'GENERATOR_HOST/GENERATOR_PORT');
-  }
-  const text = r.string('ingestion.generator_url', DEFAULT_GENERATOR_URL);
-  try {
-    return parseHttpUrl(text, 'ingestion.generator_url');
-  } catch {
-    return r.fail('ingestion.generator_url', 'must be an http:// or https:// URL', text);
-  }
-}
+/** `GENERATOR_HOST` and `GENERATOR_PORT`, checked by the same rules as the file's keys. */
+const generatorAddressSchema = section(
+  {
+    host: hostName('The generator\'s host.', '127.0.0.1'),
+    port: integerIn(1, 65535, 'The generator\'s port.'),
+  },
+  'GENERATOR_HOST and GENERATOR_PORT.',
+);
 
-function parseHttpUrl(text: string, what: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(`${what} is not a valid URL (got ${JSON.stringify(text)})`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${what} must be an http:// or https:// URL (got ${JSON.stringify(text)})`);
+/**
+ * The generator's URL. `GENERATOR_URL` (already laid over the file) wins whole; otherwise
+ * `GENERATOR_HOST` and `GENERATOR_PORT` replace only the host and the port of the configured URL,
+ * keeping its scheme and path (the seed's server built its URL from those two alone).
+ */
+function resolveGeneratorUrl(env: NodeJS.ProcessEnv, configured: string): URL {
+  const url = new URL(configured);
+  if (env['GENERATOR_URL'] !== undefined && env['GENERATOR_URL'] !== '') return url;
+  const overrides = environmentOverrides(env, [
+    { name: 'GENERATOR_HOST', key: 'host', kind: 'string' },
+    { name: 'GENERATOR_PORT', key: 'port', kind: 'number' },
+  ]);
+  if (overrides.length === 0) return url;
+  const address = validateConfig(generatorAddressSchema, {}, { file: 'environment', overrides });
+  if (address.host !== undefined) url.hostname = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
+  if (address.port !== undefined) url.port = String(address.port);
   return url;
-}
-
-function fromEnv<T>(env: NodeJS.ProcessEnv, name: string, parse: (value: string) => T | undefined, expectation: string): T | undefined {
-  const text = env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = parse(text);
-  if (value === undefined) throw new ConfigError(`environment variable ${name} must be ${expectation} (got ${JSON.stringify(text)})`);
-  return value;
 }

@@ -70,7 +70,7 @@ test('invalid config stops start-up with a message naming the file and the key',
   const cases: [string, RegExp][] = [
     ['{not json', /invalid JSON/],
     ['[]', /top level must be a JSON object/],
-    ['{"logging": {"level": "LOUD"}}', /"logging.level" must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL \(got "LOUD"\)/],
+    ['{"logging": {"level": "LOUD"}}', /"logging.level" must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, WARN, FATAL \(upper or lower case\) \(got "LOUD"\)/],
     ['{"logging": {"format": "xml"}}', /"logging.format" must be one of text, json/],
     ['{"ingestion": {"poll_interval_seconds": 0}}', /"ingestion.poll_interval_seconds" must be a number from 0.05 to 86400 \(got 0\)/],
     ['{"ingestion": {"poll_interval_seconds": "5"}}', /"ingestion.poll_interval_seconds" must be a number/],
@@ -116,4 +116,47 @@ test('a port already in use gives one line and exit code 3', async () => {
   } finally {
     blocker.close();
   }
+});
+
+// Issue 17, item 5: setting only GENERATOR_HOST replaced the configured URL's port, path and scheme
+// with defaults. Host and port overrides now change only the host and the port.
+test('GENERATOR_HOST or GENERATOR_PORT alone changes only that part of the configured URL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify({ ingestion: { generator_url: 'https://fabric.example:9443/api/counters' } }));
+  const url = (env: NodeJS.ProcessEnv): string => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, ...env }).config.ingestion.generatorUrl.href;
+  assert.equal(url({ GENERATOR_HOST: '10.1.2.3' }), 'https://10.1.2.3:9443/api/counters');
+  assert.equal(url({ GENERATOR_PORT: '9555' }), 'https://fabric.example:9555/api/counters');
+  assert.equal(url({ GENERATOR_HOST: '::1', GENERATOR_PORT: '9002' }), 'https://[::1]:9002/api/counters');
+  assert.equal(url({ GENERATOR_URL: 'http://a:1/c', GENERATOR_HOST: 'ignored' }), 'http://a:1/c');
+  assert.throws(() => url({ GENERATOR_PORT: '0' }), /environment variable GENERATOR_PORT must be an integer from 1 to 65535 \(got "0"\)/);
+  assert.throws(() => url({ GENERATOR_HOST: ' spaced' }), /environment variable GENERATOR_HOST must be a non-empty string/);
+});
+
+// Issue 17, item 5: LOG_LEVEL=warn was accepted but LOG_FORMAT=JSON refused. One rule for every
+// enumerated setting: all upper or all lower case, in the file and in the environment.
+test('enumerated settings take upper or lower case, the same in the file and the environment', () => {
+  const env = loadMetricsServerConfig({ LOG_LEVEL: 'warn', LOG_FORMAT: 'JSON' }).config.logging;
+  assert.deepEqual(env, { level: 'WARNING', format: 'json' });
+  assert.deepEqual(loadMetricsServerConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'text' }).config.logging, { level: 'DEBUG', format: 'text' });
+  assert.throws(() => loadMetricsServerConfig({ LOG_FORMAT: 'Json' }), /environment variable LOG_FORMAT must be one of text, json \(upper or lower case\) \(got "Json"\)/);
+  const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify({ logging: { level: 'error', format: 'JSON' } }));
+  assert.deepEqual(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }).config.logging, { level: 'ERROR', format: 'json' });
+});
+
+test('the command line wins over the environment, which wins over the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify({ http: { host: '127.0.0.2', port: 8100 } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }).config.port, 8100);
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, METRICS_SERVER_PORT: '8200' }).config.port, 8200);
+  const cli = { overrides: [{ key: 'http.port', value: 8300, origin: 'option --port', text: '8300' }] };
+  const both = loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, METRICS_SERVER_PORT: '8200' }, cli).config;
+  assert.equal(both.port, 8300);
+  assert.equal(both.host, '127.0.0.2');
+  const other = join(dir, 'other.json');
+  writeFileSync(other, JSON.stringify({ http: { port: 8400 } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }, { configPath: other }).config.port, 8400);
 });

@@ -1,14 +1,28 @@
 /**
- * The generator's configuration: `telemetry_generator/config/config.json` (or `GENERATOR_CONFIG`),
- * plus `GENERATOR_HOST` / `GENERATOR_PORT`. Every key has a named default; a missing file means all
- * defaults, and any present but invalid value is a ConfigError naming the file and the key, so the
- * service refuses to start rather than run with a guess.
+ * The generator's configuration: `telemetry_generator/config/config.json` (or `GENERATOR_CONFIG`,
+ * or `--config`), with environment variables laid over it and command-line options over those, all
+ * validated by one JSON Schema (config-schema.ts). A missing file means all defaults; anything
+ * invalid is a ConfigError naming the file (or variable, or option) and the key, so the service
+ * refuses to start rather than run with a guess.
  */
-import { join } from 'node:path';
-import { ConfigError, ConfigReader, envNumber, projectRoot, readJsonConfigFile, preview } from '../../common/config-file.js';
-import { LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../../common/logger.js';
+import { join, resolve } from 'node:path';
+import { ConfigError, preview, projectRoot, readJsonConfigFile } from '../../common/config-file.js';
+import { environmentOverrides, validateConfig, type ConfigOverride } from '../../common/config-schema.js';
+import { resolveLogging } from '../../common/logging-config.js';
+import type { LogFormat, LogLevel } from '../../common/logger.js';
 import { METRIC_NAMES, isMetricName, type MetricName } from '../../common/telemetry-schema.js';
-import { MAX_SEED } from './prng.js';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SWITCH_COUNT, DEFAULT_UPDATE_INTERVAL_SECONDS, GENERATOR_ENV_BINDINGS, generatorFileSchema, type GeneratorFile } from './config-schema.js';
+
+export {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_SWITCH_COUNT,
+  DEFAULT_UPDATE_INTERVAL_SECONDS,
+  MAX_LINK_CAPACITY_MBPS,
+  MAX_SWITCH_COUNT,
+  MAX_UPDATE_INTERVAL_SECONDS,
+  MIN_SWITCH_COUNT,
+} from './config-schema.js';
 
 /** The knobs behind the simulated fabric's behaviour. Probabilities are per switch per interval. */
 export interface SimulationConfig {
@@ -56,23 +70,6 @@ export interface GeneratorConfig {
 
 /** The seed's config path, relative to the project. */
 export const DEFAULT_CONFIG_RELATIVE_PATH = 'telemetry_generator/config/config.json';
-/** Loopback only unless told otherwise. */
-export const DEFAULT_HOST = '127.0.0.1';
-/** The seed's port. */
-export const DEFAULT_PORT = 9001;
-/** Switches when the file says nothing. */
-export const DEFAULT_SWITCH_COUNT = 4;
-/** The fewest switches accepted. */
-export const MIN_SWITCH_COUNT = 1;
-/** The most switches accepted. */
-export const MAX_SWITCH_COUNT = 1_000_000;
-/** Seconds between ticks. */
-export const DEFAULT_UPDATE_INTERVAL_SECONDS = 10;
-/** One day: longer intervals are almost certainly a unit mistake (milliseconds for seconds). */
-export const MAX_UPDATE_INTERVAL_SECONDS = 86_400;
-/** Highest link speed accepted: 1.6 Tb/s, the fastest Ethernet port shipping today. */
-export const MAX_LINK_CAPACITY_MBPS = 1_600_000;
-
 /** The simulation knobs' defaults (README: Configuration). */
 export const DEFAULT_SIMULATION: SimulationConfig = Object.freeze({
   linkCapacitiesMbps: Object.freeze([10_000, 25_000, 40_000, 100_000]),
@@ -93,47 +90,31 @@ export const DEFAULT_SIMULATION: SimulationConfig = Object.freeze({
   linkDownMaxIntervals: 6,
 });
 
-const TOP_LEVEL_KEYS = ['switches', 'metrics', 'update_interval_seconds', 'seed', 'simulation', 'logging'];
-const SIMULATION_KEYS = [
-  'link_capacities_mbps',
-  'mean_utilization_min',
-  'mean_utilization_max',
-  'mean_reversion',
-  'volatility',
-  'base_latency_ms',
-  'latency_spike_probability',
-  'latency_spike_factor',
-  'tx_queue_max_packets',
-  'error_burst_probability',
-  'error_burst_min_intervals',
-  'error_burst_max_intervals',
-  'error_burst_max_errors',
-  'link_down_probability',
-  'link_down_min_intervals',
-  'link_down_max_intervals',
-];
+/** What the command line adds: another file, and overrides that win over the environment. */
+export interface CommandLineSettings {
+  readonly configPath?: string;
+  readonly overrides?: readonly ConfigOverride[];
+}
 
-/** Where the config file is: `GENERATOR_CONFIG` if set, else the project's own file (never cwd). */
-export function configPath(env: NodeJS.ProcessEnv): string {
+/** Where the config file is: `--config`, else `GENERATOR_CONFIG`, else the project's own file (never cwd). */
+export function configPath(env: NodeJS.ProcessEnv, cli: CommandLineSettings = {}): string {
+  if (cli.configPath !== undefined) return resolve(cli.configPath);
   const override = env['GENERATOR_CONFIG'];
   return override !== undefined && override !== '' ? override : join(projectRoot(), DEFAULT_CONFIG_RELATIVE_PATH);
 }
 
-/** Reads the file and the environment. Throws ConfigError for anything invalid. */
-export function loadGeneratorConfig(env: NodeJS.ProcessEnv = process.env): GeneratorConfig {
-  const path = configPath(env);
+/** Reads the file, lays the environment and the command line over it, validates. Throws ConfigError for anything invalid. */
+export function loadGeneratorConfig(env: NodeJS.ProcessEnv = process.env, cli: CommandLineSettings = {}): GeneratorConfig {
+  const path = configPath(env, cli);
   const file = readJsonConfigFile(path);
-  const values = parseGeneratorConfig(path, file.found ? file.value : {});
-  const host = env['GENERATOR_HOST'];
-  if (host !== undefined && host.trim() !== host) {
-    throw new ConfigError(`environment variable GENERATOR_HOST must not contain spaces (got ${preview(host)})`);
-  }
+  const overrides = [...environmentOverrides(env, GENERATOR_ENV_BINDINGS), ...(cli.overrides ?? [])];
+  const validated = validateConfig(generatorFileSchema, file.found ? file.value : {}, { file: path, overrides });
   return {
-    ...values,
+    ...settingsFrom(path, validated),
     path,
     fileFound: file.found,
-    host: host !== undefined && host !== '' ? host : DEFAULT_HOST,
-    port: envNumber('GENERATOR_PORT', env, 0, 65535, true) ?? DEFAULT_PORT,
+    host: validated.http?.host ?? DEFAULT_HOST,
+    port: validated.http?.port ?? DEFAULT_PORT,
   };
 }
 
@@ -142,100 +123,47 @@ export type FileSettings = Omit<GeneratorConfig, 'path' | 'fileFound' | 'host' |
 
 /** Validates a parsed config object. `file` only names the source in error messages. */
 export function parseGeneratorConfig(file: string, root: Readonly<Record<string, unknown>>): FileSettings {
-  const reader = new ConfigReader(file, root);
-  reader.onlyKeys('', TOP_LEVEL_KEYS);
-  reader.onlyKeys('switches', ['count']);
-  reader.onlyKeys('simulation', SIMULATION_KEYS);
-  reader.onlyKeys('logging', ['level', 'format']);
+  return settingsFrom(file, validateConfig(generatorFileSchema, root, { file, overrides: [] }));
+}
 
-  const interval = reader.number('update_interval_seconds', DEFAULT_UPDATE_INTERVAL_SECONDS, 0, MAX_UPDATE_INTERVAL_SECONDS);
-  if (interval <= 0) reader.fail('update_interval_seconds', `must be a number greater than 0 and at most ${MAX_UPDATE_INTERVAL_SECONDS}`, interval);
-
+/** Defaults for what the file left out, and the rules one schema cannot state (a minimum not above its maximum). */
+function settingsFrom(file: string, v: GeneratorFile): FileSettings {
   return {
-    switchCount: reader.number('switches.count', DEFAULT_SWITCH_COUNT, MIN_SWITCH_COUNT, MAX_SWITCH_COUNT, true),
-    metrics: readMetrics(reader),
-    updateIntervalSeconds: interval,
-    seed: reader.optionalInteger('seed', 0, MAX_SEED),
-    simulation: readSimulation(reader),
-    logging: {
-      level: reader.oneOf('logging.level', 'INFO', LOG_LEVELS, parseLogLevel),
-      format: reader.oneOf('logging.format', 'text', LOG_FORMATS),
-    },
+    switchCount: v.switches?.count ?? DEFAULT_SWITCH_COUNT,
+    metrics: v.metrics === undefined ? [...METRIC_NAMES] : v.metrics.filter(isMetricName),
+    updateIntervalSeconds: v.update_interval_seconds ?? DEFAULT_UPDATE_INTERVAL_SECONDS,
+    seed: v.seed,
+    simulation: simulationFrom(file, v.simulation ?? {}),
+    logging: resolveLogging(v.logging),
   };
 }
 
-function readMetrics(reader: ConfigReader): MetricName[] {
-  const value = reader.raw('metrics');
-  if (value === undefined) return [...METRIC_NAMES];
-  if (!Array.isArray(value) || value.length === 0) reader.fail('metrics', 'must be a non-empty array of metric names', value);
-  const metrics: MetricName[] = [];
-  value.forEach((name: unknown, index: number) => {
-    const key = `metrics[${index}]`;
-    if (typeof name !== 'string' || !isMetricName(name)) reader.fail(key, `must be one of ${METRIC_NAMES.join(', ')}`, name);
-    if (metrics.includes(name)) reader.fail(key, 'repeats a metric already listed', name);
-    metrics.push(name);
-  });
-  return metrics;
-}
-
-function readSimulation(reader: ConfigReader): SimulationConfig {
+function simulationFrom(file: string, s: NonNullable<GeneratorFile['simulation']>): SimulationConfig {
   const d = DEFAULT_SIMULATION;
-  const probability = (key: string, fallback: number): number => reader.number(`simulation.${key}`, fallback, 0, 1);
-  const intervals = (key: string, fallback: number): number => reader.number(`simulation.${key}`, fallback, 1, 1_000_000, true);
-
-  const meanUtilizationMin = reader.number('simulation.mean_utilization_min', d.meanUtilizationMin, 0, 1);
-  const meanUtilizationMax = reader.number('simulation.mean_utilization_max', d.meanUtilizationMax, 0, 1);
-  if (meanUtilizationMax < meanUtilizationMin) {
-    reader.fail('simulation.mean_utilization_max', `must be at least simulation.mean_utilization_min (${meanUtilizationMin})`, meanUtilizationMax);
-  }
-  const errorBurstMinIntervals = intervals('error_burst_min_intervals', d.errorBurstMinIntervals);
-  const errorBurstMaxIntervals = intervals('error_burst_max_intervals', d.errorBurstMaxIntervals);
-  if (errorBurstMaxIntervals < errorBurstMinIntervals) {
-    reader.fail('simulation.error_burst_max_intervals', `must be at least simulation.error_burst_min_intervals (${errorBurstMinIntervals})`, errorBurstMaxIntervals);
-  }
-  const linkDownMinIntervals = intervals('link_down_min_intervals', d.linkDownMinIntervals);
-  const linkDownMaxIntervals = intervals('link_down_max_intervals', d.linkDownMaxIntervals);
-  if (linkDownMaxIntervals < linkDownMinIntervals) {
-    reader.fail('simulation.link_down_max_intervals', `must be at least simulation.link_down_min_intervals (${linkDownMinIntervals})`, linkDownMaxIntervals);
-  }
-
-  return {
-    linkCapacitiesMbps: readCapacities(reader),
-    meanUtilizationMin,
-    meanUtilizationMax,
-    // 0 would freeze utilization at its first value forever; 1 would make it white noise.
-    meanReversion: positive(reader, 'simulation.mean_reversion', d.meanReversion, 1),
-    volatility: reader.number('simulation.volatility', d.volatility, 0, 1),
-    baseLatencyMs: positive(reader, 'simulation.base_latency_ms', d.baseLatencyMs, 10_000),
-    latencySpikeProbability: probability('latency_spike_probability', d.latencySpikeProbability),
-    latencySpikeFactor: reader.number('simulation.latency_spike_factor', d.latencySpikeFactor, 1, 1000),
-    txQueueMaxPackets: reader.number('simulation.tx_queue_max_packets', d.txQueueMaxPackets, 1, 1_000_000_000, true),
-    errorBurstProbability: probability('error_burst_probability', d.errorBurstProbability),
-    errorBurstMinIntervals,
-    errorBurstMaxIntervals,
-    errorBurstMaxErrors: reader.number('simulation.error_burst_max_errors', d.errorBurstMaxErrors, 1, 1_000_000_000, true),
-    linkDownProbability: probability('link_down_probability', d.linkDownProbability),
-    linkDownMinIntervals,
-    linkDownMaxIntervals,
+  const ordered = (minKey: string, min: number, maxKey: string, max: number): void => {
+    if (max < min) throw new ConfigError(`${file}: "simulation.${maxKey}" must be at least simulation.${minKey} (${min}) (got ${preview(max)})`);
   };
-}
-
-/** A number in (0, max]: ConfigReader's ranges are inclusive, so zero is excluded here. */
-function positive(reader: ConfigReader, key: string, fallback: number, max: number): number {
-  const value = reader.number(key, fallback, 0, max);
-  if (value <= 0) reader.fail(key, `must be a number greater than 0 and at most ${max}`, value);
-  return value;
-}
-
-function readCapacities(reader: ConfigReader): readonly number[] {
-  const key = 'simulation.link_capacities_mbps';
-  const value = reader.raw(key);
-  if (value === undefined) return DEFAULT_SIMULATION.linkCapacitiesMbps;
-  if (!Array.isArray(value) || value.length === 0) reader.fail(key, 'must be a non-empty array of link speeds in Mb/s', value);
-  return value.map((speed: unknown, index: number) => {
-    if (typeof speed !== 'number' || !Number.isInteger(speed) || speed < 1 || speed > MAX_LINK_CAPACITY_MBPS) {
-      reader.fail(`${key}[${index}]`, `must be an integer from 1 to ${MAX_LINK_CAPACITY_MBPS}`, speed);
-    }
-    return speed;
-  });
+  const simulation: SimulationConfig = {
+    linkCapacitiesMbps: s.link_capacities_mbps ?? d.linkCapacitiesMbps,
+    meanUtilizationMin: s.mean_utilization_min ?? d.meanUtilizationMin,
+    meanUtilizationMax: s.mean_utilization_max ?? d.meanUtilizationMax,
+    // 0 would freeze utilization at its first value forever (the schema excludes it); 1 makes it white noise.
+    meanReversion: s.mean_reversion ?? d.meanReversion,
+    volatility: s.volatility ?? d.volatility,
+    baseLatencyMs: s.base_latency_ms ?? d.baseLatencyMs,
+    latencySpikeProbability: s.latency_spike_probability ?? d.latencySpikeProbability,
+    latencySpikeFactor: s.latency_spike_factor ?? d.latencySpikeFactor,
+    txQueueMaxPackets: s.tx_queue_max_packets ?? d.txQueueMaxPackets,
+    errorBurstProbability: s.error_burst_probability ?? d.errorBurstProbability,
+    errorBurstMinIntervals: s.error_burst_min_intervals ?? d.errorBurstMinIntervals,
+    errorBurstMaxIntervals: s.error_burst_max_intervals ?? d.errorBurstMaxIntervals,
+    errorBurstMaxErrors: s.error_burst_max_errors ?? d.errorBurstMaxErrors,
+    linkDownProbability: s.link_down_probability ?? d.linkDownProbability,
+    linkDownMinIntervals: s.link_down_min_intervals ?? d.linkDownMinIntervals,
+    linkDownMaxIntervals: s.link_down_max_intervals ?? d.linkDownMaxIntervals,
+  };
+  ordered('mean_utilization_min', simulation.meanUtilizationMin, 'mean_utilization_max', simulation.meanUtilizationMax);
+  ordered('error_burst_min_intervals', simulation.errorBurstMinIntervals, 'error_burst_max_intervals', simulation.errorBurstMaxIntervals);
+  ordered('link_down_min_intervals', simulation.linkDownMinIntervals, 'link_down_max_intervals', simulation.linkDownMaxIntervals);
+  return simulation;
 }

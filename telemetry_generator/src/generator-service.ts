@@ -7,13 +7,12 @@ import { randomInt } from 'node:crypto';
 import { createLogger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import { buildGeneratorApp } from './app.js';
-import { loadGeneratorConfig } from './config.js';
+import { loadGeneratorConfig, type GeneratorConfig } from './config.js';
 import { TelemetryFeed } from './feed.js';
 import { GeneratorMetrics } from './generator-metrics.js';
 
-/** Starts the generator from its config and environment: listening first, then ticking. */
-export async function startGenerator(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
-  const config = loadGeneratorConfig(env);
+/** Starts the generator from a loaded config (by default, the file and the environment): listening first, then ticking. */
+export async function startGenerator(config: GeneratorConfig = loadGeneratorConfig(process.env)): Promise<RunningService> {
   const logger = createLogger({ level: config.logging.level, format: config.logging.format }).child('generator');
   if (config.fileFound) logger.info(`config loaded from ${config.path}`);
   else logger.info(`config file ${config.path} not found; using defaults`);

@@ -85,7 +85,7 @@ const invalidFiles: Array<[string, string, RegExp]> = [
   ['count fractional', '{"switches": {"count": 2.5}}', /"switches\.count" must be an integer/],
   ['switches not an object', '{"switches": 4}', /"switches" must be an object/],
   ['unknown metric', '{"metrics": ["bandwidth_mbps", "jitter_ms"]}', /"metrics\[1\]" must be one of bandwidth_mbps, .* \(got "jitter_ms"\)/],
-  ['duplicate metric', '{"metrics": ["latency_ms", "latency_ms"]}', /"metrics\[1\]" repeats a metric already listed \(got "latency_ms"\)/],
+  ['duplicate metric', '{"metrics": ["latency_ms", "latency_ms"]}', /"metrics\[1\]" repeats the value listed at \[0\] \(got "latency_ms"\)/],
   ['empty metrics', '{"metrics": []}', /"metrics" must be a non-empty array/],
   ['metrics not a list', '{"metrics": "latency_ms"}', /"metrics" must be a non-empty array/],
   ['metric not a string', '{"metrics": [3]}', /"metrics\[0\]" must be one of/],
@@ -138,4 +138,32 @@ test('parseGeneratorConfig is usable on an object without a file', () => {
   const settings = parseGeneratorConfig('inline', { switches: { count: 7 } });
   assert.equal(settings.switchCount, 7);
   assert.throws(() => parseGeneratorConfig('inline', { switches: { count: -7 } }), /^ConfigError: inline: "switches.count"/);
+});
+
+// Issue 17, item 5: the generator ignored LOG_LEVEL and LOG_FORMAT, so `LOG_FORMAT=json npm start`
+// mixed text and JSON lines. Both services now read the same variables by the same rule.
+test('the generator honours LOG_LEVEL and LOG_FORMAT, in either case, like the metrics server', () => {
+  const none = join(mkdtempSync(join(tmpdir(), 'generator-config-')), 'absent.json');
+  assert.deepEqual(loadGeneratorConfig({ GENERATOR_CONFIG: none, LOG_LEVEL: 'warn', LOG_FORMAT: 'JSON' }).logging, { level: 'WARNING', format: 'json' });
+  assert.deepEqual(loadGeneratorConfig({ GENERATOR_CONFIG: none, LOG_FORMAT: 'json' }).logging, { level: 'INFO', format: 'json' });
+  assert.throws(() => loadGeneratorConfig({ GENERATOR_CONFIG: none, LOG_LEVEL: 'loud' }), /environment variable LOG_LEVEL must be one of DEBUG, INFO/);
+});
+
+test('command-line options override the environment and the file, and are checked by the same schema', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'generator-config-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify({ switches: { count: 10 }, update_interval_seconds: 5, seed: 1 }));
+  const option = (name: string, key: string, value: unknown, text: string): { key: string; value: unknown; origin: string; text: string } => ({ key, value, origin: `option --${name}`, text });
+  const config = loadGeneratorConfig({ GENERATOR_CONFIG: path, GENERATOR_PORT: '9100' }, {
+    overrides: [option('switches', 'switches.count', 250, '250'), option('interval', 'update_interval_seconds', 0.5, '0.5'), option('seed', 'seed', 7, '7'), option('port', 'http.port', 0, '0')],
+  });
+  assert.equal(config.switchCount, 250);
+  assert.equal(config.updateIntervalSeconds, 0.5);
+  assert.equal(config.seed, 7);
+  assert.equal(config.port, 0);
+  assert.throws(
+    () => loadGeneratorConfig({ GENERATOR_CONFIG: path }, { overrides: [option('switches', 'switches.count', 0, '0')] }),
+    /option --switches must be an integer from 1 to 1000000 \(got "0"\)/,
+  );
+  assert.throws(() => loadGeneratorConfig({ GENERATOR_CONFIG: path }, { overrides: [option('interval', 'update_interval_seconds', 'soon', 'soon')] }), /option --interval must be a number greater than 0/);
 });

@@ -1,0 +1,91 @@
+/**
+ * The metrics server's configuration file, as one JSON Schema: every key, its range and its
+ * default. `config.ts` validates the file (with the environment and the command line laid over it)
+ * against this; `metrics_server/config/config.schema.json` is this schema published for editors.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { flag, hostName, httpUrl, integerIn, numberIn, section, type OverrideBinding } from '../../common/config-schema.js';
+import { LOGGING_ENV_BINDINGS, loggingSection } from '../../common/logging-config.js';
+
+/** Loopback only unless told otherwise. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** The seed's port. */
+export const DEFAULT_PORT = 8080;
+/** The generator's default address. */
+export const DEFAULT_GENERATOR_URL = 'http://127.0.0.1:9001/counters';
+/** Seconds between polls. */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 5;
+/** Deadline of one whole fetch. */
+export const DEFAULT_FETCH_TIMEOUT_SECONDS = 2;
+/** 64 MiB: a 100,000-switch CSV is about 4 MB, a 1,000,000-switch one about 40 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Longest query string accepted (414 beyond). */
+export const DEFAULT_MAX_QUERY_BYTES = 2048;
+/** Largest request head accepted (431 beyond). */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+/** A request must arrive whole within this (408 beyond). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+/** Idle keep-alive connections close after this. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
+
+/** The schema of `metrics_server/config/config.json`. */
+export const metricsServerFileSchema = section(
+  {
+    $schema: Type.String({ description: 'Where editors find this schema; ignored by the server.' }),
+    logging: loggingSection,
+    ingestion: section(
+      {
+        generator_url: httpUrl('The generator\'s /counters URL. GENERATOR_URL overrides; GENERATOR_HOST and GENERATOR_PORT change only its host and port.', DEFAULT_GENERATOR_URL),
+        poll_interval_seconds: numberIn(0.05, 86400, 'Seconds between polls; fractions allowed.', DEFAULT_POLL_INTERVAL_SECONDS),
+        fetch_timeout_seconds: numberIn(0.01, 3600, 'Deadline of one whole fetch, in seconds.', DEFAULT_FETCH_TIMEOUT_SECONDS),
+        max_body_bytes: integerIn(1024, 2 ** 31 - 1, 'Largest generator body accepted; a larger one fails the poll.', DEFAULT_MAX_BODY_BYTES),
+      },
+      'Where and how often the generator is polled.',
+    ),
+    readiness: section(
+      {
+        max_age_seconds: numberIn(0.1, 7 * 86400, '/readyz fails when the data was last confirmed current longer ago than this. Default: 3 poll intervals plus the fetch timeout.', 17),
+      },
+      'The readiness rule.',
+    ),
+    http: section(
+      {
+        host: hostName('Address to listen on. METRICS_SERVER_HOST and --host override.', DEFAULT_HOST),
+        port: integerIn(0, 65535, 'Port to listen on (0 picks a free one). METRICS_SERVER_PORT and --port override.', DEFAULT_PORT),
+        max_query_bytes: integerIn(64, 65536, 'Longest query string accepted; longer gets 414.', DEFAULT_MAX_QUERY_BYTES),
+        max_header_bytes: integerIn(1024, 1024 * 1024, 'Largest request head accepted; larger gets 431.', DEFAULT_MAX_HEADER_BYTES),
+        request_timeout_seconds: numberIn(0.1, 3600, 'A request must arrive whole within this; slower gets 408.', DEFAULT_REQUEST_TIMEOUT_SECONDS),
+        keep_alive_timeout_seconds: numberIn(0.1, 3600, 'Idle keep-alive connections close after this.', DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS),
+        fast_read_path: flag('Answer plain GetMetric and ListMetrics successes before the framework (same bytes, less CPU).', true),
+      },
+      'The HTTP listener.',
+    ),
+    prometheus: section(
+      {
+        fabric_series: flag('Export the fabric\'s values as fabric_switch_* series on /metrics.', true),
+      },
+      'The /metrics exposition.',
+    ),
+  },
+  'Configuration of the fabric telemetry metrics server.',
+);
+
+/** A validated file (every key optional; defaults are applied by config.ts). */
+export type MetricsServerFile = Static<typeof metricsServerFileSchema>;
+
+/** Environment variables and the keys they override (GENERATOR_* are resolved on the URL, config.ts). */
+export const METRICS_SERVER_ENV_BINDINGS: readonly OverrideBinding[] = [
+  ...LOGGING_ENV_BINDINGS,
+  { name: 'POLL_INTERVAL_SECONDS', key: 'ingestion.poll_interval_seconds', kind: 'number' },
+  { name: 'FETCH_TIMEOUT_SECONDS', key: 'ingestion.fetch_timeout_seconds', kind: 'number' },
+  { name: 'MAX_BODY_BYTES', key: 'ingestion.max_body_bytes', kind: 'number' },
+  { name: 'GENERATOR_URL', key: 'ingestion.generator_url', kind: 'string' },
+  { name: 'METRICS_SERVER_HOST', key: 'http.host', kind: 'string' },
+  { name: 'METRICS_SERVER_PORT', key: 'http.port', kind: 'number' },
+];
+
+/** Command-line options that override a key (`--host`, `--port`). */
+export const METRICS_SERVER_OPTION_BINDINGS: readonly OverrideBinding[] = [
+  { name: 'host', key: 'http.host', kind: 'string' },
+  { name: 'port', key: 'http.port', kind: 'number' },
+];
