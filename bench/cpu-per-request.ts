@@ -136,7 +136,7 @@ async function scenario(settings: CpuSettings, name: string, switches: number, p
 }
 
 /** GetMetric paths rotating over 4 switches and 3 metrics, as issue 19 measured. */
-function rotatingGetMetric(switches: number): string[] {
+export function rotatingGetMetric(switches: number): string[] {
   const ids = [1, 2, 3, 4].map((i) => 1 + (((i - 1) * 7919) % switches));
   const metrics = ['bandwidth_mbps', 'latency_ms', 'utilization_percent'];
   return ids.flatMap((id) => metrics.map((m) => `/telemetry/GetMetric?switch=sw${id}&metric=${m}`));

@@ -8,7 +8,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadResult, LoadSpec } from './load.js';
 import { status } from './server-probe.js';
-import { SEED, dist } from './settings.js';
+import { SEED, dist, serviceDist } from './settings.js';
 
 
 export const children = new Set<ChildProcess>();
@@ -68,15 +68,15 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export type Wrapper = readonly string[];
 
 /** `node script` as a spawn command and arguments, under `wrapper` when given. */
-function nodeCommand(script: string, wrapper: Wrapper | undefined): [string, string[]] {
-  const node = [process.execPath, join(dist, script)];
+function nodeCommand(script: string, wrapper: Wrapper | undefined, nodeFlags: readonly string[] = []): [string, string[]] {
+  const node = [process.execPath, ...nodeFlags, join(serviceDist, script)];
   return wrapper === undefined || wrapper.length === 0 ? [node[0]!, node.slice(1)] : [wrapper[0]!, [...wrapper.slice(1), ...node]];
 }
 
 /** Starts a built service like a user does, its output (INFO, text) going to a log file. */
-export async function startService(script: string, env: Record<string, string>, logPath: string, wrapper?: Wrapper): Promise<Service> {
+export async function startService(script: string, env: Record<string, string>, logPath: string, wrapper?: Wrapper, nodeFlags?: readonly string[]): Promise<Service> {
   const fd = openSync(logPath, 'a');
-  const [command, args] = nodeCommand(script, wrapper);
+  const [command, args] = nodeCommand(script, wrapper, nodeFlags);
   const child = track(spawn(command, args, { env: cleanEnv(env), stdio: ['ignore', fd, fd] }));
   closeSync(fd);
   try {
@@ -113,6 +113,8 @@ export interface MetricsServerOptions {
   readonly fastReadPath?: boolean;
   /** Run the server's `node` under this command (the instruction counts run it under valgrind). */
   readonly wrapper?: Wrapper;
+  /** Flags for the server's `node` itself (`--cpu-prof`, which NODE_OPTIONS does not take). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number, options: MetricsServerOptions = {}): Promise<Service> {
@@ -128,7 +130,7 @@ export async function startMetricsServer(generatorUrl: string, pollSeconds: numb
     }),
   );
   const logPath = join(runDir, `server-${n}-${switches}${fastPathOff ? '-fast-path-off' : ''}.log`);
-  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath, options.wrapper);
+  const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath, options.wrapper, options.nodeFlags);
   const deadline = Date.now() + (options.wrapper === undefined ? 60_000 : 300_000);
   while ((await status(service.url)).snapshot === null) {
     if (Date.now() > deadline) throw new Error(`the metrics server (${service.logPath}) ingested nothing within 60 s`);

@@ -48,3 +48,8 @@ export const RATIO_GOAL_SCENARIOS: ReadonlySet<string> = new Set<string>([SCENAR
 export const here = fileURLToPath(new URL('.', import.meta.url));
 export const root = join(here, '..', '..');
 export const dist = join(root, 'dist');
+/**
+ * Where the services' built code is: this checkout's `dist/`, or `BENCH_SERVICE_DIST` to measure
+ * another version's build with this version's harness (the read-path profile's before and after).
+ */
+export const serviceDist = process.env['BENCH_SERVICE_DIST'] ?? dist;
