@@ -1,5 +1,6 @@
 /**
- * `npm run soak [-- --seconds N]`: a bounded soak test on loopback (default 60 s).
+ * `npm run soak [-- --seconds N] [--inject-leak snapshot:BYTES|request:BYTES]`: a bounded soak test
+ * on loopback (default 60 s).
  *
  * Starts a real generator process (300 switches, a new tick every second) and a real metrics server
  * process (polling every second, logging to a file), then runs full-speed mixed reads (GetMetric,
@@ -10,8 +11,12 @@
  * Reports requests served, errors (anything but 200, except 503 before the first snapshot), torn
  * reads (a ListMetrics answer whose switches do not share one timestamp, two different bodies under
  * one ETag, a GetMetric value that disagrees with ListMetrics of the same ETag, or a snapshot that
- * matches no CSV the generator served), and the server's RSS (from /proc/PID/status). Exits non-zero
- * if any check fails. Every process it starts is stopped by PID on the way out.
+ * matches no CSV the generator served), and a memory verdict (memory-verdict.ts): the server runs
+ * with `--expose-gc`, and every few seconds SIGUSR2 has it run a full collection and log its live
+ * memory (soak-hooks.ts); a line through the second half must stay flat. RSS is sampled from
+ * /proc/PID/status every second and its troughs judged on long runs. `--inject-leak` turns on the
+ * server's deliberate leak, the negative control that shows the verdict can fail. Exits non-zero if
+ * any check fails. Every process it starts is stopped by PID on the way out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,6 +26,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HEAP_PROBE_MESSAGE, LEAK_ENV, parseLeakSpec } from '../metrics_server/src/soak-hooks.js';
+import { describeVerdict, judgeLiveMemory, judgeRssMinima, type MemoryPoint } from './memory-verdict.js';
 
 const distRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -28,18 +36,24 @@ const SWITCHES = 300;
 const CONNECTIONS = 8;
 const MAX_SECONDS = 3600;
 
-function parseSeconds(argv: readonly string[]): number {
-  const i = argv.indexOf('--seconds');
-  if (i === -1) return 60;
-  const value = Number(argv[i + 1]);
-  if (!Number.isFinite(value) || value < 10 || value > MAX_SECONDS) {
-    process.stderr.write(`soak: --seconds must be a number from 10 to ${MAX_SECONDS}\n`);
+/** The soak's options; a bad one prints a line and exits 2. */
+function parseOptions(argv: readonly string[]): { seconds: number; leak: string | undefined } {
+  try {
+    const { values } = parseArgs({ args: [...argv], options: { seconds: { type: 'string' }, 'inject-leak': { type: 'string' } }, strict: true });
+    const seconds = values.seconds === undefined ? 60 : Number(values.seconds);
+    if (!Number.isFinite(seconds) || seconds < 10 || seconds > MAX_SECONDS) throw new Error(`--seconds must be a number from 10 to ${MAX_SECONDS}`);
+    const leak = values['inject-leak'];
+    parseLeakSpec(leak);
+    return { seconds, leak };
+  } catch (err) {
+    process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  return value;
 }
 
-const seconds = parseSeconds(process.argv.slice(2));
+const { seconds, leak } = parseOptions(process.argv.slice(2));
+/** Seconds between heap probes: at least 15 in the judged second half of the shortest runs. */
+const PROBE_EVERY_S = seconds <= 300 ? 2 : 10;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function freePort(): Promise<number> {
@@ -79,9 +93,9 @@ function get(agent: http.Agent, port: number, path: string, timeoutMs = 5000): P
 // ---------------------------------------------------------------- processes
 const children = new Set<ChildProcess>();
 
-function startProcess(script: string, env: NodeJS.ProcessEnv, logPath: string): ChildProcess {
+function startProcess(script: string, env: NodeJS.ProcessEnv, logPath: string, nodeFlags: readonly string[] = []): ChildProcess {
   const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [join(distRoot, script)], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [...nodeFlags, join(distRoot, script)], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   children.add(child);
   child.on('exit', () => children.delete(child));
@@ -105,12 +119,6 @@ async function stopAll(): Promise<void> {
 
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.on('SIGTERM', () => void stopAll().then(() => process.exit(143)));
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function rssKb(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -157,10 +165,15 @@ async function main(): Promise<number> {
   );
   const generatorEnv = { GENERATOR_CONFIG: generatorConfig, GENERATOR_HOST: HOST, GENERATOR_PORT: String(generatorPort) };
   const metrics = ['bandwidth_mbps', 'latency_ms', 'packet_errors', 'link_status', 'tx_queue_depth', 'utilization_percent'];
-  process.stdout.write(`soak: ${seconds} s, ${SWITCHES} switches, ${CONNECTIONS} connections, logs in ${dir}\n`);
+  process.stdout.write(`soak: ${seconds} s, ${SWITCHES} switches, ${CONNECTIONS} connections, logs in ${dir}${leak === undefined ? '' : `, INJECTED LEAK ${leak}`}\n`);
 
   // The server first, so the reads begin before any snapshot exists (those 503s are expected).
-  const server = startProcess('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: serverConfig, METRICS_SERVER_HOST: HOST, METRICS_SERVER_PORT: String(serverPort) }, serverLog);
+  const server = startProcess(
+    'metrics_server/src/main.js',
+    { METRICS_SERVER_CONFIG: serverConfig, METRICS_SERVER_HOST: HOST, METRICS_SERVER_PORT: String(serverPort), ...(leak === undefined ? {} : { [LEAK_ENV]: leak }) },
+    serverLog,
+    ['--expose-gc'],
+  );
   const probe = new http.Agent({ keepAlive: false });
   const upBy = Date.now() + 15_000;
   for (;;) {
@@ -282,6 +295,20 @@ async function main(): Promise<number> {
     }
   })();
 
+  // Live memory: a full collection and a log line on each SIGUSR2; memory held by design (the
+  // history, when Status reports it) is read at the same moment and subtracted.
+  const designBytes: { atS: number; bytes: number }[] = [];
+  const prober = (async () => {
+    while (Date.now() < deadline) {
+      await sleep(PROBE_EVERY_S * 1000);
+      if (server.pid === undefined || server.exitCode !== null) break;
+      process.kill(server.pid, 'SIGUSR2');
+      const reply = await get(probe, serverPort, '/telemetry/Status', 2000).catch(() => undefined);
+      const held = reply?.status === 200 ? ((JSON.parse(reply.body) as { history?: { bytes?: number } }).history?.bytes ?? 0) : 0;
+      designBytes.push({ atS: (Date.now() - started) / 1000, bytes: held });
+    }
+  })();
+
   // The generator is stopped and restarted twice, at a third and two thirds of the run.
   const restarts = (async () => {
     for (const at of [1 / 3, 2 / 3]) {
@@ -298,7 +325,7 @@ async function main(): Promise<number> {
   const elapsed = (Date.now() - started) / 1000;
   const rssEnd = sampleRss();
   running = false;
-  await Promise.all([sampler, monitor, restarts]);
+  await Promise.all([sampler, monitor, restarts, prober]);
   const status = JSON.parse((await get(probe, serverPort, '/telemetry/Status')).body) as {
     snapshot: { version: number } | null;
     ingestion: { polls: Record<string, number>; rows_rejected: Record<string, number> };
@@ -319,20 +346,27 @@ async function main(): Promise<number> {
     if (expected !== s.value) torn(`${s.etag}: GetMetric ${s.id}.${s.metric}=${s.value}, ListMetrics says ${String(expected)}`);
   }
 
+  await sleep(300); // the server's log batcher writes within 100 ms
   const log = readFileSync(serverLog, 'utf8').split('\n');
   const pollFailures = log.filter((l) => l.includes('[poller]') && l.includes(' ERROR ')).length;
   const internal = log.filter((l) => l.includes('internal error')).length;
   await stopAll();
 
-  // RSS moves in a sawtooth as V8 and the C allocator grow and give back memory (measured: about
-  // 15 % peak to trough over ~100 s with no growth of the live heap), so one sample at each end can
-  // fall on different phases. Growth is judged on medians of the first and last 10 samples after
-  // warm-up (one per second); the single samples are printed too.
-  const afterWarmup = samples.slice(1).map((x) => x.rssKb);
-  const window = Math.max(1, Math.min(10, Math.floor(afterWarmup.length / 3)));
-  const rssStartMedian = median(afterWarmup.slice(0, window));
-  const rssEndMedian = median(afterWarmup.slice(-window));
-  const growth = rssStartMedian > 0 ? (rssEndMedian - rssStartMedian) / rssStartMedian : 1;
+  // Memory (memory-verdict.ts): live memory after full collections is the verdict; RSS troughs
+  // are reported, and judged on runs of 5 minutes or more.
+  const heldAt = (atS: number): number => designBytes.reduce((best, d) => (Math.abs(d.atS - atS) < Math.abs(best.atS - atS) ? d : best), { atS: Infinity, bytes: 0 }).bytes;
+  const live: MemoryPoint[] = [];
+  for (const line of log) {
+    if (!line.includes(HEAP_PROBE_MESSAGE)) continue;
+    const at = Date.parse(line.slice(0, line.indexOf(' ')));
+    const heap = /heap_used_bytes=(\d+)/.exec(line);
+    const external = /external_bytes=(\d+)/.exec(line);
+    if (Number.isNaN(at) || heap === null || external === null) continue;
+    const atS = (at - started) / 1000;
+    live.push({ atS, bytes: Number(heap[1]) + Number(external[1]) - heldAt(atS) });
+  }
+  const liveVerdict = judgeLiveMemory(live, elapsed);
+  const rssVerdict = judgeRssMinima(samples.map((x) => ({ atS: x.atS, bytes: x.rssKb * 1024 })), elapsed);
   const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
   const report = [
     `load duration       ${elapsed.toFixed(1)} s`,
@@ -344,7 +378,10 @@ async function main(): Promise<number> {
     `GetMetric checked   ${getsChecked} answers against ListMetrics of the same ETag`,
     `torn reads          ${stats.torn}${tornSamples.length > 0 ? ` e.g. ${tornSamples.join(' | ')}` : ''}`,
     `poll failures       ${pollFailures} logged (generator down twice); internal errors ${internal}`,
-    `server RSS          cold ${mb(rssCold)}, after ${(warmupMs / 1000).toFixed(0)} s warm-up ${mb(rssWarm)}, end ${mb(rssEnd)}, max ${mb(Math.max(...samples.map((s) => s.rssKb)))}; median of first/last ${window} samples ${mb(rssStartMedian)} / ${mb(rssEndMedian)}: growth ${(growth * 100).toFixed(1)} %`,
+    `server RSS          cold ${mb(rssCold)}, after ${(warmupMs / 1000).toFixed(0)} s warm-up ${mb(rssWarm)}, end ${mb(rssEnd)}, max ${mb(Math.max(...samples.map((s) => s.rssKb)))}`,
+    `live memory         ${live.length} probes; first ${live.length > 0 ? mb(live[0]!.bytes / 1024) : '-'}, last ${live.length > 0 ? mb(live[live.length - 1]!.bytes / 1024) : '-'}`,
+    `memory verdict      ${describeVerdict(liveVerdict)}`,
+    `RSS troughs         ${describeVerdict(rssVerdict)}`,
   ];
   report.push(`RSS samples (s:MB)   ${samples.map((x) => `${x.atS.toFixed(0)}:${(x.rssKb / 1024).toFixed(0)}`).join(' ')}`);
   process.stdout.write(report.map((l) => `soak: ${l}`).join('\n') + '\n');
@@ -354,7 +391,9 @@ async function main(): Promise<number> {
   if (stats.errors > 0) failures.push(`${stats.errors} errors`);
   if (stats.torn > 0) failures.push(`${stats.torn} torn reads`);
   if (versions.size < seconds / 4) failures.push(`only ${versions.size} snapshots seen in ${seconds} s`);
-  if (growth >= 0.1) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % (limit 10 %)`);
+  if (!liveVerdict.judged) failures.push(`memory not judged: ${liveVerdict.reason}`);
+  if (liveVerdict.leak) failures.push(`live memory rising ${(liveVerdict.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(liveVerdict.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
+  if (rssVerdict.leak) failures.push(`RSS troughs rising ${(rssVerdict.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(rssVerdict.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
   if (internal > 0) failures.push(`${internal} internal errors logged`);
   if (pollFailures === 0) failures.push('the generator restarts caused no logged poll failure (were they real?)');
   process.stdout.write(failures.length === 0 ? 'soak: PASS\n' : `soak: FAIL: ${failures.join('; ')}\n`);

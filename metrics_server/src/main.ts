@@ -6,6 +6,7 @@ import { createLogger } from '../../common/logger.js';
 import { runCommand } from '../../common/service-runner.js';
 import { METRICS_SERVER_ENV_BINDINGS, METRICS_SERVER_OPTION_BINDINGS } from './config-schema.js';
 import { loadMetricsServerConfig } from './config.js';
+import { LEAK_ENV, parseLeakSpec } from './soak-hooks.js';
 import { startMetricsServer } from './metrics-server.js';
 
 const spec: CommandSpec = {
@@ -24,8 +25,9 @@ void runCommand({
   load: (invocation) => loadMetricsServerConfig(process.env, { configPath: invocation.configPath, overrides: optionOverrides(invocation.values, METRICS_SERVER_OPTION_BINDINGS) }),
   describe: ({ config }) => JSON.stringify(config, null, 2),
   async start({ config, missingFile }) {
+    const leak = parseLeakSpec(process.env[LEAK_ENV]);
     const logger = createLogger(config.logging);
     if (missingFile !== undefined) logger.child('config').info(`config file ${missingFile} not found; using defaults`);
-    return startMetricsServer(config, { logger });
+    return startMetricsServer(config, { logger, ...(leak === undefined ? {} : { leak }) });
   },
 });

@@ -18,6 +18,7 @@ import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
 import { FABRIC_METRICS_OM_VIEW, FABRIC_METRICS_VIEW, ServerMetrics } from './metrics/server-metrics.js';
 import type { Snapshot } from './snapshot/snapshot.js';
+import { injectLeak, installHeapProbe, type LeakSpec } from './soak-hooks.js';
 import { PollSource } from './sources/poll-source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
@@ -41,6 +42,8 @@ export interface MetricsServerDeps {
   /** Publisher and reader of one store (default: a new MemoryStore). */
   readonly store?: SnapshotPublisher & SnapshotReader;
   readonly plugins?: readonly RoutePlugin[];
+  /** A deliberate leak for the soak's negative control (soak-hooks.ts); absent in production. */
+  readonly leak?: LeakSpec;
 }
 
 /** A running metrics server and its parts. */
@@ -121,12 +124,16 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,
     log_level: config.logging.level,
   });
+  const stopLeak = deps.leak === undefined ? undefined : injectLeak(deps.leak, store, app.server, logger.child('soak'));
+  const removeHeapProbe = installHeapProbe(logger.child('soak'));
   source.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.child('server').info('shutting down: draining requests');
+      stopLeak?.();
+      removeHeapProbe();
       await source.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
