@@ -145,6 +145,8 @@ export function rotatingGetMetric(switches: number): string[] {
 /** GetMetric at 4 and 100,000 switches and ListMetrics at 1,000, each against its ceiling. */
 export async function cpuPerRequest(settings: CpuSettings): Promise<CpuRow[]> {
   const rows: CpuRow[] = [];
+  // BENCH_ONLY=GetMetric@4 (comma-separated), as for the instruction counts.
+  const only = process.env['BENCH_ONLY']?.split(',');
   const bare = await startBare();
   try {
     for (const [switches, kinds] of [
@@ -152,6 +154,7 @@ export async function cpuPerRequest(settings: CpuSettings): Promise<CpuRow[]> {
       [1_000, ['ListMetrics']],
       [100_000, ['GetMetric']],
     ] as const) {
+      if (only !== undefined && !kinds.some((kind) => only.includes(`${kind}@${switches}`))) continue;
       // A generator that never ticks and servers that poll once an hour: nothing but requests in the window.
       const generator = await startGenerator(switches, 3600);
       const on = await startMetricsServer(generator.url, 3600, switches);
