@@ -23,6 +23,12 @@ export interface ConfigOverride {
   readonly text: string;
 }
 
+/** What the command line adds: another file, and overrides that win over the environment. */
+export interface CommandLineSettings {
+  readonly configPath?: string;
+  readonly overrides?: readonly ConfigOverride[];
+}
+
 /** How an environment variable or a command-line option maps onto a key of the file. */
 export interface OverrideBinding {
   /** The variable's name (`LOG_LEVEL`) or the option's long name (`port`). */

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { projectRoot, readJsonConfigFile } from '../../common/config-file.js';
-import { environmentOverrides, hostName, integerIn, section, validateConfig, type ConfigOverride } from '../../common/config-schema.js';
+import { environmentOverrides, hostName, integerIn, section, validateConfig, type CommandLineSettings } from '../../common/config-schema.js';
 import { resolveLogging } from '../../common/logging-config.js';
 import type { LogFormat, LogLevel } from '../../common/logger.js';
 import {
@@ -24,18 +24,6 @@ import {
   metricsServerFileSchema,
 } from './config-schema.js';
 
-export {
-  DEFAULT_FETCH_TIMEOUT_SECONDS,
-  DEFAULT_GENERATOR_URL,
-  DEFAULT_HOST,
-  DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_HEADER_BYTES,
-  DEFAULT_MAX_QUERY_BYTES,
-  DEFAULT_POLL_INTERVAL_SECONDS,
-  DEFAULT_PORT,
-  DEFAULT_REQUEST_TIMEOUT_SECONDS,
-} from './config-schema.js';
 
 
 /** The server's whole configuration, after defaults and environment overrides. */
@@ -75,12 +63,6 @@ export interface LoadedConfig {
 /** `metrics_server/config/config.json` under the project, wherever the process was started. */
 export function defaultConfigPath(): string {
   return resolve(projectRoot(), 'metrics_server/config/config.json');
-}
-
-/** What the command line adds: another file, and overrides that win over the environment. */
-export interface CommandLineSettings {
-  readonly configPath?: string;
-  readonly overrides?: readonly ConfigOverride[];
 }
 
 /** The file the server reads: `--config`, else `METRICS_SERVER_CONFIG`, else the project's own. */

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config-file.js';
-import { DEFAULT_MAX_BODY_BYTES, loadMetricsServerConfig } from '../src/config.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../src/config-schema.js';
+import { loadMetricsServerConfig } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
 function file(name: string, content: string): string {

@@ -7,22 +7,12 @@
  */
 import { join, resolve } from 'node:path';
 import { ConfigError, preview, projectRoot, readJsonConfigFile } from '../../common/config-file.js';
-import { environmentOverrides, validateConfig, type ConfigOverride } from '../../common/config-schema.js';
+import { environmentOverrides, validateConfig, type CommandLineSettings } from '../../common/config-schema.js';
 import { resolveLogging } from '../../common/logging-config.js';
 import type { LogFormat, LogLevel } from '../../common/logger.js';
 import { METRIC_NAMES, isMetricName, type MetricName } from '../../common/telemetry-schema.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SWITCH_COUNT, DEFAULT_UPDATE_INTERVAL_SECONDS, GENERATOR_ENV_BINDINGS, generatorFileSchema, type GeneratorFile } from './config-schema.js';
 
-export {
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  DEFAULT_SWITCH_COUNT,
-  DEFAULT_UPDATE_INTERVAL_SECONDS,
-  MAX_LINK_CAPACITY_MBPS,
-  MAX_SWITCH_COUNT,
-  MAX_UPDATE_INTERVAL_SECONDS,
-  MIN_SWITCH_COUNT,
-} from './config-schema.js';
 
 /** The knobs behind the simulated fabric's behaviour. Probabilities are per switch per interval. */
 export interface SimulationConfig {
@@ -89,12 +79,6 @@ export const DEFAULT_SIMULATION: SimulationConfig = Object.freeze({
   linkDownMinIntervals: 2,
   linkDownMaxIntervals: 6,
 });
-
-/** What the command line adds: another file, and overrides that win over the environment. */
-export interface CommandLineSettings {
-  readonly configPath?: string;
-  readonly overrides?: readonly ConfigOverride[];
-}
 
 /** Where the config file is: `--config`, else `GENERATOR_CONFIG`, else the project's own file (never cwd). */
 export function configPath(env: NodeJS.ProcessEnv, cli: CommandLineSettings = {}): string {
