@@ -99,6 +99,25 @@ test('bad rows are dropped, counted and summarized in one line', async (t) => {
   assert.match(summaries[0]!, /WARNING (\[\w+\] )?ingested snapshot v1 with 3 switches; skipped 3 bad rows .*wrong_field_count=1 invalid_number=1 duplicate_switch_id=1/);
 });
 
+test('rows rejected accumulate over polls: a clean poll or a 304 in between resets nothing', async (t) => {
+  // Planted bug this catches: IngestionHealth.record() assigning each poll's rejections instead of
+  // adding them (Status rows_rejected then shows only the last poll's). The fault table measured
+  // deltas right after a clean poll, so it could not tell "reset" from "accumulated".
+  const bad = SEED_CSV + 'sw4,1,2\nsw5,x,1,1,1,1,1\nsw1,1,1,1,1,1,1\n';
+  const upstream = await fakeUpstream(csvHandler(bad));
+  t.after(() => upstream.close());
+  const { health, poller } = await setup(upstream.url);
+  assert.equal((await poller.pollOnce()).outcome, 'ok');
+  assert.equal((await poller.pollOnce()).outcome, 'ok');
+  assert.deepEqual(health.rowsRejected, { wrong_field_count: 2, invalid_number: 2, invalid_switch_id: 0, duplicate_switch_id: 2 });
+  upstream.setHandler(csvHandler(SEED_CSV, '"clean"'));
+  assert.equal((await poller.pollOnce()).outcome, 'ok');
+  assert.equal((await poller.pollOnce()).outcome, 'not_modified');
+  upstream.setHandler(csvHandler(SEED_CSV + 'bad id,1,1,1,1,1,1\n'));
+  assert.equal((await poller.pollOnce()).outcome, 'ok');
+  assert.deepEqual(health.rowsRejected, { wrong_field_count: 2, invalid_number: 2, invalid_switch_id: 1, duplicate_switch_id: 2 });
+});
+
 test('the worker preparer gives the same snapshot as the inline one, in shared memory, and the id list is reused when ids repeat', async (t) => {
   const upstream = await fakeUpstream(csvHandler(SEED_CSV));
   t.after(() => upstream.close());

@@ -36,11 +36,14 @@ test('the configured level filters request lines', async () => {
   assert.match(sink.lines[0]!, / WARNING \/nope 404 \d+\.\d\dms$/);
 });
 
-test('level by status', () => {
-  assert.equal(levelForStatus(200), 'INFO');
-  assert.equal(levelForStatus(304), 'INFO');
-  assert.equal(levelForStatus(400), 'WARNING');
-  assert.equal(levelForStatus(503), 'ERROR');
+test('level by status, at every boundary', () => {
+  // Planted bug this catches: `>= 500` changed to `> 500` (500 logged at WARNING); likewise `>= 400`.
+  const cases: [number, string][] = [
+    [100, 'INFO'], [200, 'INFO'], [304, 'INFO'], [399, 'INFO'],
+    [400, 'WARNING'], [404, 'WARNING'], [499, 'WARNING'],
+    [500, 'ERROR'], [503, 'ERROR'], [599, 'ERROR'],
+  ];
+  for (const [status, level] of cases) assert.equal(levelForStatus(status), level, String(status));
 });
 
 test('json format writes one object per line with the level name', () => {
