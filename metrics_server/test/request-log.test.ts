@@ -75,6 +75,11 @@ test('a request the router rejects (malformed URL) still gets exactly one line, 
     });
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\{"error":"malformed URL"\}$/);
+    // The line is written once the answer is handed to the socket, so wait for it (generously: a
+    // fixed 50 ms could miss it on a loaded machine), then a moment more to see no second line.
+    for (const deadline = Date.now() + 5000; !sink.lines.some((l) => l.includes('%E0%A4%A')) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
     const lines = sink.lines.filter((l) => l.includes('%E0%A4%A'));
     assert.equal(lines.length, 1, sink.lines.join('\n'));
