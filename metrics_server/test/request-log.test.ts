@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 import { MemorySink, createLogger } from '../../common/logger.js';
-import { levelForStatus } from '../src/http/request-log.js';
+import { escapeForLog, levelForStatus } from '../src/http/request-log.js';
 
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) (\S+) (\d{3}) (\d+\.\d{2})ms$/;
 
@@ -44,6 +44,28 @@ test('level by status, at every boundary', () => {
     [500, 'ERROR'], [503, 'ERROR'], [599, 'ERROR'],
   ];
   for (const [status, level] of cases) assert.equal(levelForStatus(status), level, String(status));
+});
+
+test('escapeForLog: printable ASCII but " and \\ passes, everything else is %XX, at every position', () => {
+  // Mutation testing found the escaping boundaries unchecked (only whole requests were): `< 0x21`
+  // as `<= 0x21`, `> 0x7e` as `>= 0x7e`, a dropped `"` or `\\` test, in the scan or in the copy loop,
+  // all survived. Each character is tried alone, first, last and after a clean prefix (the scan
+  // loop), and twice (the copy loop).
+  const cases: [string, string][] = [
+    [' ', '%20'], ['!', '!'], ['~', '~'], ['\u007f', '%7F'], ['"', '%22'], ['\\', '%5C'], ['#', '#'], ['[', '['],
+    ['\n', '%0A'], ['\r', '%0D'], ['\t', '%09'], ['\u0000', '%00'], ['\u001b', '%1B'], ['\u0080', '%80'], ['\u0085', '%85'], ['\u00e9', '%E9'], ['\u00ff', '%FF'],
+  ];
+  for (const [ch, escaped] of cases) {
+    const where = JSON.stringify(ch);
+    assert.equal(escapeForLog(ch), escaped, where);
+    assert.equal(escapeForLog(`${ch}/a`), `${escaped}/a`, where);
+    assert.equal(escapeForLog(`/a${ch}`), `/a${escaped}`, where);
+    assert.equal(escapeForLog(`/a?b=${ch}&c`), `/a?b=${escaped}&c`, where);
+    assert.equal(escapeForLog(`/a%${ch}x${ch}"${ch}`), `/a%${escaped}x${escaped}%22${escaped}`, where);
+  }
+  const plain = '/telemetry/GetMetric?switch=sw1&metric=latency_ms';
+  assert.equal(escapeForLog(plain), plain);
+  assert.equal(escapeForLog(''), '');
 });
 
 test('json format writes one object per line with the level name', () => {
