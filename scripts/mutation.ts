@@ -21,11 +21,23 @@ interface MutationModule {
 /** The pure core, by name (the names `npm run mutation -- <name>` takes). */
 const MODULES: Readonly<Record<string, MutationModule>> = {
   simulator: {
-    mutate: ['telemetry_generator/src/simulator.ts', 'telemetry_generator/src/prng.ts', 'telemetry_generator/src/csv-writer.ts'],
-    tests: ['telemetry_generator/test/simulator.test.ts', 'telemetry_generator/test/prng.test.ts', 'telemetry_generator/test/csv-writer.test.ts'],
+    mutate: ['telemetry_generator/src/simulator.ts'],
+    tests: ['telemetry_generator/test/simulator.test.ts'],
   },
-  csv: {
-    mutate: ['metrics_server/src/ingest/csv/header.ts', 'metrics_server/src/ingest/csv/parser.ts'],
+  prng: {
+    mutate: ['telemetry_generator/src/prng.ts'],
+    tests: ['telemetry_generator/test/prng.test.ts', 'telemetry_generator/test/simulator.test.ts'],
+  },
+  'csv-writer': {
+    mutate: ['telemetry_generator/src/csv-writer.ts'],
+    tests: ['telemetry_generator/test/csv-writer.test.ts', 'telemetry_generator/test/simulator.test.ts'],
+  },
+  'csv-header': {
+    mutate: ['metrics_server/src/ingest/csv/header.ts'],
+    tests: ['metrics_server/test/csv-parser.test.ts', 'metrics_server/test/perf-equivalence.test.ts'],
+  },
+  'csv-parser': {
+    mutate: ['metrics_server/src/ingest/csv/parser.ts'],
     tests: ['metrics_server/test/csv-parser.test.ts', 'metrics_server/test/perf-equivalence.test.ts'],
   },
   snapshot: {

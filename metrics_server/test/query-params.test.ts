@@ -93,6 +93,10 @@ test('scanGetMetricQuery: examples at each edge', () => {
     ['switch=sw 1&metric=latency_ms', undefined],
     [`switch=${'a'.repeat(64)}&metric=${'m'.repeat(64)}`, { switchId: 'a'.repeat(64), metric: 'm'.repeat(64) }],
     [`switch=${'a'.repeat(65)}&metric=latency_ms`, undefined],
+    // A key without `=` at the very end, or before the real one (mutation testing: both survived).
+    ['switch=sw1&metric=latency_ms&switch', undefined],
+    ['switch=sw1&metric=latency_ms&metric', undefined],
+    ['metric&switch=sw1&metric=latency_ms', undefined],
   ];
   for (const [query, expected] of cases) {
     assert.deepEqual(scan(query), expected, query);
@@ -101,6 +105,8 @@ test('scanGetMetricQuery: examples at each edge', () => {
   // `from` is where the query starts: what comes before it is not read.
   assert.deepEqual(scan('switch=sw1&metric=latency_ms', '/a%b+c?'), { switchId: 'sw1', metric: 'latency_ms' });
   assert.deepEqual(scan('switch=sw1&metric=latency_ms', 'switch=x&'), { switchId: 'sw1', metric: 'latency_ms' });
+  // From index 0, a key without `=` must not be read as a value that starts at the url's start.
+  assert.deepEqual(scan('switch&metric=latency_ms', ''), undefined);
 });
 
 test('property: scanGetMetricQuery accepts exactly what the plain model accepts, with its values', () => {
