@@ -4,7 +4,7 @@ import jsdoc from 'eslint-plugin-jsdoc';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'reports/**', '.stryker-tmp/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -49,6 +49,35 @@ const metricSets = fc.constantFrom(
   ['utilization_percent'],
 );
 
+/**
+ * Header damage, so the equivalence property sees header bugs now that the reference analyses the
+ * header itself: a repeated, invalid, reserved, long or control-character name, no id column, too
+ * many columns, a blank header. Each is applied to the header's names (switch_id included).
+ */
+const headerDamage = fc.oneof(
+  { weight: 12, arbitrary: fc.constant((names: string[]): string[] => names) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      (names: string[]): string[] => [...names, names[names.length - 1]!],
+      (names: string[]): string[] => [...names, 'switch_id'],
+      (names: string[]): string[] => names.filter((n) => n !== 'switch_id'),
+      (names: string[]): string[] => [...names, 'timestamp'],
+      (names: string[]): string[] => [...names, ''],
+      (names: string[]): string[] => [...names, '1st'],
+      (names: string[]): string[] => [...names, 'a'.repeat(64)],
+      (names: string[]): string[] => [...names, 'a'.repeat(65)],
+      (names: string[]): string[] => [...names, `bad\u0085name\u2028${'x'.repeat(40)}`],
+      (names: string[]): string[] => [...names, 'bad\u007f\u0001"name'],
+      (): string[] => ['switch_id'],
+      (names: string[]): string[] => [...names, ...Array.from({ length: 256 - names.length }, (_, i) => `m${i}`)],
+      (names: string[]): string[] => [...names, ...Array.from({ length: 257 - names.length }, (_, i) => `m${i}`)],
+      (): string[] => ['  '],
+      (): string[] => [''],
+    ),
+  },
+);
+
 /** A CSV body as bytes, mostly well-formed, with every kind of damage mixed in. */
 const csvBody = fc
   .tuple(
@@ -59,11 +88,12 @@ const csvBody = fc
     fc.constantFrom(0, 0, 0, 1, 2),
     fc.boolean(),
     fc.option(fc.uint8Array({ minLength: 1, maxLength: 6 })),
+    headerDamage,
   )
-  .map(([metrics, idColumn, rows, eol, boms, trailing, junk]) => {
+  .map(([metrics, idColumn, rows, eol, boms, trailing, junk, damage]) => {
     const header: string[] = [...metrics];
     header.splice(Math.min(idColumn, header.length), 0, 'switch_id');
-    const lines = [header.join(',')];
+    const lines = [damage(header).join(',')];
     for (const [id, nums, shape] of rows) {
       if (shape === 0) {
         lines.push('');
@@ -94,6 +124,9 @@ function ingestedColumns(bytes: Uint8Array): TelemetryColumns | undefined {
 }
 
 test('property: the byte parser gives exactly what the reference parser gives on the decoded text', () => {
+  // Planted bugs this catches since the reference analyses headers itself and bodies carry header
+  // damage: analyzeHeader without its duplicate check, MAX_COLUMNS off by one, quoteUpstream leaving
+  // U+0085 raw, no 'no metric columns' check (each seen failing; before, none could be seen).
   fc.assert(
     fc.property(csvBody, (bytes) => {
       assert.deepStrictEqual(parseTelemetryCsv(bytes), parseTelemetryCsvReference(keepBom.decode(bytes)));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SEED_CSV, publishCsv, testApp } from './helpers.js';
 import { MemorySink, createLogger } from '../../common/logger.js';
-import { levelForStatus } from '../src/http/request-log.js';
+import { escapeForLog, levelForStatus } from '../src/http/request-log.js';
 
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) (\S+) (\d{3}) (\d+\.\d{2})ms$/;
 
@@ -36,11 +36,36 @@ test('the configured level filters request lines', async () => {
   assert.match(sink.lines[0]!, / WARNING \/nope 404 \d+\.\d\dms$/);
 });
 
-test('level by status', () => {
-  assert.equal(levelForStatus(200), 'INFO');
-  assert.equal(levelForStatus(304), 'INFO');
-  assert.equal(levelForStatus(400), 'WARNING');
-  assert.equal(levelForStatus(503), 'ERROR');
+test('level by status, at every boundary', () => {
+  // Planted bug this catches: `>= 500` changed to `> 500` (500 logged at WARNING); likewise `>= 400`.
+  const cases: [number, string][] = [
+    [100, 'INFO'], [200, 'INFO'], [304, 'INFO'], [399, 'INFO'],
+    [400, 'WARNING'], [404, 'WARNING'], [499, 'WARNING'],
+    [500, 'ERROR'], [503, 'ERROR'], [599, 'ERROR'],
+  ];
+  for (const [status, level] of cases) assert.equal(levelForStatus(status), level, String(status));
+});
+
+test('escapeForLog: printable ASCII but " and \\ passes, everything else is %XX, at every position', () => {
+  // Mutation testing found the escaping boundaries unchecked (only whole requests were): `< 0x21`
+  // as `<= 0x21`, `> 0x7e` as `>= 0x7e`, a dropped `"` or `\\` test, in the scan or in the copy loop,
+  // all survived. Each character is tried alone, first, last and after a clean prefix (the scan
+  // loop), and twice (the copy loop).
+  const cases: [string, string][] = [
+    [' ', '%20'], ['!', '!'], ['~', '~'], ['\u007f', '%7F'], ['"', '%22'], ['\\', '%5C'], ['#', '#'], ['[', '['],
+    ['\n', '%0A'], ['\r', '%0D'], ['\t', '%09'], ['\u0000', '%00'], ['\u001b', '%1B'], ['\u0080', '%80'], ['\u0085', '%85'], ['\u00e9', '%E9'], ['\u00ff', '%FF'],
+  ];
+  for (const [ch, escaped] of cases) {
+    const where = JSON.stringify(ch);
+    assert.equal(escapeForLog(ch), escaped, where);
+    assert.equal(escapeForLog(`${ch}/a`), `${escaped}/a`, where);
+    assert.equal(escapeForLog(`/a${ch}`), `/a${escaped}`, where);
+    assert.equal(escapeForLog(`/a?b=${ch}&c`), `/a?b=${escaped}&c`, where);
+    assert.equal(escapeForLog(`/a%${ch}x${ch}"${ch}`), `/a%${escaped}x${escaped}%22${escaped}`, where);
+  }
+  const plain = '/telemetry/GetMetric?switch=sw1&metric=latency_ms';
+  assert.equal(escapeForLog(plain), plain);
+  assert.equal(escapeForLog(''), '');
 });
 
 test('json format writes one object per line with the level name', () => {
@@ -72,6 +97,11 @@ test('a request the router rejects (malformed URL) still gets exactly one line, 
     });
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\{"error":"malformed URL"\}$/);
+    // The line is written once the answer is handed to the socket, so wait for it (generously: a
+    // fixed 50 ms could miss it on a loaded machine), then a moment more to see no second line.
+    for (const deadline = Date.now() + 5000; !sink.lines.some((l) => l.includes('%E0%A4%A')) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
     const lines = sink.lines.filter((l) => l.includes('%E0%A4%A'));
     assert.equal(lines.length, 1, sink.lines.join('\n'));

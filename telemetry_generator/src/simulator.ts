@@ -45,8 +45,6 @@ export interface SimulationState extends CsvSource {
     tx_queue_depth: Int32Array;
     utilization_percent: Float64Array;
   }>;
-  /** 1 where this tick's latency is a spike: not published, kept so tests can measure the rate. */
-  readonly latencySpike: Uint8Array;
 }
 
 /** Utilization at which the queueing curves are capped, so latency stays finite at full load. */
@@ -83,7 +81,6 @@ export class Simulator {
   private readonly linkStatus: Uint8Array;
   private readonly queueDepth: Int32Array;
   private readonly utilizationPercent: Float64Array;
-  private readonly spike: Uint8Array;
 
   constructor(options: SimulatorOptions) {
     const n = options.switchCount;
@@ -105,7 +102,6 @@ export class Simulator {
     this.linkStatus = new Uint8Array(n);
     this.queueDepth = new Int32Array(n);
     this.utilizationPercent = new Float64Array(n);
-    this.spike = new Uint8Array(n);
 
     const { linkCapacitiesMbps: speeds, meanUtilizationMin: lo, meanUtilizationMax: hi, meanReversion, volatility } = this.sim;
     // Start each walk from its stationary distribution, so tick 0 already looks like steady state.
@@ -138,7 +134,6 @@ export class Simulator {
         tx_queue_depth: this.queueDepth,
         utilization_percent: this.utilizationPercent,
       },
-      latencySpike: this.spike,
     };
   }
 
@@ -194,7 +189,6 @@ export class Simulator {
       this.latency[i] = Math.max(MIN_LATENCY_MS, roundToFormat(latency, LATENCY_FORMAT));
       this.queueDepth[i] = Math.min(s.txQueueMaxPackets, Math.round(((queueScale * rho * rho) / (1 - rho)) * jitter));
       this.errors[i] = errors;
-      this.spike[i] = spike ? 1 : 0;
     }
     this.tickNumber++;
   }
@@ -206,7 +200,6 @@ export class Simulator {
     this.latency[i] = 0;
     this.queueDepth[i] = 0;
     this.errors[i] = 0;
-    this.spike[i] = 0;
   }
 }
 

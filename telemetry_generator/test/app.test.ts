@@ -165,6 +165,11 @@ test('etagListMatches compares weakly and handles lists', () => {
 
 test('the feed ticks on its timer and stops cleanly', async () => {
   const sink = new MemorySink();
+  // Was: count the ticks in a 150 ms window and expect 3-9, which a loaded 2-core CI machine can
+  // miss. Now each tick's time is recorded and held to the fixed timeline (tick k no earlier than
+  // start + k x 20 ms), which load can only delay, never break; and the wait is for a condition.
+  // Planted bug this catches: the timeline advancing by half the interval (ticks at 10 ms).
+  const tickTimes: number[] = [];
   const feed = new TelemetryFeed({
     switchCount: 3,
     metrics: METRIC_NAMES,
@@ -172,12 +177,19 @@ test('the feed ticks on its timer and stops cleanly', async () => {
     seed: 1,
     updateIntervalSeconds: 0.02,
     logger: createLogger({ level: 'DEBUG', format: 'text', sink }),
+    onTick: () => tickTimes.push(performance.now()),
   });
+  const startedAt = performance.now();
   feed.start();
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  for (const deadline = Date.now() + 10_000; feed.current().tick < 10; ) {
+    assert.ok(Date.now() < deadline, `only ${feed.current().tick} ticks in 10 s at one per 20 ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   feed.stop();
   const ticks = feed.current().tick;
-  assert.ok(ticks >= 3 && ticks <= 9, `ticks after 150 ms at 20 ms: ${ticks}`);
+  assert.equal(tickTimes.length, ticks);
+  // 1 ms of slack: timers are scheduled in whole milliseconds.
+  tickTimes.forEach((at, k) => assert.ok(at - startedAt >= (k + 1) * 20 - 1, `tick ${k + 1} at ${(at - startedAt).toFixed(1)} ms, before ${(k + 1) * 20} ms`));
   await new Promise((resolve) => setTimeout(resolve, 60));
   assert.equal(feed.current().tick, ticks, 'no tick after stop()');
   assert.ok(sink.lines.some((l) => /DEBUG tick tick=1 tick_ms=[\d.]+ bytes=\d+/.test(l)), sink.lines.join('\n'));

@@ -7,11 +7,14 @@ test('the same seed gives the same sequence; nearby seeds give unrelated ones', 
     const prng = new Prng(seed);
     return Array.from({ length: 8 }, () => prng.nextUint32());
   };
-  assert.deepEqual(draw(12345), draw(12345));
+  // Was draw(12345) deepEqual draw(12345): true of any generator without shared state, whatever it
+  // draws. Pinned instead, so a seed names the same sequence in every process and version (a changed
+  // mixing step or seeding shows up here; update the pins only on purpose).
+  assert.deepEqual(draw(12345), [2345461488, 1344865159, 2974739204, 3448212715, 1746298622, 2268888008, 3688142654, 4126781864]);
+  assert.deepEqual(draw(MAX_SEED), [439337110, 2062920495, 2689829290, 2882640802, 952090115, 1896579673, 3687545294, 1682039356]);
   assert.notDeepEqual(draw(1), draw(2));
   // The high half of a 53-bit seed matters too.
   assert.notDeepEqual(draw(7), draw(7 + 2 ** 32));
-  assert.deepEqual(draw(MAX_SEED), draw(MAX_SEED));
 });
 
 test('uniform and normal draws have the expected moments', () => {

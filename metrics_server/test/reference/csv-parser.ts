@@ -5,9 +5,8 @@
  * reference that the property tests compare the byte parser against, and as a row of `npm run bench`.
  * Its result is row by row (`rows[r][c]`), the plainest shape to compare with.
  */
-import { isValidSwitchId, parseDecimalNumber } from '../../../common/telemetry-schema.js';
+import { METRIC_NAME_PATTERN, SWITCH_ID_COLUMN, TIMESTAMP_FIELD, isValidSwitchId, parseDecimalNumber } from '../../../common/telemetry-schema.js';
 import { ANY_DECIMALS, MAX_DECIMALS } from '../../src/snapshot/columns.js';
-import { analyzeHeader } from '../../src/ingest/csv/header.js';
 import { parseCsvBytes } from '../../src/ingest/csv/parser.js';
 import { emptyRejectCounts, type ParseOutcome, type RowRejectCounts, type RowRejectReason } from '../../src/ingest/parse-outcome.js';
 
@@ -62,6 +61,47 @@ function tokenDecimals(token: string): number {
   return places > MAX_DECIMALS ? ANY_DECIMALS : places;
 }
 
+/** The most columns a header may have (the byte parser's MAX_COLUMNS, restated: the limit is part of the contract). */
+const REFERENCE_MAX_COLUMNS = 256;
+
+/**
+ * Upstream text in an error message, the plain way: at most 40 characters then `...`, JSON-quoted,
+ * with DEL, the C1 controls and U+2028/U+2029 (which JSON leaves raw) written as `\uXXXX`.
+ */
+function quoteReference(text: string): string {
+  const short = text.length > 40 ? text.slice(0, 40) + '...' : text;
+  let out = '';
+  for (const c of JSON.stringify(short)) {
+    const code = c.charCodeAt(0);
+    out += (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029 ? '\\u' + code.toString(16).padStart(4, '0') : c;
+  }
+  return out;
+}
+
+/**
+ * The header line, analysed the plain way: its own code, not the byte parser's `analyzeHeader`, so
+ * the equivalence property can see a header bug (it shared that function before, and could not).
+ * The checks run in the contract's order: blank, too many columns, no id column, then column by
+ * column a repeated name before an invalid one.
+ */
+export function analyzeHeaderReference(line: string): { ok: true; metrics: string[]; idColumn: number } | { ok: false; reason: string } {
+  if (line.trim() === '') return { ok: false, reason: 'no header line' };
+  const names = line.split(',');
+  if (names.length > REFERENCE_MAX_COLUMNS) return { ok: false, reason: `header has more than ${REFERENCE_MAX_COLUMNS} columns` };
+  const idColumn = names.indexOf(SWITCH_ID_COLUMN);
+  if (idColumn < 0) return { ok: false, reason: `header has no ${SWITCH_ID_COLUMN} column` };
+  const metrics: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (names.indexOf(name) < i) return { ok: false, reason: `duplicate column ${quoteReference(name)}` };
+    if (i === idColumn) continue;
+    if (!METRIC_NAME_PATTERN.test(name) || name === TIMESTAMP_FIELD) return { ok: false, reason: `invalid column name ${quoteReference(name)}` };
+    metrics.push(name);
+  }
+  if (metrics.length === 0) return { ok: false, reason: 'header has no metric columns' };
+  return { ok: true, metrics, idColumn };
+}
+
 /** Parses CSV text the plain way. */
 export function parseTelemetryCsvReference(input: string): ReferenceResult {
   const text = input.startsWith(BOM) ? input.slice(1) : input;
@@ -70,7 +110,7 @@ export function parseTelemetryCsvReference(input: string): ReferenceResult {
   let headerEnd = text.indexOf('\n');
   if (headerEnd === -1) headerEnd = text.length;
   const headerLine = text.slice(0, headerEnd);
-  const header = analyzeHeader(headerLine.endsWith('\r') ? headerLine.slice(0, -1) : headerLine);
+  const header = analyzeHeaderReference(headerLine.endsWith('\r') ? headerLine.slice(0, -1) : headerLine);
   if (!header.ok) return header;
   const { metrics, idColumn } = header;
   const fieldCount = metrics.length + 1;

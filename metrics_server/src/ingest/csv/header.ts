@@ -1,7 +1,6 @@
 /**
- * The CSV header line: which column holds the switch id and which metrics the others are. Shared by
- * the byte parser and the test suite's reference parser, so both read a header the same way (the
- * reference's own header checks are in its tests).
+ * The CSV header line: which column holds the switch id and which metrics the others are. The test
+ * suite's reference parser has its own header analysis, so the equivalence property checks this one.
  */
 import { SWITCH_ID_COLUMN, isValidMetricName } from '../../../../common/telemetry-schema.js';
 
