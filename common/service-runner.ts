@@ -47,14 +47,16 @@ export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /**
  * A second stop signal this soon after the first is the same request, not an impatient one: Ctrl-C
  * sends SIGINT to the whole foreground process group, and `npm start`'s supervisor forwards its own
- * SIGTERM to each service at the same moment. Later, a second signal exits at once.
+ * SIGTERM to each service at the same moment. A second signal of another kind is always taken as
+ * such a forward (on a loaded machine the supervisor's SIGTERM came more than a second after the
+ * terminal's SIGINT); only the same signal again, later than this, is impatience and exits at once.
  */
 export const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
 
 /**
  * Starts a service and owns the process around it: a start-up failure prints one line to stderr
- * and exits non-zero; the first SIGINT/SIGTERM/SIGHUP stops the service gracefully (one that
- * arrives with it is the same request), a later second one exits at once.
+ * and exits non-zero; the first SIGINT/SIGTERM/SIGHUP stops the service gracefully (one of another
+ * kind, or the same one arriving with it, is the same request), the same signal again later exits at once.
  */
 export async function runService(what: string, start: () => Promise<RunningService>): Promise<void> {
   let service: RunningService;
@@ -66,13 +68,15 @@ export async function runService(what: string, start: () => Promise<RunningServi
     process.exit(exitCode);
   }
   let stoppingSince: number | undefined;
+  let firstSignal: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stoppingSince !== undefined) {
-      if (performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) return;
+      if (signal !== firstSignal || performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) return;
       process.stderr.write(`${what}: second ${signal}, exiting now\n`);
       process.exit(130);
     }
     stoppingSince = performance.now();
+    firstSignal = signal;
     service.stop().then(
       () => process.exit(0),
       (err: unknown) => {
