@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, ConfigReader, envNumber, projectRoot, readJsonConfigFile } from '../../common/config-file.js';
 import { LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../../common/logger.js';
+import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
 
 /** Loopback only unless told otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -19,6 +20,11 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 5;
 export const DEFAULT_FETCH_TIMEOUT_SECONDS = 2;
 /** 64 MiB: a 100,000-switch CSV is about 4 MB, a 1,000,000-switch one about 40 MB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * What polls ask the generator for (SPEC, `ingestion.format`): the format `npm run bench` shows
+ * cheaper end to end (README, "Binary transport").
+ */
+export const DEFAULT_INGESTION_FORMAT: IngestionFormat = 'csv';
 /** Longest query string accepted (414 beyond). */
 export const DEFAULT_MAX_QUERY_BYTES = 2048;
 /** Largest request head accepted (431 beyond). */
@@ -39,6 +45,7 @@ export interface MetricsServerConfig {
     readonly pollIntervalMs: number;
     readonly fetchTimeoutMs: number;
     readonly maxBodyBytes: number;
+    readonly format: IngestionFormat;
   };
   readonly readiness: { readonly maxAgeMs: number };
   readonly http: {
@@ -74,7 +81,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const r = new ConfigReader(path, file.found ? file.value : {});
   r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus']);
   r.onlyKeys('logging', ['level', 'format']);
-  r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
+  r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes', 'format']);
   r.onlyKeys('readiness', ['max_age_seconds']);
   r.onlyKeys('http', ['max_query_bytes', 'max_header_bytes', 'request_timeout_seconds', 'keep_alive_timeout_seconds', 'fast_read_path']);
   r.onlyKeys('prometheus', ['fabric_series']);
@@ -86,6 +93,8 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const timeoutSeconds = envNumber('FETCH_TIMEOUT_SECONDS', env, 0.01, 3600) ?? r.number('ingestion.fetch_timeout_seconds', DEFAULT_FETCH_TIMEOUT_SECONDS, 0.01, 3600);
   const maxBodyBytes = envNumber('MAX_BODY_BYTES', env, 1024, 2 ** 31 - 1, true) ?? r.number('ingestion.max_body_bytes', DEFAULT_MAX_BODY_BYTES, 1024, 2 ** 31 - 1, true);
   const generatorUrl = resolveGeneratorUrl(env, r);
+  const ingestionFormat =
+    fromEnv(env, 'INGESTION_FORMAT', (v) => INGESTION_FORMATS.find((f) => f === v), `one of ${INGESTION_FORMATS.join(', ')}`) ?? r.oneOf('ingestion.format', DEFAULT_INGESTION_FORMAT, INGESTION_FORMATS);
   const maxAgeSeconds = r.number('readiness.max_age_seconds', 3 * pollSeconds + timeoutSeconds, 0.1, 7 * 86400);
 
   const host = env['METRICS_SERVER_HOST'] !== undefined && env['METRICS_SERVER_HOST'] !== '' ? env['METRICS_SERVER_HOST'] : DEFAULT_HOST;
@@ -98,7 +107,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
       host,
       port,
       logging: { level, format },
-      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes },
+      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes, format: ingestionFormat },
       readiness: { maxAgeMs: maxAgeSeconds * 1000 },
       http: {
         maxQueryBytes: r.number('http.max_query_bytes', DEFAULT_MAX_QUERY_BYTES, 64, 65536, true),

@@ -88,6 +88,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       intervalMs: config.ingestion.pollIntervalMs,
       timeoutMs: config.ingestion.fetchTimeoutMs,
       maxBodyBytes: config.ingestion.maxBodyBytes,
+      format: config.ingestion.format,
     },
     { ingester, reader: store, logger: logger.child('poller') },
   );

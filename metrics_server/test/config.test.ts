@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config-file.js';
-import { DEFAULT_MAX_BODY_BYTES, loadMetricsServerConfig } from '../src/config.js';
+import { DEFAULT_INGESTION_FORMAT, DEFAULT_MAX_BODY_BYTES, loadMetricsServerConfig } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
 function file(name: string, content: string): string {
@@ -116,4 +116,14 @@ test('a port already in use gives one line and exit code 3', async () => {
   } finally {
     blocker.close();
   }
+});
+
+test('ingestion.format: csv, arrow or auto, from the file or INGESTION_FORMAT; anything else stops start-up', () => {
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: join(dir, 'absent.json') }).config.ingestion.format, DEFAULT_INGESTION_FORMAT);
+  const path = file('format.json', JSON.stringify({ ingestion: { format: 'arrow' } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }).config.ingestion.format, 'arrow');
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, INGESTION_FORMAT: 'auto' }).config.ingestion.format, 'auto');
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, INGESTION_FORMAT: 'parquet' }), /INGESTION_FORMAT must be one of csv, arrow, auto/);
+  const bad = file('format-bad.json', JSON.stringify({ ingestion: { format: 'json' } }));
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: bad }), (err: unknown) => err instanceof ConfigError && /"ingestion\.format"/.test(err.message));
 });

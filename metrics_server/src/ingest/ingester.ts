@@ -12,7 +12,7 @@ import type { Logger } from '../../../common/logger.js';
 import type { SnapshotPublisher } from '../store/publisher.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { IngestionHealth, IngestRecord } from './ingestion-health.js';
-import { nonZeroRejects, totalRejected, type RowRejectCounts } from './parse-outcome.js';
+import { formatLabel, nonZeroRejects, totalRejected, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
 import type { SnapshotPreparer } from './worker/preparer.js';
 
 /** Who delivered what, for health and log lines. */
@@ -73,16 +73,16 @@ export class Ingester {
     this.now = deps.now ?? Date.now;
   }
 
-  /** A body to parse and publish. Never rejects: a failure is a `failed` record. */
-  async ingestBody(body: Uint8Array, delivery: Delivery): Promise<IngestRecord> {
+  /** A body (CSV unless told otherwise) to parse and publish. Never rejects: a failure is a `failed` record. */
+  async ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv'): Promise<IngestRecord> {
     const bytes = body.byteLength;
     let prepared;
     try {
-      prepared = await this.deps.preparer.prepare(body);
+      prepared = await this.deps.preparer.prepare(body, format);
     } catch (err) {
       return this.failed(internal(err), delivery, bytes);
     }
-    if (!prepared.ok) return this.failed(`unusable CSV: ${prepared.reason}`, delivery, bytes, prepared.rejected);
+    if (!prepared.ok) return this.failed(`unusable ${formatLabel(format)}: ${prepared.reason}`, delivery, bytes, prepared.rejected);
     let snapshot;
     try {
       snapshot = await this.deps.publisher.publish({ block: prepared.block, ingestedAtMs: delivery.startedAtMs });
