@@ -229,3 +229,22 @@ test('servers ingesting the generator in csv, arrow and auto serve the same answ
   assert.deepEqual(answers[1], answers[0], 'arrow ingestion answers as csv ingestion');
   assert.deepEqual(answers[2], answers[0], 'auto ingestion answers as csv ingestion');
 });
+
+test('the id pass of the last body is reused only when the id column is byte for byte the same', () => {
+  const body = (ids: readonly string[], values: readonly number[]): Uint8Array => arrowOf(ids.length, [{ name: 'switch_id', data: utf8(ids) }, { name: 'a', data: f64(values) }]);
+  const csvOf = (ids: readonly string[], values: readonly number[]): Uint8Array => enc.encode(`switch_id,a\n${ids.map((id, i) => `${id},${values[i]}`).join('\n')}\n`);
+  const cases: [readonly string[], readonly number[]][] = [
+    [['sw1', 'sw23', 'sw1', 'bad id'], [1, 2, 3, 4]],
+    [['sw1', 'sw23', 'sw1', 'bad id'], [5, 6.5, 7, 8]], // same ids: reused
+    [['sw12', 'sw3', 'sw1', 'bad id'], [1, 2, 3, 4]], // same text, other boundaries: not reused
+    [['sw12', 'sw3', 'sw1', 'bad id'], [1, Number.NaN, 3, 4]], // a number rejected: the pass runs afresh
+    [['sw12', 'sw3', 'sw1', 'bad id'], [9, 9, 9, 9]],
+  ];
+  for (const [ids, values] of cases) {
+    const arrow = prepareBody(body(ids, values), 'arrow');
+    const csv = prepareBody(csvOf(ids, values), 'csv');
+    assert.ok(arrow.ok && csv.ok);
+    assert.deepEqual(arrow.rejected, csv.rejected, ids.join(','));
+    assertSameColumns(arrow, csv, `${ids.join(',')} / ${values.join(',')}`);
+  }
+});
