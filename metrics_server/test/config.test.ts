@@ -25,6 +25,7 @@ test('the shipped config file loads with the documented defaults', () => {
   assert.equal(config.ingestion.pollIntervalMs, 5000);
   assert.equal(config.ingestion.fetchTimeoutMs, 2000);
   assert.equal(config.ingestion.maxBodyBytes, DEFAULT_MAX_BODY_BYTES);
+  assert.equal(config.ingestion.format, 'auto');
   assert.equal(config.readiness.maxAgeMs, 17_000);
 });
 
