@@ -214,6 +214,9 @@ test('servers ingesting the generator in csv, arrow and auto serve the same answ
     const server = await startMetricsServer(testConfig({ generatorUrl, pollIntervalMs: 3_600_000, format }), { logger: memoryLogger('ERROR').logger });
     const record = await server.source.pollOnce();
     assert.equal(record.outcome, 'ok', format);
+    // Status says which encoding the last body had (auto asks for Arrow, and this generator has it).
+    const lastPoll = ((await (await fetch(`${server.url}/telemetry/Status`)).json()) as { ingestion: { last_poll: { format?: string } } }).ingestion.last_poll;
+    assert.equal(lastPoll.format, format === 'csv' ? 'csv' : 'arrow', format);
     const get = async (path: string): Promise<string> => (await (await fetch(`${server.url}${path}`)).text()).replace(/"timestamp":\d+/g, '"timestamp":T');
     answers.push([
       await get('/telemetry/ListMetrics'),

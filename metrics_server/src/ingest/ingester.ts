@@ -80,18 +80,18 @@ export class Ingester {
     try {
       prepared = await this.deps.preparer.prepare(body, format);
     } catch (err) {
-      return this.failed(internal(err), delivery, bytes);
+      return this.failed(internal(err), delivery, bytes, undefined, format);
     }
-    if (!prepared.ok) return this.failed(`unusable ${formatLabel(format)}: ${prepared.reason}`, delivery, bytes, prepared.rejected);
+    if (!prepared.ok) return this.failed(`unusable ${formatLabel(format)}: ${prepared.reason}`, delivery, bytes, prepared.rejected, format);
     let snapshot;
     try {
       snapshot = await this.deps.publisher.publish({ block: prepared.block, ingestedAtMs: delivery.startedAtMs });
     } catch (err) {
-      return this.failed(`publish refused: ${err instanceof Error ? err.message : String(err)}`, delivery, bytes, prepared.rejected);
+      return this.failed(`publish refused: ${err instanceof Error ? err.message : String(err)}`, delivery, bytes, prepared.rejected, format);
     }
     const { version } = snapshot;
     const { rejected } = prepared;
-    const record: IngestRecord = { outcome: 'ok', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes, version, switches: snapshot.switchCount, rejected };
+    const record: IngestRecord = { outcome: 'ok', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes, version, switches: snapshot.switchCount, rejected, format };
     this.recovered(delivery);
     const rejectedTotal = totalRejected(rejected);
     if (rejectedTotal > 0) {
@@ -112,7 +112,7 @@ export class Ingester {
   }
 
   /** The source could not deliver (connection, timeout, HTTP status, size limit): logged and recorded. */
-  failed(message: string, delivery: Delivery, bytes = 0, rejected?: RowRejectCounts): IngestRecord {
+  failed(message: string, delivery: Delivery, bytes = 0, rejected?: RowRejectCounts, format?: BodyFormat): IngestRecord {
     const { health, reader } = this.deps;
     const record: IngestRecord = {
       outcome: 'failed',
@@ -121,6 +121,7 @@ export class Ingester {
       bytes,
       error: message,
       ...(rejected !== undefined ? { rejected } : {}),
+      ...(format !== undefined ? { format } : {}),
     };
     const current = reader.current();
     const keeping = current === undefined ? 'no snapshot yet' : `keeping snapshot v${current.version}`;
