@@ -106,6 +106,16 @@ const FAULTS: readonly { name: string; body: () => Uint8Array; reason: RegExp }[
     body: () => arrowOf(1, [{ name: 'switch_id', data: makeData({ type: new Utf8(), length: 1, nullCount: 0, valueOffsets: Int32Array.from([0, 2 ** 30]), data: enc.encode('sw1') }) }, { name: 'a', data: i32([1]) }]),
     reason: /^column "switch_id": string offset out of range$/,
   },
+  {
+    name: 'more than 4,096 record batches',
+    body: () => {
+      const fields = [new Field('switch_id', new Utf8(), false), new Field('a', new Int32(), false)];
+      const schema = new Schema(fields);
+      const batch = (i: number): RecordBatch => new RecordBatch(schema, makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: [utf8([`sw${i}`]), i32([i])] }));
+      return tableToIPC(new Table(Array.from({ length: 4097 }, (_, i) => batch(i))), 'stream');
+    },
+    reason: /^more than 4096 record batches$/,
+  },
   { name: 'no valid row', body: () => arrowOf(2, [{ name: 'switch_id', data: utf8(['bad id', null]) }, { name: 'a', data: f64([1, 2]) }]), reason: /^no valid row$/ },
 ];
 
