@@ -1,7 +1,9 @@
 /**
- * The Arrow IPC side of the telemetry contract, shared by both services: the media type, how a
- * request's `Accept` chooses it, and the one encoder that writes a table of switch ids and numeric
- * columns as an Arrow IPC stream (SPEC, "Binary transport"). The generator writes `/counters` with
+ * The Arrow IPC side of the telemetry contract, shared by both services: the one encoder that writes
+ * a table of switch ids and numeric columns as an Arrow IPC stream (SPEC, "Binary transport"), and
+ * the Arrow type of each metric format. (The media type and `Accept` negotiation are in
+ * arrow-media.ts, which does not load the library: a thread that never encodes Arrow never pays for
+ * loading it.) The generator writes `/counters` with
  * it and the metrics server the ListMetrics Arrow view, so the two cannot disagree on the layout.
  *
  * The encoder hands the library typed arrays the caller already holds (`makeData` wraps them without
@@ -9,9 +11,6 @@
  */
 import { Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, Utf8, makeData, tableToIPC, type Data, type DataType } from 'apache-arrow';
 import { SWITCH_ID_COLUMN, type MetricFormat } from './telemetry-schema.js';
-
-/** SPEC's media type of an Arrow IPC stream. */
-export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
 
 /** The Arrow type of a metric column: integer metrics as `Int32`, decimal metrics as `Float64` (SPEC). */
 export type ArrowNumberType = 'int32' | 'float64';
@@ -54,42 +53,4 @@ export function encodeArrowStream(rowCount: number, ids: ArrowIdColumn, columns:
   const schema = new Schema(fields);
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: rowCount, nullCount: 0, children }));
   return tableToIPC(new Table([batch]), 'stream');
-}
-
-/**
- * Whether a request's `Accept` header asks for the Arrow stream rather than the default (CSV or
- * JSON): it must name ARROW_STREAM_TYPE itself with a q-value above 0, at least as high as the
- * default's (named, or reached through `type/*` or `*\/*`). A tie goes to Arrow: a client that names
- * the type has opted in; `*\/*` alone keeps the default.
- *
- * @param defaultType the representation served otherwise, e.g. `text/csv` or `application/json`.
- */
-export function prefersArrow(header: string | undefined, defaultType: string): boolean {
-  if (header === undefined || !header.toLowerCase().includes(ARROW_STREAM_TYPE)) return false;
-  const arrow = mediaQuality(header, ARROW_STREAM_TYPE, true);
-  return arrow > 0 && arrow >= mediaQuality(header, defaultType, false);
-}
-
-/**
- * The q-value `header` gives `type`: its own entry if named, else the most specific wildcard
- * (`type/*`, then `*\/*`) unless `exactOnly`; 0 when not accepted.
- */
-function mediaQuality(header: string, type: string, exactOnly: boolean): number {
-  const [major = ''] = type.split('/');
-  let exact: number | undefined;
-  let group: number | undefined;
-  let any: number | undefined;
-  for (const part of header.split(',')) {
-    const [range = '', ...params] = part.split(';');
-    const name = range.trim().toLowerCase();
-    const q = params.map((p) => /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p)).find((m): m is RegExpExecArray => m !== null);
-    const quality = q === undefined ? 1 : Math.min(1, Number(q[1]));
-    const value = Number.isFinite(quality) ? quality : 0;
-    if (name === type) exact = value;
-    else if (name === `${major}/*`) group = value;
-    else if (name === '*/*') any = value;
-  }
-  if (exact !== undefined) return exact;
-  if (exactOnly) return 0;
-  return group ?? any ?? 0;
 }

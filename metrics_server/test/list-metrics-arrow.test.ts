@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { ARROW_STREAM_TYPE } from '../../common/arrow-ipc.js';
+import { ARROW_STREAM_TYPE } from '../../common/arrow-media.js';
 import { METRIC_NAMES } from '../../common/telemetry-schema.js';
 import { DEFAULT_SIMULATION } from '../../telemetry_generator/src/config.js';
 import { renderCsv } from '../../telemetry_generator/src/csv-writer.js';

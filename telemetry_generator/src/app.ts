@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { METRICS_PATH, registerMetricsRoute } from '../../common/metrics-endpoint.js';
-import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-ipc.js';
+import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-media.js';
 import { etagListMatches } from '../../common/http-etag.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';

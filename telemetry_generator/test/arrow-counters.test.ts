@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { tableFromIPC, Type } from 'apache-arrow';
-import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-ipc.js';
+import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-media.js';
 import { createLogger, MemorySink } from '../../common/logger.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../../common/telemetry-schema.js';
 import { buildGeneratorApp } from '../src/app.js';

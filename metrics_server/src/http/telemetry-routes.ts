@@ -7,14 +7,13 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ARROW_STREAM_TYPE, prefersArrow } from '../../../common/arrow-ipc.js';
+import { ARROW_STREAM_TYPE, prefersArrow } from '../../../common/arrow-media.js';
 import { preferredEncoding } from '../../../common/http-encoding.js';
 import { etagListMatches } from '../../../common/http-etag.js';
 import { TIMESTAMP_FIELD, isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
 import type { Logger } from '../../../common/logger.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
-import { arrowIdsOf, encodeListMetricsArrow } from '../views/list-metrics-arrow.js';
 import { jsonNumber } from '../views/list-metrics-json.js';
 import type { ViewRegistry } from '../views/registry.js';
 import { HttpError, badRequest, noSnapshotYet, notFound } from './errors.js';
@@ -127,7 +126,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, reader: SnapshotRe
     const arrow = prefersArrow(request.headers.accept, 'application/json');
     // A filtered answer is small and made per request; only the whole body is prepared per snapshot.
     if (filter !== undefined) {
-      if (arrow) return reply.type(ARROW_STREAM_TYPE).send(filteredListMetricsArrow(snapshot, filter));
+      if (arrow) return reply.type(ARROW_STREAM_TYPE).send(await filteredListMetricsArrow(snapshot, filter));
       return reply.type(JSON_TYPE).send(filteredListMetricsJson(snapshot, filter));
     }
     const encoding = arrow ? undefined : preferredEncoding(request.headers['accept-encoding'], LIST_METRICS_ENCODINGS);
@@ -207,8 +206,13 @@ function filteredListMetricsJson(snapshot: Snapshot, filter: ListMetricsFilter):
   return `{${parts.join(',')}}`;
 }
 
-/** The ListMetrics Arrow stream of `filter`'s switches and metrics: the same columns as the whole body's parts. */
-function filteredListMetricsArrow(snapshot: Snapshot, filter: ListMetricsFilter): Buffer {
+/**
+ * The ListMetrics Arrow stream of `filter`'s switches and metrics: the same columns as the whole
+ * body's parts. The encoder is loaded on the first such request: the main thread otherwise never
+ * needs the apache-arrow library (whole bodies are rendered in the render worker).
+ */
+async function filteredListMetricsArrow(snapshot: Snapshot, filter: ListMetricsFilter): Promise<Buffer> {
+  const { arrowIdsOf, encodeListMetricsArrow } = await import('../views/list-metrics-arrow.js');
   const rows = filter.switchIds.length;
   const allDecimals = snapshot.decimals;
   const metrics = filter.metrics.map((name) => {

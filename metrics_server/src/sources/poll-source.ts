@@ -8,7 +8,7 @@
  * Until the first snapshot exists a failed poll is retried after at most 1 s (the generator is often
  * still starting when the server comes up).
  */
-import { ARROW_STREAM_TYPE } from '../../../common/arrow-ipc.js';
+import { ARROW_STREAM_TYPE } from '../../../common/arrow-media.js';
 import type { Logger } from '../../../common/logger.js';
 import type { IngestRecord } from '../ingest/ingestion-health.js';
 import type { Delivery, Ingester } from '../ingest/ingester.js';

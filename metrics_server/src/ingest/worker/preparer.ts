@@ -4,7 +4,7 @@
  */
 import { WorkerClient, ownedBuffers } from '../../../../common/worker-thread.js';
 import type { BodyFormat } from '../parse-outcome.js';
-import { prepareBody, type PrepareResult } from '../prepare.js';
+import type { PrepareResult } from '../prepare.js';
 import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 
 /** Turns a body into a column block, somewhere. */
@@ -14,9 +14,13 @@ export interface SnapshotPreparer {
   close(): Promise<void>;
 }
 
-/** Runs on the calling thread. Fine for tests and small fabrics. */
+/**
+ * Runs on the calling thread. Fine for tests and small fabrics. The parsers are loaded on first use,
+ * so a main thread that prepares in the worker never loads them (nor the apache-arrow library).
+ */
 export class InlinePreparer implements SnapshotPreparer {
   async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
+    const { prepareBody } = await import('../prepare.js');
     return prepareBody(body, format);
   }
 
