@@ -33,9 +33,9 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
   // exposeHeadRoutes (on by default) adds HEAD with the same headers and no body.
   // CSV unless `Accept` names the Arrow stream (SPEC, "Binary transport"); each representation has its
   // own ETag, and `Vary: Accept` tells caches that the answer depends on that header.
-  app.get(COUNTERS_PATH, (request, reply) => {
+  app.get(COUNTERS_PATH, async (request, reply) => {
     const arrow = feed.currentArrow !== undefined && prefersArrow(request.headers.accept, CSV_MEDIA_TYPE);
-    const counters = arrow ? feed.currentArrow!() : feed.current();
+    const counters = arrow ? await feed.currentArrow!() : feed.current();
     reply.header('etag', counters.etag).header('last-modified', counters.lastModified).header('cache-control', 'no-cache').header('vary', 'Accept');
     if (isNotModified(request, counters)) return reply.code(304).send();
     return reply.header('content-type', arrow ? ARROW_STREAM_TYPE : CSV_CONTENT_TYPE).send(counters.body);

@@ -5,7 +5,9 @@
  *
  * The Arrow representation (SPEC, "Binary transport") is rendered at most once per tick too: with
  * the tick when Arrow was asked for since the previous tick (a server polling in Arrow never waits
- * for it), else on its first request in the tick. A generator nobody asks for Arrow never renders it.
+ * for it), else on its first request in the tick. A generator nobody asks for Arrow never renders it,
+ * nor loads the apache-arrow library: the writer is imported on the first Arrow request, so start-up
+ * (and with it the moment the stop signals are handled) is as quick as without Arrow.
  * Each representation has its own ETag (the CSV's with `.arrow` before the closing quote), so a
  * cache holding one is never told it holds the other.
  */
@@ -13,7 +15,6 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { MetricName } from '../../common/telemetry-schema.js';
 import type { SimulationConfig } from './config.js';
-import { renderArrow } from './arrow-writer.js';
 import { renderCsv } from './csv-writer.js';
 import { Simulator } from './simulator.js';
 
@@ -43,7 +44,7 @@ export interface CountersProvider {
   /** The current tick as CSV. */
   current(): CountersBody;
   /** The same tick as an Arrow IPC stream; a provider without it serves CSV only. */
-  currentArrow?(): CountersBody;
+  currentArrow?(): Promise<CountersBody>;
 }
 
 /** How the feed ticks and what it renders. */
@@ -70,6 +71,8 @@ export class TelemetryFeed implements CountersProvider {
   private publishedArrow: CountersBody | undefined;
   /** Whether Arrow was asked for since the last tick: then the next tick renders it at once. */
   private arrowWanted = false;
+  /** The Arrow writer, once its module (and the library) is loaded. */
+  private arrowWriter: typeof import('./arrow-writer.js').renderArrow | undefined;
   private timer: NodeJS.Timeout | undefined;
   private nextDueMs = 0;
 
@@ -84,8 +87,9 @@ export class TelemetryFeed implements CountersProvider {
     return this.published;
   }
 
-  currentArrow(): CountersBody {
+  async currentArrow(): Promise<CountersBody> {
     this.arrowWanted = true;
+    this.arrowWriter ??= (await import('./arrow-writer.js')).renderArrow;
     this.publishedArrow ??= this.renderArrowOf(this.published);
     return this.publishedArrow;
   }
@@ -95,7 +99,7 @@ export class TelemetryFeed implements CountersProvider {
     const started = performance.now();
     this.simulator.step();
     this.published = this.render();
-    this.publishedArrow = this.arrowWanted ? this.renderArrowOf(this.published) : undefined;
+    this.publishedArrow = this.arrowWanted && this.arrowWriter !== undefined ? this.renderArrowOf(this.published) : undefined;
     this.arrowWanted = false;
     const elapsedMs = performance.now() - started;
     this.options.onTick?.({ tick: this.published.tick, durationMs: elapsedMs, bytes: this.published.body.length });
@@ -150,7 +154,7 @@ export class TelemetryFeed implements CountersProvider {
 
   /** The Arrow body of the tick `csv` was rendered from, with the same Last-Modified. */
   private renderArrowOf(csv: CountersBody): CountersBody {
-    const body = renderArrow(this.simulator.state, this.options.metrics);
+    const body = this.arrowWriter!(this.simulator.state, this.options.metrics);
     return Object.freeze({ ...csv, body, etag: `${csv.etag.slice(0, -1)}.arrow"` });
   }
 }
