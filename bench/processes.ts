@@ -57,7 +57,7 @@ export interface Service {
   readonly logPath: string;
 }
 
-export const CLEAN_ENV_KEYS = ['LOG_LEVEL', 'LOG_FORMAT', 'POLL_INTERVAL_SECONDS', 'FETCH_TIMEOUT_SECONDS', 'MAX_BODY_BYTES', 'GENERATOR_URL', 'GENERATOR_HOST', 'GENERATOR_PORT', 'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG'];
+export const CLEAN_ENV_KEYS = ['LOG_LEVEL', 'LOG_FORMAT', 'POLL_INTERVAL_SECONDS', 'FETCH_TIMEOUT_SECONDS', 'MAX_BODY_BYTES', 'GENERATOR_URL', 'GENERATOR_HOST', 'GENERATOR_PORT', 'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG', 'INGESTION_FORMAT'];
 
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLEAN_ENV_KEYS.includes(key)));
@@ -115,6 +115,8 @@ export interface MetricsServerOptions {
   readonly wrapper?: Wrapper;
   /** Flags for the server's `node` itself (`--cpu-prof`, which NODE_OPTIONS does not take). */
   readonly nodeFlags?: readonly string[];
+  /** `ingestion.format` to write to the config file; absent leaves the server's default. */
+  readonly ingestionFormat?: 'csv' | 'arrow' | 'auto';
 }
 
 export async function startMetricsServer(generatorUrl: string, pollSeconds: number, switches: number, options: MetricsServerOptions = {}): Promise<Service> {
@@ -125,11 +127,16 @@ export async function startMetricsServer(generatorUrl: string, pollSeconds: numb
     config,
     JSON.stringify({
       logging: { level: 'INFO', format: 'text' },
-      ingestion: { generator_url: `${generatorUrl}/counters`, poll_interval_seconds: pollSeconds, fetch_timeout_seconds: 5 },
+      ingestion: {
+        generator_url: `${generatorUrl}/counters`,
+        poll_interval_seconds: pollSeconds,
+        fetch_timeout_seconds: 5,
+        ...(options.ingestionFormat !== undefined ? { format: options.ingestionFormat } : {}),
+      },
       ...(fastPathOff ? { http: { fast_read_path: false } } : {}),
     }),
   );
-  const logPath = join(runDir, `server-${n}-${switches}${fastPathOff ? '-fast-path-off' : ''}.log`);
+  const logPath = join(runDir, `server-${n}-${switches}${fastPathOff ? '-fast-path-off' : ''}${options.ingestionFormat !== undefined ? `-${options.ingestionFormat}` : ''}.log`);
   const service = await startService('metrics_server/src/main.js', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0' }, logPath, options.wrapper, options.nodeFlags);
   const deadline = Date.now() + (options.wrapper === undefined ? 60_000 : 300_000);
   while ((await status(service.url)).snapshot === null) {

@@ -23,6 +23,7 @@
  *   snapshots at 100,000.
  * - In-process: the byte parser against the reference string parser and csv-parse on the same body,
  *   the byte renderers against the string ones, the snapshot wire form; and the generator benchmark.
+ * - CSV against Arrow IPC at 100,000 switches (arrow-bench.ts, also `npm run bench:arrow` alone).
  * - CPU per request (cpu-per-request.ts): server process CPU time over fixed request counts, against
  *   the bare ceiling and with the read fast path off, in alternating rounds; steadier than req/s.
  *
@@ -37,6 +38,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
+import { arrowBench, formatArrowBench } from './arrow-bench.js';
 import { codecBench, median } from './codec-bench.js';
 import { CPU_FULL, CPU_QUICK, cpuPerRequest, formatCpuRows } from './cpu-per-request.js';
 import { INSTRUCTIONS_FULL, INSTRUCTIONS_QUICK, callgrindAvailable, formatInstructionRows, instructionsPerRequest, type InstructionRow } from './instructions-per-request.js';
@@ -369,15 +371,18 @@ async function main(): Promise<void> {
   process.stderr.write('generator bench\n');
   const generator = await runGeneratorBench(settings.quick ? { tickSamples: 3, rounds: 1, secondsPerRound: 1.5 } : {});
 
+  process.stderr.write('CSV vs Arrow IPC (issue 14)\n');
+  const arrow = await arrowBench(100_000, settings.quick ? 5 : 15, settings.quick ? 5 : 10);
+
   const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: process.platform };
   const header = `npm run bench${settings.quick ? ' -- --quick' : ''} · ${started.toISOString()} · ${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
-  process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n`);
+  process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n\n${formatArrowBench(arrow)}\n`);
 
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;
-  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, table: text };
+  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, arrow, table: text };
   writeFileSync(join(resultsDir, name), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nwritten: bench/results/${name}\n`);
 }

@@ -13,6 +13,7 @@ import {
   DEFAULT_FETCH_TIMEOUT_SECONDS,
   DEFAULT_GENERATOR_URL,
   DEFAULT_HOST,
+  DEFAULT_INGESTION_FORMAT,
   DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
@@ -23,6 +24,7 @@ import {
   METRICS_SERVER_ENV_BINDINGS,
   metricsServerFileSchema,
 } from './config-schema.js';
+import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
 
 
 
@@ -37,6 +39,8 @@ export interface MetricsServerConfig {
     readonly pollIntervalMs: number;
     readonly fetchTimeoutMs: number;
     readonly maxBodyBytes: number;
+    /** What polls ask the generator for (SPEC, `ingestion.format`). */
+    readonly format: IngestionFormat;
   };
   readonly readiness: { readonly maxAgeMs: number };
   readonly http: {
@@ -92,7 +96,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
       host: http.host ?? DEFAULT_HOST,
       port: http.port ?? DEFAULT_PORT,
       logging: resolveLogging(v.logging),
-      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes: v.ingestion?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES },
+      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes: v.ingestion?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES, format: ingestionFormat(v.ingestion?.format) },
       readiness: { maxAgeMs: maxAgeSeconds * 1000 },
       http: {
         maxQueryBytes: http.max_query_bytes ?? DEFAULT_MAX_QUERY_BYTES,
@@ -132,4 +136,10 @@ function resolveGeneratorUrl(env: NodeJS.ProcessEnv, configured: string): URL {
   if (address.host !== undefined) url.hostname = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
   if (address.port !== undefined) url.port = String(address.port);
   return url;
+}
+
+/** The canonical format name from a validated value (the schema took it in upper or lower case). */
+function ingestionFormat(text: string | undefined): IngestionFormat {
+  const lower = (text ?? DEFAULT_INGESTION_FORMAT).toLowerCase();
+  return INGESTION_FORMATS.find((f) => f === lower) ?? DEFAULT_INGESTION_FORMAT;
 }

@@ -62,7 +62,7 @@ export interface StartedMetricsServer extends RunningService {
 export function viewDefinitions(config: MetricsServerConfig, counters?: CounterTotals): ViewDefinition[] {
   // Each coding of ListMetrics is its own view, eager while it is itself being read: a browser
   // dashboard (brotli) never costs a curl user (identity) a render, nor the other way round.
-  const views: ViewDefinition[] = (['list-metrics.json', 'list-metrics.json.br', 'list-metrics.json.gz'] as const).map((name) => ({ name, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }));
+  const views: ViewDefinition[] = (['list-metrics.json', 'list-metrics.json.br', 'list-metrics.json.gz', 'list-metrics.arrow'] as const).map((name) => ({ name, eagerWithinSnapshots: LIST_METRICS_EAGER_SNAPSHOTS }));
   // Prometheus scrapes far less often than snapshots arrive: the fabric text is rendered on a snapshot's first scrape only.
   if (config.prometheus.fabricSeries) {
     const extras = (snapshot: Snapshot): RenderExtras => {
@@ -91,6 +91,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       intervalMs: config.ingestion.pollIntervalMs,
       timeoutMs: config.ingestion.fetchTimeoutMs,
       maxBodyBytes: config.ingestion.maxBodyBytes,
+      format: config.ingestion.format,
     },
     { ingester, reader: store, logger: logger.child('poller') },
   );

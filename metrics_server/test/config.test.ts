@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config-file.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../src/config-schema.js';
+import { DEFAULT_INGESTION_FORMAT, DEFAULT_MAX_BODY_BYTES } from '../src/config-schema.js';
 import { loadMetricsServerConfig } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ms-config-'));
@@ -26,6 +26,7 @@ test('the shipped config file loads with the documented defaults', () => {
   assert.equal(config.ingestion.pollIntervalMs, 5000);
   assert.equal(config.ingestion.fetchTimeoutMs, 2000);
   assert.equal(config.ingestion.maxBodyBytes, DEFAULT_MAX_BODY_BYTES);
+  assert.equal(config.ingestion.format, 'auto');
   assert.equal(config.readiness.maxAgeMs, 17_000);
 });
 
@@ -160,4 +161,14 @@ test('the command line wins over the environment, which wins over the file', () 
   const other = join(dir, 'other.json');
   writeFileSync(other, JSON.stringify({ http: { port: 8400 } }));
   assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }, { configPath: other }).config.port, 8400);
+});
+
+test('ingestion.format: csv, arrow or auto, from the file or INGESTION_FORMAT; anything else stops start-up', () => {
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: join(dir, 'absent.json') }).config.ingestion.format, DEFAULT_INGESTION_FORMAT);
+  const path = file('format.json', JSON.stringify({ ingestion: { format: 'arrow' } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }).config.ingestion.format, 'arrow');
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, INGESTION_FORMAT: 'auto' }).config.ingestion.format, 'auto');
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path, INGESTION_FORMAT: 'parquet' }), /INGESTION_FORMAT must be one of csv, arrow, auto/);
+  const bad = file('format-bad.json', JSON.stringify({ ingestion: { format: 'json' } }));
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: bad }), (err: unknown) => err instanceof ConfigError && /"ingestion\.format"/.test(err.message));
 });

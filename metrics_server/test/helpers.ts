@@ -49,6 +49,7 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
       pollIntervalMs: 60_000,
       fetchTimeoutMs: 1000,
       maxBodyBytes: 1024 * 1024,
+      format: 'csv',
       ...overrides,
     },
     readiness: { maxAgeMs: 10_000 },

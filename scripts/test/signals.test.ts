@@ -80,9 +80,12 @@ async function npmStart(t: { after(fn: () => void): void }): Promise<{ npm: Chil
   });
   const output = capture(npm);
   const serverUrl = `http://127.0.0.1:${serverPort}`;
-  // npm start builds first (incrementally): allow for a full build on a cold checkout.
-  await until(() => answers(`${serverUrl}/healthz`), `npm start to serve (output so far: ${output()})`, 180_000);
-  return { npm, output, serverUrl, generatorUrl: `http://127.0.0.1:${generatorPort}` };
+  const generatorUrl = `http://127.0.0.1:${generatorPort}`;
+  // npm start builds first (incrementally): allow for a full build on a cold checkout. Both services
+  // must be up before a signal is sent: on a loaded machine the server can answer while the
+  // generator is still loading its modules, before its stop handlers exist.
+  await until(async () => (await answers(`${serverUrl}/healthz`)) && (await answers(`${generatorUrl}/counters`)), `npm start to serve (output so far: ${output()})`, 180_000);
+  return { npm, output, serverUrl, generatorUrl };
 }
 
 test('kill -TERM <pid of npm start> stops both services gracefully', async (t) => {

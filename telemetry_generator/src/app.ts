@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { METRICS_PATH, registerMetricsRoute } from '../../common/metrics-endpoint.js';
+import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-media.js';
 import { etagListMatches } from '../../common/http-etag.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';
@@ -14,6 +15,7 @@ export const COUNTERS_PATH = '/counters';
 /** The methods `/counters` answers. */
 export const COUNTERS_ALLOW = 'GET, HEAD';
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+const CSV_MEDIA_TYPE = 'text/csv';
 const MAX_ECHOED_PATH = 200;
 
 /** What the generator's app serves from. */
@@ -29,11 +31,14 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
   const { feed } = options;
 
   // exposeHeadRoutes (on by default) adds HEAD with the same headers and no body.
-  app.get(COUNTERS_PATH, (request, reply) => {
-    const counters = feed.current();
-    reply.header('etag', counters.etag).header('last-modified', counters.lastModified).header('cache-control', 'no-cache');
+  // CSV unless `Accept` names the Arrow stream (SPEC, "Binary transport"); each representation has its
+  // own ETag, and `Vary: Accept` tells caches that the answer depends on that header.
+  app.get(COUNTERS_PATH, async (request, reply) => {
+    const arrow = feed.currentArrow !== undefined && prefersArrow(request.headers.accept, CSV_MEDIA_TYPE);
+    const counters = arrow ? await feed.currentArrow!() : feed.current();
+    reply.header('etag', counters.etag).header('last-modified', counters.lastModified).header('cache-control', 'no-cache').header('vary', 'Accept');
     if (isNotModified(request, counters)) return reply.code(304).send();
-    return reply.header('content-type', CSV_CONTENT_TYPE).send(counters.body);
+    return reply.header('content-type', arrow ? ARROW_STREAM_TYPE : CSV_CONTENT_TYPE).send(counters.body);
   });
 
   if (options.metrics !== undefined) registerMetricsRoute(app, options.metrics.registries);

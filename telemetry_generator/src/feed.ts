@@ -2,6 +2,14 @@
  * The ticker: steps the simulator once per interval and renders the CSV once per tick, keeping the
  * bytes with their validators (ETag, Last-Modified). Requests only read `current`, so serving
  * `/counters` never does simulation or formatting work.
+ *
+ * The Arrow representation (SPEC, "Binary transport") is rendered at most once per tick too: with
+ * the tick when Arrow was asked for since the previous tick (a server polling in Arrow never waits
+ * for it), else on its first request in the tick. A generator nobody asks for Arrow never renders it,
+ * nor loads the apache-arrow library: the writer is imported on the first Arrow request, so start-up
+ * (and with it the moment the stop signals are handled) is as quick as without Arrow.
+ * Each representation has its own ETag (the CSV's with `.arrow` before the closing quote), so a
+ * cache holding one is never told it holds the other.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
@@ -33,7 +41,10 @@ export interface TickReport {
 
 /** The read side, which is all the HTTP app needs. */
 export interface CountersProvider {
+  /** The current tick as CSV. */
   current(): CountersBody;
+  /** The same tick as an Arrow IPC stream; a provider without it serves CSV only. */
+  currentArrow?(): Promise<CountersBody>;
 }
 
 /** How the feed ticks and what it renders. */
@@ -56,6 +67,12 @@ export class TelemetryFeed implements CountersProvider {
   private readonly fingerprint: string;
   private readonly now: () => number;
   private published: CountersBody;
+  /** The Arrow body of the published tick, once rendered. */
+  private publishedArrow: CountersBody | undefined;
+  /** Whether Arrow was asked for since the last tick: then the next tick renders it at once. */
+  private arrowWanted = false;
+  /** The Arrow writer, once its module (and the library) is loaded. */
+  private arrowWriter: typeof import('./arrow-writer.js').renderArrow | undefined;
   private timer: NodeJS.Timeout | undefined;
   private nextDueMs = 0;
 
@@ -70,11 +87,20 @@ export class TelemetryFeed implements CountersProvider {
     return this.published;
   }
 
+  async currentArrow(): Promise<CountersBody> {
+    this.arrowWanted = true;
+    this.arrowWriter ??= (await import('./arrow-writer.js')).renderArrow;
+    this.publishedArrow ??= this.renderArrowOf(this.published);
+    return this.publishedArrow;
+  }
+
   /** Steps and renders one tick now. The timer calls this; tests may call it directly. */
   advance(): CountersBody {
     const started = performance.now();
     this.simulator.step();
     this.published = this.render();
+    this.publishedArrow = this.arrowWanted && this.arrowWriter !== undefined ? this.renderArrowOf(this.published) : undefined;
+    this.arrowWanted = false;
     const elapsedMs = performance.now() - started;
     this.options.onTick?.({ tick: this.published.tick, durationMs: elapsedMs, bytes: this.published.body.length });
     const intervalMs = this.options.updateIntervalSeconds * 1000;
@@ -124,6 +150,12 @@ export class TelemetryFeed implements CountersProvider {
       lastModifiedSeconds: Math.floor(nowMs / 1000),
       linksDown: countZeros(state.columns.link_status),
     });
+  }
+
+  /** The Arrow body of the tick `csv` was rendered from, with the same Last-Modified. */
+  private renderArrowOf(csv: CountersBody): CountersBody {
+    const body = this.arrowWriter!(this.simulator.state, this.options.metrics);
+    return Object.freeze({ ...csv, body, etag: `${csv.etag.slice(0, -1)}.arrow"` });
   }
 }
 

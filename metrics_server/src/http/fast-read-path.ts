@@ -17,7 +17,7 @@ import type { SnapshotReader } from '../store/reader.js';
 import type { ViewRegistry } from '../views/registry.js';
 import { scanGetMetricQuery, scannedGetMetric } from './query-params.js';
 import type { RequestRecorder } from './request-log.js';
-import { GET_METRIC_PATH, LIST_METRICS_PATH, LIST_METRICS_VIEW, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
+import { GET_METRIC_PATH, LIST_METRICS_PATH, LIST_METRICS_VARY, LIST_METRICS_VIEW, getMetricJson, snapshotHeaderList } from './telemetry-routes.js';
 
 /** What the fast path reads and reports to. */
 export interface FastReadPathOptions {
@@ -49,8 +49,8 @@ export class FastReadPath {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === GET_METRIC_PATH) return this.getMetric(req, res, url, q, receivedAt);
-    // ListMetrics: the plain whole body only (filters and compressed bodies are the route's to negotiate).
-    if (path === LIST_METRICS_PATH && q === -1 && headers['accept-encoding'] === undefined) return this.listMetrics(req, res, url, receivedAt);
+    // ListMetrics: the plain whole JSON body only (filters, compressed and Arrow bodies are the route's to negotiate).
+    if (path === LIST_METRICS_PATH && q === -1 && headers['accept-encoding'] === undefined && !mayWantArrow(headers.accept)) return this.listMetrics(req, res, url, receivedAt);
     return false;
   }
 
@@ -78,11 +78,16 @@ export class FastReadPath {
     const body = this.options.views.ready(LIST_METRICS_VIEW, snapshot);
     if (body === undefined) return false;
     const headers = snapshotHeaderList(snapshot, body.length);
-    headers.push('vary', 'Accept-Encoding');
+    headers.push('vary', LIST_METRICS_VARY);
     res.writeHead(200, headers);
     // Large bodies leave end() still queued; the line waits for the socket to take all of it.
     res.once('finish', () => this.options.recorder.record(url, LIST_METRICS_PATH, 'GET', 200, receivedAt, req));
     res.end(body);
     return true;
   }
+}
+
+/** A cheap test that leaves every `Accept` that could name the Arrow stream type to the route. */
+function mayWantArrow(accept: string | undefined): boolean {
+  return accept !== undefined && /arrow/i.test(accept);
 }

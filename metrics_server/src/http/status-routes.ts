@@ -53,6 +53,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
               started_at: seconds(last.startedAtMs),
               duration_ms: round(last.durationMs, 2),
               bytes: last.bytes,
+              ...(last.format !== undefined ? { format: last.format } : {}),
               ...(last.error !== undefined ? { error: last.error } : {}),
             },
       last_success_at: health.lastSuccessAtMs === undefined ? null : seconds(health.lastSuccessAtMs),

@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ARROW_STREAM_TYPE, prefersArrow } from '../../../common/arrow-media.js';
 import { preferredEncoding } from '../../../common/http-encoding.js';
 import { etagListMatches } from '../../../common/http-etag.js';
 import { TIMESTAMP_FIELD, isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
@@ -24,6 +25,10 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 export const SNAPSHOT_AGE_HEADER = 'x-snapshot-age-seconds';
 /** The ListMetrics body's view (views/view-kinds.ts). */
 export const LIST_METRICS_VIEW = 'list-metrics.json';
+/** The ListMetrics Arrow body's view, for requests whose `Accept` names the Arrow stream type. */
+export const LIST_METRICS_ARROW_VIEW = 'list-metrics.arrow';
+/** ListMetrics answers vary by both: JSON or Arrow, and the JSON's coding. */
+export const LIST_METRICS_VARY = 'Accept, Accept-Encoding';
 
 /** The last age text made, for the snapshot and millisecond it was made for: requests in one millisecond share it. */
 const lastAge = { snapshot: undefined as Snapshot | undefined, nowMs: -1, text: '' };
@@ -114,11 +119,18 @@ export function registerTelemetryRoutes(app: FastifyInstance, reader: SnapshotRe
     const snapshot = currentOrUnavailable(reader);
     const filter = listMetricsFilter(request.query as Query, snapshot);
     setSnapshotHeaders(reply, snapshot);
+    void reply.header('vary', LIST_METRICS_VARY);
     if (notModified(request.headers, snapshot)) return reply.code(304).send();
+    // JSON unless Accept names the Arrow stream (SPEC, "Binary transport"). The Arrow body is sent
+    // as is: it is mostly binary numbers, which gzip shrinks far less than JSON text.
+    const arrow = prefersArrow(request.headers.accept, 'application/json');
     // A filtered answer is small and made per request; only the whole body is prepared per snapshot.
-    if (filter !== undefined) return reply.type(JSON_TYPE).send(filteredListMetricsJson(snapshot, filter));
-    const encoding = preferredEncoding(request.headers['accept-encoding'], LIST_METRICS_ENCODINGS);
-    const view = encoding === undefined ? LIST_METRICS_VIEW : ENCODED_LIST_METRICS_VIEW[encoding];
+    if (filter !== undefined) {
+      if (arrow) return reply.type(ARROW_STREAM_TYPE).send(await filteredListMetricsArrow(snapshot, filter));
+      return reply.type(JSON_TYPE).send(filteredListMetricsJson(snapshot, filter));
+    }
+    const encoding = arrow ? undefined : preferredEncoding(request.headers['accept-encoding'], LIST_METRICS_ENCODINGS);
+    const view = arrow ? LIST_METRICS_ARROW_VIEW : encoding === undefined ? LIST_METRICS_VIEW : ENCODED_LIST_METRICS_VIEW[encoding];
     // Rendered (and compressed) with the snapshot, or now, on the first request for it, by the render worker.
     let body = views.ready(view, snapshot);
     if (body === undefined) {
@@ -129,9 +141,8 @@ export function registerTelemetryRoutes(app: FastifyInstance, reader: SnapshotRe
         throw new HttpError(503, 'the ListMetrics body could not be rendered; retry', { 'retry-after': '1' });
       }
     }
-    void reply.header('vary', 'Accept-Encoding');
     if (encoding !== undefined) void reply.header('content-encoding', encoding);
-    return reply.type(JSON_TYPE).send(body);
+    return reply.type(arrow ? ARROW_STREAM_TYPE : JSON_TYPE).send(body);
   });
 }
 
@@ -193,4 +204,23 @@ function filteredListMetricsJson(snapshot: Snapshot, filter: ListMetricsFilter):
     parts.push(entry + tail);
   }
   return `{${parts.join(',')}}`;
+}
+
+/**
+ * The ListMetrics Arrow stream of `filter`'s switches and metrics: the same columns as the whole
+ * body's parts. The encoder is loaded on the first such request: the main thread otherwise never
+ * needs the apache-arrow library (whole bodies are rendered in the render worker).
+ */
+async function filteredListMetricsArrow(snapshot: Snapshot, filter: ListMetricsFilter): Promise<Buffer> {
+  const { arrowIdsOf, encodeListMetricsArrow } = await import('../views/list-metrics-arrow.js');
+  const rows = filter.switchIds.length;
+  const allDecimals = snapshot.decimals;
+  const metrics = filter.metrics.map((name) => {
+    const c = snapshot.metrics.indexOf(name);
+    const values = new Float64Array(rows);
+    for (const [r, id] of filter.switchIds.entries()) values[r] = snapshot.row(id)![c]!;
+    return { name, decimals: allDecimals[c]!, values };
+  });
+  const bytes = encodeListMetricsArrow(rows, arrowIdsOf(filter.switchIds), metrics, snapshot.timestamp);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

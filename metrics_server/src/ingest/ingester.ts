@@ -12,7 +12,7 @@ import type { Logger } from '../../../common/logger.js';
 import type { SnapshotPublisher } from '../store/publisher.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { IngestionHealth, IngestRecord } from './ingestion-health.js';
-import { nonZeroRejects, totalRejected, type RowRejectCounts } from './parse-outcome.js';
+import { formatLabel, nonZeroRejects, totalRejected, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
 import type { SnapshotPreparer } from './worker/preparer.js';
 
 /** Who delivered what, for health and log lines. */
@@ -73,25 +73,25 @@ export class Ingester {
     this.now = deps.now ?? Date.now;
   }
 
-  /** A body to parse and publish. Never rejects: a failure is a `failed` record. */
-  async ingestBody(body: Uint8Array, delivery: Delivery): Promise<IngestRecord> {
+  /** A body (CSV unless told otherwise) to parse and publish. Never rejects: a failure is a `failed` record. */
+  async ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv'): Promise<IngestRecord> {
     const bytes = body.byteLength;
     let prepared;
     try {
-      prepared = await this.deps.preparer.prepare(body);
+      prepared = await this.deps.preparer.prepare(body, format);
     } catch (err) {
-      return this.failed(internal(err), delivery, bytes);
+      return this.failed(internal(err), delivery, bytes, undefined, format);
     }
-    if (!prepared.ok) return this.failed(`unusable CSV: ${prepared.reason}`, delivery, bytes, prepared.rejected);
+    if (!prepared.ok) return this.failed(`unusable ${formatLabel(format)}: ${prepared.reason}`, delivery, bytes, prepared.rejected, format);
     let snapshot;
     try {
       snapshot = await this.deps.publisher.publish({ block: prepared.block, ingestedAtMs: delivery.startedAtMs });
     } catch (err) {
-      return this.failed(`publish refused: ${err instanceof Error ? err.message : String(err)}`, delivery, bytes, prepared.rejected);
+      return this.failed(`publish refused: ${err instanceof Error ? err.message : String(err)}`, delivery, bytes, prepared.rejected, format);
     }
     const { version } = snapshot;
     const { rejected } = prepared;
-    const record: IngestRecord = { outcome: 'ok', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes, version, switches: snapshot.switchCount, rejected };
+    const record: IngestRecord = { outcome: 'ok', startedAtMs: delivery.startedAtMs, durationMs: performance.now() - delivery.startedAt, bytes, version, switches: snapshot.switchCount, rejected, format };
     this.recovered(delivery);
     const rejectedTotal = totalRejected(rejected);
     if (rejectedTotal > 0) {
@@ -112,7 +112,7 @@ export class Ingester {
   }
 
   /** The source could not deliver (connection, timeout, HTTP status, size limit): logged and recorded. */
-  failed(message: string, delivery: Delivery, bytes = 0, rejected?: RowRejectCounts): IngestRecord {
+  failed(message: string, delivery: Delivery, bytes = 0, rejected?: RowRejectCounts, format?: BodyFormat): IngestRecord {
     const { health, reader } = this.deps;
     const record: IngestRecord = {
       outcome: 'failed',
@@ -121,6 +121,7 @@ export class Ingester {
       bytes,
       error: message,
       ...(rejected !== undefined ? { rejected } : {}),
+      ...(format !== undefined ? { format } : {}),
     };
     const current = reader.current();
     const keeping = current === undefined ? 'no snapshot yet' : `keeping snapshot v${current.version}`;

@@ -6,7 +6,7 @@
  * a poll, a push-stream event or a store follower's update is one delivery.
  */
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { ROW_REJECT_REASONS, emptyRejectCounts, type RowRejectCounts } from './parse-outcome.js';
+import { ROW_REJECT_REASONS, emptyRejectCounts, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
 
 /** How a delivery ended: a new snapshot, the current one confirmed (a `304`), or a failure. */
 export const INGEST_OUTCOMES = ['ok', 'not_modified', 'failed'] as const;
@@ -28,6 +28,8 @@ export interface IngestRecord {
   readonly version?: number;
   readonly switches?: number;
   readonly rejected?: RowRejectCounts;
+  /** How the body was encoded, when there was one (with `ingestion.format` auto, the answer decides). */
+  readonly format?: BodyFormat;
 }
 
 /** Told of every record, after it is counted. */

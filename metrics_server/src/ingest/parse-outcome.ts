@@ -5,6 +5,14 @@
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
 
+/** How a delivered body is encoded: the generator's CSV, or an Arrow IPC stream (SPEC, "Binary transport"). */
+export type BodyFormat = 'csv' | 'arrow';
+
+/** The format's name in log lines and Status (`unusable Arrow: ...`). */
+export function formatLabel(format: BodyFormat): string {
+  return format === 'arrow' ? 'Arrow' : 'CSV';
+}
+
 /** Why a single row was skipped (the rest of the body is still used). */
 export const ROW_REJECT_REASONS = ['wrong_field_count', 'invalid_number', 'invalid_switch_id', 'duplicate_switch_id'] as const;
 

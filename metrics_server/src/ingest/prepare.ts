@@ -9,8 +9,9 @@
  * that follows another through Redis, with no ingestion of its own, renders them the same way.
  */
 import { encodeColumns } from '../snapshot/wire.js';
+import { parseArrowBytes } from './arrow/decoder.js';
 import { parseCsvBytes } from './csv/parser.js';
-import type { RowRejectCounts } from './parse-outcome.js';
+import type { BodyFormat, RowRejectCounts } from './parse-outcome.js';
 
 /** A body turned into a column block, or why it is unusable. */
 export type PrepareResult =
@@ -25,11 +26,12 @@ export type PrepareResult =
   | { readonly ok: false; readonly reason: string; readonly rejected?: RowRejectCounts };
 
 /**
- * Parses a CSV body as it came off the socket (a leading BOM, even two, is skipped) and encodes its
- * columns.
+ * Parses a body as it came off the socket, a CSV (a leading BOM, even two, is skipped) or an Arrow
+ * IPC stream, and encodes its columns. Both parsers validate alike and yield the same column model,
+ * so everything after this line is the same whatever the format.
  */
-export function prepareBody(body: Uint8Array): PrepareResult {
-  const outcome = parseCsvBytes(body, 2);
+export function prepareBody(body: Uint8Array, format: BodyFormat = 'csv'): PrepareResult {
+  const outcome = format === 'arrow' ? parseArrowBytes(body) : parseCsvBytes(body, 2);
   if (!outcome.ok) return outcome;
   const { columns, rejected, rowsSeen } = outcome.parsed;
   return { ok: true, block: encodeColumns(columns, { shared: true }), switchCount: columns.rowCount, rejected, rowsSeen };

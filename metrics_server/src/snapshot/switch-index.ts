@@ -20,8 +20,10 @@ export interface SwitchIdIndexData {
   readonly table: Int32Array;
 }
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+/** FNV-1a offset basis of the index hash (exported for parsers that hash while they copy). */
+export const FNV_OFFSET = 0x811c9dc5;
+/** FNV-1a prime of the index hash. */
+export const FNV_PRIME = 0x01000193;
 
 /** FNV-1a of `bytes[start..end)`, the hash the index is built with. */
 export function hashBytes(bytes: Uint8Array, start: number, end: number): number {

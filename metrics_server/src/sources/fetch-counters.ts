@@ -1,5 +1,5 @@
 /**
- * One HTTP fetch of the generator's CSV, bounded in time and size. Conditional: sends the last ETag
+ * One HTTP fetch of the generator's counters (CSV or Arrow, as `accept` asks), bounded in time and size. Conditional: sends the last ETag
  * and reports a `304` as "not modified" without reading a body. Redirects are not followed (the
  * generator has no reason to send one; following them invites loops). Every failure is a
  * `FetchError` whose message says what happened, fit for a log line and the Status endpoint.
@@ -24,13 +24,15 @@ export class FetchError extends Error {
 /** A body (with its ETag), or `304 Not Modified`. */
 export type FetchOutcome =
   | { readonly kind: 'not_modified'; readonly status: 304 }
-  | { readonly kind: 'ok'; readonly status: number; readonly body: Uint8Array; readonly etag: string | undefined };
+  | { readonly kind: 'ok'; readonly status: number; readonly body: Uint8Array; readonly etag: string | undefined; readonly contentType: string | undefined };
 
 /** Limits of one fetch and the ETag to send. */
 export interface FetchOptions {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
   readonly ifNoneMatch?: string | undefined;
+  /** The `Accept` header to send; `text/csv` when absent. */
+  readonly accept?: string;
 }
 
 // Keep-alive: a poll every second to the same generator should not pay a TCP handshake each time.
@@ -50,7 +52,7 @@ export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOut
         reject(err);
       } else resolve(outcome!);
     };
-    const headers: Record<string, string> = { accept: 'text/csv' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'text/csv' };
     if (options.ifNoneMatch !== undefined) headers['if-none-match'] = options.ifNoneMatch;
     const secure = url.protocol === 'https:';
     // One deadline for the whole exchange (connect, headers, body): a slow trickle cannot hold a poll.
@@ -129,7 +131,8 @@ export function fetchCounters(url: URL, options: FetchOptions): Promise<FetchOut
           return;
         }
         const etag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
-        finish(undefined, { kind: 'ok', status, body: exact ?? concatOwned(chunks, received), etag });
+        const contentType = response.headers['content-type'];
+        finish(undefined, { kind: 'ok', status, body: exact ?? concatOwned(chunks, received), etag, contentType });
       });
     }
   });

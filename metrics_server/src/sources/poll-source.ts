@@ -1,13 +1,18 @@
 /**
- * The poll source: every interval, a conditional fetch of the generator's CSV, handed to the
- * ingester. Polls never overlap: the next one is scheduled only when the current one has been
+ * The poll source: every interval, a conditional fetch of the generator's counters, handed to the
+ * ingester. `format` (config `ingestion.format`) says what to ask for: `csv`, `arrow` (an Arrow IPC
+ * stream; an answer in anything else fails the poll, so a generator that cannot serve Arrow is seen
+ * at once rather than silently parsed as CSV), or `auto` (ask for Arrow, take CSV too; the answer's
+ * `Content-Type` says which parser reads it). Polls never overlap: the next one is scheduled only when the current one has been
  * ingested, at the next tick of a fixed-rate schedule (or at once if the cycle overran its interval).
  * Until the first snapshot exists a failed poll is retried after at most 1 s (the generator is often
  * still starting when the server comes up).
  */
+import { ARROW_STREAM_TYPE } from '../../../common/arrow-media.js';
 import type { Logger } from '../../../common/logger.js';
 import type { IngestRecord } from '../ingest/ingestion-health.js';
 import type { Delivery, Ingester } from '../ingest/ingester.js';
+import type { BodyFormat } from '../ingest/parse-outcome.js';
 import type { SnapshotReader } from '../store/reader.js';
 import { FetchError, fetchCounters } from './fetch-counters.js';
 import type { TelemetrySource } from './source.js';
@@ -15,9 +20,24 @@ import type { TelemetrySource } from './source.js';
 /** Retry delay while no snapshot exists yet. */
 export const STARTUP_RETRY_MS = 1000;
 
+/** What a poll asks the generator for (SPEC, `ingestion.format`). */
+export type IngestionFormat = 'csv' | 'arrow' | 'auto';
+
+/** Every IngestionFormat, for config validation. */
+export const INGESTION_FORMATS: readonly IngestionFormat[] = ['csv', 'arrow', 'auto'];
+
+/** The `Accept` header of each format. */
+const ACCEPT: Readonly<Record<IngestionFormat, string>> = {
+  csv: 'text/csv',
+  arrow: ARROW_STREAM_TYPE,
+  auto: `${ARROW_STREAM_TYPE}, text/csv;q=0.5`,
+};
+
 /** Where and how often to poll. */
 export interface PollSourceOptions {
   readonly url: URL;
+  /** What to ask for; `csv` when absent. */
+  readonly format?: IngestionFormat;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
@@ -96,6 +116,7 @@ export class PollSource implements TelemetrySource {
         timeoutMs: this.options.timeoutMs,
         maxBodyBytes: this.options.maxBodyBytes,
         ifNoneMatch: reader.current() !== undefined ? this.etag : undefined,
+        accept: ACCEPT[this.options.format ?? 'csv'],
       });
     } catch (err) {
       return ingester.failed(err instanceof FetchError ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`, delivery);
@@ -104,9 +125,25 @@ export class PollSource implements TelemetrySource {
       logger.debug('generator answered 304 Not Modified; snapshot kept', { url: url.href });
       return ingester.confirmCurrent(delivery);
     }
-    const record = await ingester.ingestBody(fetched.body, delivery);
+    const format = bodyFormat(this.options.format ?? 'csv', fetched.contentType);
+    if (format === undefined) {
+      return ingester.failed(`expected an Arrow IPC stream (ingestion.format arrow), got Content-Type ${JSON.stringify(fetched.contentType ?? '')}`, delivery, fetched.body.byteLength);
+    }
+    const record = await ingester.ingestBody(fetched.body, delivery, format);
     // Only a body that became the current snapshot may be named in the next If-None-Match.
     if (record.outcome === 'ok') this.etag = fetched.etag;
     return record;
   }
+}
+
+/**
+ * Which parser reads an answer: Arrow when its `Content-Type` is the Arrow stream type; else CSV, except
+ * that `arrow` mode takes nothing else (undefined). In `csv` mode the body is CSV whatever its label, as
+ * before Arrow existed.
+ */
+export function bodyFormat(format: IngestionFormat, contentType: string | undefined): BodyFormat | undefined {
+  if (format === 'csv') return 'csv';
+  const isArrow = contentType !== undefined && contentType.split(';')[0]!.trim().toLowerCase() === ARROW_STREAM_TYPE;
+  if (isArrow) return 'arrow';
+  return format === 'auto' ? 'csv' : undefined;
 }

@@ -6,6 +6,7 @@
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
 import { renderFabricGzip, type CounterColumn } from './fabric-metrics-text.js';
+import { renderListMetricsArrow } from './list-metrics-arrow.js';
 import { brotliListMetrics, gzipListMetrics, renderListMetricsJson } from './list-metrics-json.js';
 
 /** What a renderer may know of the snapshot besides its columns. */
@@ -32,6 +33,8 @@ export const VIEW_KINDS = {
   'list-metrics.json.gz': (columns, context) => gzipListMetrics(renderListMetricsJson(columns, context.timestamp)),
   /** The same body brotli-compressed (smaller and faster than gzip at the levels used). */
   'list-metrics.json.br': (columns, context) => brotliListMetrics(renderListMetricsJson(columns, context.timestamp)),
+  /** The ListMetrics body as an Arrow IPC stream, for clients whose `Accept` names it. */
+  'list-metrics.arrow': (columns, context) => renderListMetricsArrow(columns, context.timestamp),
   /** The Prometheus fabric series in text format 0.0.4, gzip-compressed (the start of `/metrics`). */
   'fabric-metrics.txt.gz': (columns, context, pause) => renderFabricGzip(columns, pause, 'text', context.counters),
   /** The same series for an OpenMetrics scrape (only the counter families' HELP/TYPE lines differ). */

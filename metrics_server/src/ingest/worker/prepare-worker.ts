@@ -12,4 +12,4 @@ import { INGEST_WORKER_NICE, type PrepareAnswer, type PrepareRequest } from './p
 
 lowerThreadPriority(INGEST_WORKER_NICE);
 
-serveRequests<PrepareRequest, PrepareAnswer>('parsing', (request) => ({ answer: { kind: 'prepared', id: request.id, result: prepareBody(request.body) } }));
+serveRequests<PrepareRequest, PrepareAnswer>('parsing', (request) => ({ answer: { kind: 'prepared', id: request.id, result: prepareBody(request.body, request.format) } }));

@@ -3,20 +3,25 @@
  * blocks a request; tests may run it inline. The ingester meets both through `SnapshotPreparer`.
  */
 import { WorkerClient, ownedBuffers } from '../../../../common/worker-thread.js';
-import { prepareBody, type PrepareResult } from '../prepare.js';
+import type { BodyFormat } from '../parse-outcome.js';
+import type { PrepareResult } from '../prepare.js';
 import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 
 /** Turns a body into a column block, somewhere. */
 export interface SnapshotPreparer {
   /** Never rejects for a bad body (that is a failed result); rejects only if the preparer itself broke. */
-  prepare(body: Uint8Array): Promise<PrepareResult>;
+  prepare(body: Uint8Array, format?: BodyFormat): Promise<PrepareResult>;
   close(): Promise<void>;
 }
 
-/** Runs on the calling thread. Fine for tests and small fabrics. */
+/**
+ * Runs on the calling thread. Fine for tests and small fabrics. The parsers are loaded on first use,
+ * so a main thread that prepares in the worker never loads them (nor the apache-arrow library).
+ */
 export class InlinePreparer implements SnapshotPreparer {
-  async prepare(body: Uint8Array): Promise<PrepareResult> {
-    return prepareBody(body);
+  async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
+    const { prepareBody } = await import('../prepare.js');
+    return prepareBody(body, format);
   }
 
   async close(): Promise<void> {}
@@ -30,8 +35,8 @@ export class InlinePreparer implements SnapshotPreparer {
 export class WorkerPreparer implements SnapshotPreparer {
   private readonly client = new WorkerClient<PrepareRequest, PrepareAnswer>(new URL('./prepare-worker.js', import.meta.url), 'ingestion');
 
-  async prepare(body: Uint8Array): Promise<PrepareResult> {
-    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body }), ownedBuffers([body]));
+  async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
+    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format }), ownedBuffers([body]));
     return answer.result;
   }
 

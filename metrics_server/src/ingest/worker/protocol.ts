@@ -2,6 +2,7 @@
  * The messages between the main thread and the ingestion worker, in one module both sides import
  * (the worker never imports the main thread's client, nor the client the worker's entry).
  */
+import type { BodyFormat } from '../parse-outcome.js';
 import type { PrepareResult } from '../prepare.js';
 
 /** The ingestion worker's nice value on Linux: below the main thread, which answers requests. */
@@ -12,6 +13,7 @@ export interface PrepareRequest {
   readonly kind: 'prepare';
   readonly id: number;
   readonly body: Uint8Array;
+  readonly format: BodyFormat;
 }
 
 /** The result of a prepare request; its block is in shared memory, so nothing is copied back. */

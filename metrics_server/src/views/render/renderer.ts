@@ -5,7 +5,7 @@
 import { WorkerClient } from '../../../../common/worker-thread.js';
 import type { Snapshot } from '../../snapshot/snapshot.js';
 import { decodeColumns } from '../../snapshot/wire.js';
-import { VIEW_KINDS, type RenderExtras, type ViewName } from '../view-kinds.js';
+import type { RenderExtras, ViewName } from '../view-kinds.js';
 import type { RenderAnswer, RenderRequest } from './protocol.js';
 
 /** Renders a view of a snapshot, somewhere. */
@@ -20,9 +20,13 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Renders on the calling thread. */
+/**
+ * Renders on the calling thread. The view renderers are loaded on first use, so a main thread that
+ * renders in the worker never loads them (nor the apache-arrow library).
+ */
 export class InlineRenderer implements ViewRenderer {
   async render(view: ViewName, snapshot: Snapshot, extras: RenderExtras = {}): Promise<Buffer> {
+    const { VIEW_KINDS } = await import('../view-kinds.js');
     const columns = decodeColumns(snapshot.block, 'own');
     if (!columns.ok) throw new Error(columns.reason);
     return asBuffer(await VIEW_KINDS[view](columns.value, { ...extras, version: snapshot.version, timestamp: snapshot.timestamp }, async () => {}));
