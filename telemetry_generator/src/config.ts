@@ -52,7 +52,23 @@ export interface GeneratorConfig {
   readonly seed: number | undefined;
   readonly simulation: SimulationConfig;
   readonly logging: { readonly level: LogLevel; readonly format: LogFormat };
+  readonly stream: StreamConfig;
 }
+
+/** `GET /counters/stream` settings (config `stream.*`). */
+export interface StreamConfig {
+  /** Ticks kept for `Last-Event-ID` resumption. */
+  readonly replayTicks: number;
+  /** Bytes of full CSVs the replay ring may hold (full-mode resumption beyond them gets one `full`). */
+  readonly replayMaxBytes: number;
+  readonly maxClients: number;
+  /** Undefined: twice the full CSV, at least 64 KiB. */
+  readonly maxBufferedBytes: number | undefined;
+  readonly keepAliveMs: number;
+}
+
+/** Stream defaults (SPEC "Streams"). */
+export const DEFAULT_STREAM = Object.freeze({ replayTicks: 60, replayMaxBytes: 64 * 1024 * 1024, maxClients: 100, keepAliveSeconds: 15 });
 
 /** The seed's config path, relative to the project. */
 export const DEFAULT_CONFIG_RELATIVE_PATH = 'telemetry_generator/config/config.json';
@@ -93,7 +109,8 @@ export const DEFAULT_SIMULATION: SimulationConfig = Object.freeze({
   linkDownMaxIntervals: 6,
 });
 
-const TOP_LEVEL_KEYS = ['switches', 'metrics', 'update_interval_seconds', 'seed', 'simulation', 'logging'];
+const TOP_LEVEL_KEYS = ['switches', 'metrics', 'update_interval_seconds', 'seed', 'simulation', 'logging', 'stream'];
+const STREAM_KEYS = ['replay_ticks', 'replay_max_bytes', 'max_clients', 'max_buffered_bytes', 'keep_alive_seconds'];
 const SIMULATION_KEYS = [
   'link_capacities_mbps',
   'mean_utilization_min',
@@ -147,6 +164,7 @@ export function parseGeneratorConfig(file: string, root: Readonly<Record<string,
   reader.onlyKeys('switches', ['count']);
   reader.onlyKeys('simulation', SIMULATION_KEYS);
   reader.onlyKeys('logging', ['level', 'format']);
+  reader.onlyKeys('stream', STREAM_KEYS);
 
   const interval = reader.number('update_interval_seconds', DEFAULT_UPDATE_INTERVAL_SECONDS, 0, MAX_UPDATE_INTERVAL_SECONDS);
   if (interval <= 0) reader.fail('update_interval_seconds', `must be a number greater than 0 and at most ${MAX_UPDATE_INTERVAL_SECONDS}`, interval);
@@ -160,6 +178,13 @@ export function parseGeneratorConfig(file: string, root: Readonly<Record<string,
     logging: {
       level: reader.oneOf('logging.level', 'INFO', LOG_LEVELS, parseLogLevel),
       format: reader.oneOf('logging.format', 'text', LOG_FORMATS),
+    },
+    stream: {
+      replayTicks: reader.number('stream.replay_ticks', DEFAULT_STREAM.replayTicks, 1, 100_000, true),
+      replayMaxBytes: reader.number('stream.replay_max_bytes', DEFAULT_STREAM.replayMaxBytes, 0, 2 ** 40, true),
+      maxClients: reader.number('stream.max_clients', DEFAULT_STREAM.maxClients, 1, 1_000_000, true),
+      maxBufferedBytes: reader.raw('stream.max_buffered_bytes') === undefined ? undefined : reader.number('stream.max_buffered_bytes', 0, 1024, 2 ** 40, true),
+      keepAliveMs: reader.number('stream.keep_alive_seconds', DEFAULT_STREAM.keepAliveSeconds, 0.01, 3600) * 1000,
     },
   };
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { MetricName } from '../../common/telemetry-schema.js';
 import type { SimulationConfig } from './config.js';
+import { ChangeTracker } from './change-tracker.js';
 import { renderCsv } from './csv-writer.js';
 import { Simulator } from './simulator.js';
 
@@ -14,6 +15,13 @@ import { Simulator } from './simulator.js';
 export interface CountersBody {
   readonly tick: number;
   readonly body: Buffer;
+  /**
+   * The CSV header plus the lines of the switches whose values changed since the previous tick (the
+   * whole CSV for the first tick, which has no previous one): a stream's `delta` event.
+   */
+  readonly delta: Buffer;
+  /** Lines in `delta` after the header. */
+  readonly changedSwitches: number;
   /** Strong and quoted, e.g. `"12345-3f9a1c0b-42"`: seed, settings fingerprint, tick. */
   readonly etag: string;
   /** HTTP-date of the moment the tick was rendered. */
@@ -34,6 +42,8 @@ export interface TickReport {
 /** The read side, which is all the HTTP app needs. */
 export interface CountersProvider {
   current(): CountersBody;
+  /** Calls `listener` with every new tick's body, after it became current; returns an unsubscribe. */
+  onTick?(listener: (counters: CountersBody) => void): () => void;
 }
 
 /** How the feed ticks and what it renders. */
@@ -55,6 +65,8 @@ export class TelemetryFeed implements CountersProvider {
   private readonly simulator: Simulator;
   private readonly fingerprint: string;
   private readonly now: () => number;
+  private readonly changes: ChangeTracker;
+  private readonly listeners = new Set<(counters: CountersBody) => void>();
   private published: CountersBody;
   private timer: NodeJS.Timeout | undefined;
   private nextDueMs = 0;
@@ -63,11 +75,17 @@ export class TelemetryFeed implements CountersProvider {
     this.now = options.now ?? Date.now;
     this.simulator = new Simulator(options);
     this.fingerprint = settingsFingerprint(options);
+    this.changes = new ChangeTracker(options.metrics);
     this.published = this.render();
   }
 
   current(): CountersBody {
     return this.published;
+  }
+
+  onTick(listener: (counters: CountersBody) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Steps and renders one tick now. The timer calls this; tests may call it directly. */
@@ -76,6 +94,7 @@ export class TelemetryFeed implements CountersProvider {
     this.simulator.step();
     this.published = this.render();
     const elapsedMs = performance.now() - started;
+    for (const listener of this.listeners) listener(this.published);
     this.options.onTick?.({ tick: this.published.tick, durationMs: elapsedMs, bytes: this.published.body.length });
     const intervalMs = this.options.updateIntervalSeconds * 1000;
     if (elapsedMs > intervalMs) {
@@ -116,9 +135,12 @@ export class TelemetryFeed implements CountersProvider {
   private render(): CountersBody {
     const state = this.simulator.state;
     const nowMs = this.now();
+    const changed = this.changes.changedRows(state);
     return Object.freeze({
       tick: state.tick,
       body: renderCsv(state, this.options.metrics),
+      delta: renderCsv(state, this.options.metrics, changed),
+      changedSwitches: changed.length,
       etag: `"${this.options.seed}-${this.fingerprint}-${state.tick}"`,
       lastModified: new Date(nowMs).toUTCString(),
       lastModifiedSeconds: Math.floor(nowMs / 1000),
