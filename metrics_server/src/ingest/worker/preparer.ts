@@ -3,13 +3,15 @@
  * blocks a request; tests may run it inline. The ingester meets both through `SnapshotPreparer`.
  */
 import { WorkerClient, ownedBuffers } from '../../../../common/worker-thread.js';
-import { prepareBody, type PrepareResult } from '../prepare.js';
+import { prepareBody, prepareDelta, type PrepareResult } from '../prepare.js';
 import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 
 /** Turns a body into a column block, somewhere. */
 export interface SnapshotPreparer {
   /** Never rejects for a bad body (that is a failed result); rejects only if the preparer itself broke. */
   prepare(body: Uint8Array): Promise<PrepareResult>;
+  /** A delta applied to `base` (a snapshot's block); the same failure rules as `prepare`. */
+  prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult>;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,10 @@ export interface SnapshotPreparer {
 export class InlinePreparer implements SnapshotPreparer {
   async prepare(body: Uint8Array): Promise<PrepareResult> {
     return prepareBody(body);
+  }
+
+  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+    return prepareDelta(body, base);
   }
 
   async close(): Promise<void> {}
@@ -32,6 +38,12 @@ export class WorkerPreparer implements SnapshotPreparer {
 
   async prepare(body: Uint8Array): Promise<PrepareResult> {
     const answer = await this.client.request((id) => ({ kind: 'prepare', id, body }), ownedBuffers([body]));
+    return answer.result;
+  }
+
+  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+    // The base is shared memory: posted, not transferred (the current snapshot keeps using it).
+    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, base }), ownedBuffers([body]));
     return answer.result;
   }
 
