@@ -28,6 +28,11 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
 /** Idle keep-alive connections close after this. */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
 
+/** How the server gets its data: polling `/counters`, or subscribing to `/counters/stream`. */
+export const INGESTION_MODES = ['poll', 'push'] as const;
+/** One of INGESTION_MODES. */
+export type IngestionMode = (typeof INGESTION_MODES)[number];
+
 /** The server's whole configuration, after defaults and environment overrides. */
 export interface MetricsServerConfig {
   readonly source: string;
@@ -35,6 +40,10 @@ export interface MetricsServerConfig {
   readonly port: number;
   readonly logging: { readonly level: LogLevel; readonly format: LogFormat };
   readonly ingestion: {
+    /** `poll` (default) or `push` (SPEC "Streams"). */
+    readonly mode: IngestionMode;
+    /** The generator's event stream, for push mode (default: the generator URL + `/stream?delta=1`). */
+    readonly streamUrl: URL;
     readonly generatorUrl: URL;
     readonly pollIntervalMs: number;
     readonly fetchTimeoutMs: number;
@@ -74,7 +83,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const r = new ConfigReader(path, file.found ? file.value : {});
   r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus']);
   r.onlyKeys('logging', ['level', 'format']);
-  r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
+  r.onlyKeys('ingestion', ['mode', 'stream_url', 'generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
   r.onlyKeys('readiness', ['max_age_seconds']);
   r.onlyKeys('http', ['max_query_bytes', 'max_header_bytes', 'request_timeout_seconds', 'keep_alive_timeout_seconds', 'fast_read_path']);
   r.onlyKeys('prometheus', ['fabric_series']);
@@ -86,6 +95,8 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const timeoutSeconds = envNumber('FETCH_TIMEOUT_SECONDS', env, 0.01, 3600) ?? r.number('ingestion.fetch_timeout_seconds', DEFAULT_FETCH_TIMEOUT_SECONDS, 0.01, 3600);
   const maxBodyBytes = envNumber('MAX_BODY_BYTES', env, 1024, 2 ** 31 - 1, true) ?? r.number('ingestion.max_body_bytes', DEFAULT_MAX_BODY_BYTES, 1024, 2 ** 31 - 1, true);
   const generatorUrl = resolveGeneratorUrl(env, r);
+  const mode = fromEnv(env, 'INGESTION_MODE', (v) => INGESTION_MODES.find((m) => m === v.toLowerCase()), `one of ${INGESTION_MODES.join(', ')}`) ?? r.oneOf('ingestion.mode', 'poll', INGESTION_MODES);
+  const streamUrl = resolveStreamUrl(env, r, generatorUrl);
   const maxAgeSeconds = r.number('readiness.max_age_seconds', 3 * pollSeconds + timeoutSeconds, 0.1, 7 * 86400);
 
   const host = env['METRICS_SERVER_HOST'] !== undefined && env['METRICS_SERVER_HOST'] !== '' ? env['METRICS_SERVER_HOST'] : DEFAULT_HOST;
@@ -98,7 +109,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
       host,
       port,
       logging: { level, format },
-      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes },
+      ingestion: { mode, streamUrl, generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes },
       readiness: { maxAgeMs: maxAgeSeconds * 1000 },
       http: {
         maxQueryBytes: r.number('http.max_query_bytes', DEFAULT_MAX_QUERY_BYTES, 64, 65536, true),
@@ -130,6 +141,24 @@ function resolveGeneratorUrl(env: NodeJS.ProcessEnv, r: ConfigReader): URL {
   } catch {
     return r.fail('ingestion.generator_url', 'must be an http:// or https:// URL', text);
   }
+}
+
+/** `STREAM_URL`, else the file's `ingestion.stream_url`, else the generator URL + `/stream?delta=1`. */
+function resolveStreamUrl(env: NodeJS.ProcessEnv, r: ConfigReader, generatorUrl: URL): URL {
+  const fromVar = env['STREAM_URL'];
+  if (fromVar !== undefined && fromVar !== '') return parseHttpUrl(fromVar, 'environment variable STREAM_URL');
+  if (r.raw('ingestion.stream_url') !== undefined) {
+    const text = r.string('ingestion.stream_url', '');
+    try {
+      return parseHttpUrl(text, 'ingestion.stream_url');
+    } catch {
+      return r.fail('ingestion.stream_url', 'must be an http:// or https:// URL', text);
+    }
+  }
+  const derived = new URL(generatorUrl.href);
+  derived.pathname = `${derived.pathname.replace(/\/$/, '')}/stream`;
+  derived.search = '?delta=1';
+  return derived;
 }
 
 function parseHttpUrl(text: string, what: string): URL {

@@ -19,6 +19,8 @@ import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.
 import { FABRIC_METRICS_OM_VIEW, FABRIC_METRICS_VIEW, ServerMetrics } from './metrics/server-metrics.js';
 import type { Snapshot } from './snapshot/snapshot.js';
 import { PollSource } from './sources/poll-source.js';
+import { PushSource } from './sources/push-source.js';
+import type { TelemetrySource } from './sources/source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
@@ -48,7 +50,10 @@ export interface StartedMetricsServer extends RunningService {
   readonly app: FastifyInstance;
   readonly store: SnapshotPublisher & SnapshotReader;
   readonly health: IngestionHealth;
+  /** The poll source: the source in poll mode, the stand-in in push mode. */
   readonly source: PollSource;
+  /** The push source, in push mode. */
+  readonly push: PushSource | undefined;
   readonly views: ViewRegistry;
   readonly metrics: ServerMetrics;
   /** `http://host:port` actually bound. */
@@ -91,12 +96,27 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     },
     { ingester, reader: store, logger: logger.child('poller') },
   );
+  const push =
+    config.ingestion.mode === 'push'
+      ? new PushSource(
+          {
+            streamUrl: config.ingestion.streamUrl,
+            pollIntervalMs: config.ingestion.pollIntervalMs,
+            connectTimeoutMs: config.ingestion.fetchTimeoutMs,
+            maxEventBytes: config.ingestion.maxBodyBytes,
+          },
+          { ingester, reader: store, logger: logger.child('push'), standIn: source },
+        )
+      : undefined;
+  const running: TelemetrySource = push ?? source;
   const app = buildApp({
     logger,
     reader: store,
     health,
     generatorUrl: config.ingestion.generatorUrl.href,
     pollIntervalMs: config.ingestion.pollIntervalMs,
+    ingestionMode: config.ingestion.mode,
+    ...(push !== undefined ? { streamStatus: () => push.status() } : {}),
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
@@ -119,15 +139,17 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   logger.child('server').info(`listening on ${url}`, {
     generator: config.ingestion.generatorUrl.href,
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,
+    mode: config.ingestion.mode,
+    ...(push !== undefined ? { stream: config.ingestion.streamUrl.href } : {}),
     log_level: config.logging.level,
   });
-  source.start();
+  running.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.child('server').info('shutting down: draining requests');
-      await source.stop();
+      await running.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
       await release();
@@ -136,5 +158,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, views, metrics, url, stop };
+  return { app, store, health, source, push, views, metrics, url, stop };
 }

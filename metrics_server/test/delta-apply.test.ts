@@ -64,7 +64,7 @@ test('property: the snapshot after N deltas equals the snapshot of the Nth full 
           simulator.step();
           const delta = renderCsv(simulator.state, p.metrics, tracker.changedRows(simulator.state));
           const record = await ingester.ingestDelta(delta, delivery());
-          assert.equal(record.outcome, 'ok', record.outcome === 'failed' ? record.error : '');
+          assert.equal(record.outcome, 'ok', (record.outcome === 'failed' ? record.error : '') ?? '');
         }
         assert.equal(store.current()!.version, p.ticks + 1);
         assertSameData(store.current()!, snapshotFromCsv(renderCsv(simulator.state, p.metrics).toString()));
@@ -89,7 +89,7 @@ test('a delta that does not fit is refused whole and the snapshot is kept', asyn
   for (const [body, reason] of cases) {
     const record = await ingester.ingestDelta(Buffer.from(body), delivery());
     assert.equal(record.outcome, 'failed', body);
-    assert.match(record.outcome === 'failed' ? record.error : '', reason);
+    assert.match((record.outcome === 'failed' ? record.error : '') ?? '', reason);
     assert.equal(store.current(), kept);
   }
   assert.ok(sink.lines.length > 0);

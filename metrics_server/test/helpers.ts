@@ -45,6 +45,8 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
     port: 0,
     logging: { level, format: 'text' },
     ingestion: {
+      mode: 'poll',
+      streamUrl: new URL('http://127.0.0.1:9/counters/stream?delta=1'),
       generatorUrl: new URL('http://127.0.0.1:9/counters'),
       pollIntervalMs: 60_000,
       fetchTimeoutMs: 1000,
