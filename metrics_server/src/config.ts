@@ -62,7 +62,19 @@ export interface MetricsServerConfig {
     readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
+  /** `GET /telemetry/stream` limits. */
+  readonly stream: {
+    readonly maxClients: number;
+    /** Undefined: twice the last unfiltered snapshot event, at least 1 MiB. */
+    readonly maxBufferedBytes: number | undefined;
+    readonly keepAliveMs: number;
+  };
 }
+
+/** Most `/telemetry/stream` clients at once (SPEC). */
+export const DEFAULT_STREAM_MAX_CLIENTS = 1000;
+/** Seconds of silence before a keep-alive comment. */
+export const DEFAULT_STREAM_KEEP_ALIVE_SECONDS = 15;
 
 /** The configuration and whether the file was missing. */
 export interface LoadedConfig {
@@ -81,7 +93,8 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const path = env['METRICS_SERVER_CONFIG'] !== undefined && env['METRICS_SERVER_CONFIG'] !== '' ? resolve(env['METRICS_SERVER_CONFIG']) : defaultConfigPath();
   const file = readJsonConfigFile(path);
   const r = new ConfigReader(path, file.found ? file.value : {});
-  r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus']);
+  r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus', 'stream']);
+  r.onlyKeys('stream', ['max_clients', 'max_buffered_bytes', 'keep_alive_seconds']);
   r.onlyKeys('logging', ['level', 'format']);
   r.onlyKeys('ingestion', ['mode', 'stream_url', 'generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
   r.onlyKeys('readiness', ['max_age_seconds']);
@@ -119,6 +132,11 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
         fastReadPath: r.boolean('http.fast_read_path', true),
       },
       prometheus: { fabricSeries: r.boolean('prometheus.fabric_series', true) },
+      stream: {
+        maxClients: r.number('stream.max_clients', DEFAULT_STREAM_MAX_CLIENTS, 1, 1_000_000, true),
+        maxBufferedBytes: r.raw('stream.max_buffered_bytes') === undefined ? undefined : r.number('stream.max_buffered_bytes', 0, 1024, 2 ** 40, true),
+        keepAliveMs: r.number('stream.keep_alive_seconds', DEFAULT_STREAM_KEEP_ALIVE_SECONDS, 0.01, 3600) * 1000,
+      },
     },
   };
 }

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -55,6 +56,8 @@ export interface StartedMetricsServer extends RunningService {
   /** The push source, in push mode. */
   readonly push: PushSource | undefined;
   readonly views: ViewRegistry;
+  /** `/telemetry/stream`'s clients. */
+  readonly streams: TelemetryStreamHub;
   readonly metrics: ServerMetrics;
   /** `http://host:port` actually bound. */
   readonly url: string;
@@ -86,7 +89,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
-  const metrics = new ServerMetrics({ reader: store, health, views });
+  const streams = new TelemetryStreamHub(store, views, config.stream);
+  const metrics = new ServerMetrics({ reader: store, health, views, streams });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -120,7 +124,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
-    plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
+    streamClients: () => ({ clients: streams.clientCount, slow_clients_dropped: streams.droppedSlowClients }),
+    plugins: [metrics.plugin(), telemetryStreamPlugin(streams, store), ...(deps.plugins ?? [])],
   });
 
   const release = async (): Promise<void> => {
@@ -158,5 +163,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, push, views, metrics, url, stop };
+  return { app, store, health, source, push, views, streams, metrics, url, stop };
 }

@@ -56,6 +56,7 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
     readiness: { maxAgeMs: 10_000 },
     http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath: true },
     prometheus: { fabricSeries: true },
+    stream: { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000 },
   };
 }
 

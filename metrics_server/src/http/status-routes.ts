@@ -22,6 +22,8 @@ export interface StatusContext {
   readonly ingestionMode?: string;
   /** In push mode, the stream's state (Status `ingestion.stream`). */
   readonly streamStatus?: () => object;
+  /** `/telemetry/stream`'s clients (Status `streams`). */
+  readonly streamClients?: () => object;
 }
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -67,6 +69,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
       polls: { ...health.outcomes },
       rows_rejected: { ...health.rowsRejected },
     },
+    ...(ctx.streamClients !== undefined ? { streams: ctx.streamClients() } : {}),
     // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
     event_loop: eventLoopDelay.report(),
   };
