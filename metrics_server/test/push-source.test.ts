@@ -187,7 +187,7 @@ for (const [name, fault, reason] of [
       push.start();
       await until(() => push.status().events === 1, 'the first full event');
       // The fault: the good snapshot stays; after a poll interval the poller stands in.
-      await until(() => phase === 'down' && polls > 0, 'polling standing in', 5000);
+      await until(() => phase === 'down' && polls > 0 && store.current()!.row('sw1')![0] === 7, 'polling standing in (a poll ingested)', 5000);
       assert.equal(push.status().polling_standing_in, true);
       assert.equal(push.status().connected, false);
       assert.deepEqual(store.current()!.row('sw1'), [7, 0.7]);
