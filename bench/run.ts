@@ -24,6 +24,8 @@
  * - In-process: the byte parser against the reference string parser and csv-parse on the same body,
  *   the byte renderers against the string ones, the snapshot wire form; and the generator benchmark.
  * - CSV against Arrow IPC at 100,000 switches (arrow-bench.ts, also `npm run bench:arrow` alone).
+ * - Streams (streams.ts, also `npm run bench:streams`): delta vs full event bytes, freshness from tick
+ *   to GetMetric in push and poll mode, fan-out to stream clients, idle stream connections.
  * - CPU per request (cpu-per-request.ts): server process CPU time over fixed request counts, against
  *   the bare ceiling and with the read fast path off, in alternating rounds; steadier than req/s.
  *
@@ -46,6 +48,7 @@ import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
 import type { LoadResult } from './load.js';
 import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild, type Service } from './processes.js';
 import { render } from './report.js';
+import { streamsBench, streamsTable } from './streams.js';
 import type { Comparison, Side, SizeResult } from './results.js';
 import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
 import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
@@ -373,8 +376,10 @@ async function main(): Promise<void> {
 
   process.stderr.write('CSV vs Arrow IPC (issue 14)\n');
   const arrow = await arrowBench(100_000, settings.quick ? 5 : 15, settings.quick ? 5 : 10);
+  process.stderr.write('streams: payload, freshness (push and poll), fan-out, idle connections\n');
+  const streams = await streamsBench(settings.quick);
 
-  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
+  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${streamsTable(streams)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: process.platform };
   const header = `npm run bench${settings.quick ? ' -- --quick' : ''} · ${started.toISOString()} · ${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n\n${formatArrowBench(arrow)}\n`);
@@ -382,7 +387,7 @@ async function main(): Promise<void> {
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;
-  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, arrow, table: text };
+  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, arrow, streams, table: text };
   writeFileSync(join(resultsDir, name), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nwritten: bench/results/${name}\n`);
 }

@@ -27,6 +27,14 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
  * upstream that only speaks CSV (an older generator, the seed's Python one) still works.
  */
 export const DEFAULT_INGESTION_FORMAT: IngestionFormat = 'auto';
+/** How the server gets its data: polling `/counters`, or subscribing to `/counters/stream`. */
+export const INGESTION_MODES = ['poll', 'push'] as const;
+/** One of INGESTION_MODES. */
+export type IngestionMode = (typeof INGESTION_MODES)[number];
+/** Most `/telemetry/stream` clients at once (SPEC). */
+export const DEFAULT_STREAM_MAX_CLIENTS = 1000;
+/** Seconds between keep-alive comments on an idle stream. */
+export const DEFAULT_STREAM_KEEP_ALIVE_SECONDS = 15;
 /** Longest query string accepted (414 beyond). */
 export const DEFAULT_MAX_QUERY_BYTES = 2048;
 /** Largest request head accepted (431 beyond). */
@@ -47,6 +55,8 @@ export const metricsServerFileSchema = section(
         poll_interval_seconds: numberIn(0.05, 86400, 'Seconds between polls; fractions allowed.', DEFAULT_POLL_INTERVAL_SECONDS),
         fetch_timeout_seconds: numberIn(0.01, 3600, 'Deadline of one whole fetch, in seconds.', DEFAULT_FETCH_TIMEOUT_SECONDS),
         max_body_bytes: integerIn(1024, 2 ** 31 - 1, 'Largest generator body accepted; a larger one fails the poll.', DEFAULT_MAX_BODY_BYTES),
+        mode: choiceOf(INGESTION_MODES, 'poll: fetch /counters every interval; push: follow the generator\'s event stream, polling while it is down.', 'poll'),
+        stream_url: httpUrl('The generator\'s event stream, for push mode. Default: the generator URL + /stream?delta=1.', 'http://127.0.0.1:9001/counters/stream?delta=1'),
         format: choiceOf(INGESTION_FORMATS, 'What polls ask for: csv, arrow (Apache Arrow IPC; a CSV answer fails the poll), or auto (Arrow, CSV accepted).', DEFAULT_INGESTION_FORMAT),
       },
       'Where and how often the generator is polled.',
@@ -69,6 +79,14 @@ export const metricsServerFileSchema = section(
       },
       'The HTTP listener.',
     ),
+    stream: section(
+      {
+        max_clients: integerIn(1, 1_000_000, 'Most /telemetry/stream clients at once; more get 503.', DEFAULT_STREAM_MAX_CLIENTS),
+        max_buffered_bytes: integerIn(1024, 2 ** 40, 'Bytes a slow stream client may have queued before it is dropped. Default: twice the last unfiltered snapshot event, at least 1 MiB.'),
+        keep_alive_seconds: numberIn(0.01, 3600, 'Seconds between keep-alive comments on an idle stream.', DEFAULT_STREAM_KEEP_ALIVE_SECONDS),
+      },
+      'GET /telemetry/stream.',
+    ),
     prometheus: section(
       {
         fabric_series: flag('Export the fabric\'s values as fabric_switch_* series on /metrics.', true),
@@ -89,6 +107,8 @@ export const METRICS_SERVER_ENV_BINDINGS: readonly OverrideBinding[] = [
   { name: 'FETCH_TIMEOUT_SECONDS', key: 'ingestion.fetch_timeout_seconds', kind: 'number' },
   { name: 'MAX_BODY_BYTES', key: 'ingestion.max_body_bytes', kind: 'number' },
   { name: 'INGESTION_FORMAT', key: 'ingestion.format', kind: 'string' },
+  { name: 'INGESTION_MODE', key: 'ingestion.mode', kind: 'string' },
+  { name: 'STREAM_URL', key: 'ingestion.stream_url', kind: 'string' },
   { name: 'GENERATOR_URL', key: 'ingestion.generator_url', kind: 'string' },
   { name: 'METRICS_SERVER_HOST', key: 'http.host', kind: 'string' },
   { name: 'METRICS_SERVER_PORT', key: 'http.port', kind: 'number' },

@@ -21,7 +21,11 @@ import {
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_STREAM_KEEP_ALIVE_SECONDS,
+  DEFAULT_STREAM_MAX_CLIENTS,
+  INGESTION_MODES,
   METRICS_SERVER_ENV_BINDINGS,
+  type IngestionMode,
   metricsServerFileSchema,
 } from './config-schema.js';
 import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
@@ -35,6 +39,10 @@ export interface MetricsServerConfig {
   readonly port: number;
   readonly logging: { readonly level: LogLevel; readonly format: LogFormat };
   readonly ingestion: {
+    /** `poll` (default) or `push` (SPEC "Streams"). */
+    readonly mode: IngestionMode;
+    /** The generator's event stream, for push mode (default: the generator URL + `/stream?delta=1`). */
+    readonly streamUrl: URL;
     readonly generatorUrl: URL;
     readonly pollIntervalMs: number;
     readonly fetchTimeoutMs: number;
@@ -55,6 +63,13 @@ export interface MetricsServerConfig {
     readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
+  /** `GET /telemetry/stream` limits. */
+  readonly stream: {
+    readonly maxClients: number;
+    /** Undefined: twice the last unfiltered snapshot event, at least 1 MiB. */
+    readonly maxBufferedBytes: number | undefined;
+    readonly keepAliveMs: number;
+  };
 }
 
 /** The configuration and whether the file was missing. */
@@ -96,7 +111,11 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
       host: http.host ?? DEFAULT_HOST,
       port: http.port ?? DEFAULT_PORT,
       logging: resolveLogging(v.logging),
-      ingestion: { generatorUrl, pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes: v.ingestion?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES, format: ingestionFormat(v.ingestion?.format) },
+      ingestion: {
+        mode: INGESTION_MODES.find((m) => m === (v.ingestion?.mode ?? 'poll').toLowerCase()) ?? 'poll',
+        streamUrl: v.ingestion?.stream_url !== undefined ? new URL(v.ingestion.stream_url) : derivedStreamUrl(generatorUrl),
+        generatorUrl,
+        pollIntervalMs: pollSeconds * 1000, fetchTimeoutMs: timeoutSeconds * 1000, maxBodyBytes: v.ingestion?.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES, format: ingestionFormat(v.ingestion?.format) },
       readiness: { maxAgeMs: maxAgeSeconds * 1000 },
       http: {
         maxQueryBytes: http.max_query_bytes ?? DEFAULT_MAX_QUERY_BYTES,
@@ -106,6 +125,11 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
         fastReadPath: http.fast_read_path ?? true,
       },
       prometheus: { fabricSeries: v.prometheus?.fabric_series ?? true },
+      stream: {
+        maxClients: v.stream?.max_clients ?? DEFAULT_STREAM_MAX_CLIENTS,
+        maxBufferedBytes: v.stream?.max_buffered_bytes,
+        keepAliveMs: (v.stream?.keep_alive_seconds ?? DEFAULT_STREAM_KEEP_ALIVE_SECONDS) * 1000,
+      },
     },
   };
 }
@@ -142,4 +166,12 @@ function resolveGeneratorUrl(env: NodeJS.ProcessEnv, configured: string): URL {
 function ingestionFormat(text: string | undefined): IngestionFormat {
   const lower = (text ?? DEFAULT_INGESTION_FORMAT).toLowerCase();
   return INGESTION_FORMATS.find((f) => f === lower) ?? DEFAULT_INGESTION_FORMAT;
+}
+
+/** The generator URL + `/stream?delta=1`: where the generator serves its event stream by default. */
+function derivedStreamUrl(generatorUrl: URL): URL {
+  const derived = new URL(generatorUrl.href);
+  derived.pathname = `${derived.pathname.replace(/\/$/, '')}/stream`;
+  derived.search = '?delta=1';
+  return derived;
 }

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -20,6 +21,8 @@ import { FABRIC_METRICS_OM_VIEW, FABRIC_METRICS_VIEW, ServerMetrics } from './me
 import type { Snapshot } from './snapshot/snapshot.js';
 import { injectLeak, installHeapProbe, type LeakSpec } from './soak-hooks.js';
 import { PollSource } from './sources/poll-source.js';
+import { PushSource } from './sources/push-source.js';
+import type { TelemetrySource } from './sources/source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
@@ -51,8 +54,13 @@ export interface StartedMetricsServer extends RunningService {
   readonly app: FastifyInstance;
   readonly store: SnapshotPublisher & SnapshotReader;
   readonly health: IngestionHealth;
+  /** The poll source: the source in poll mode, the stand-in in push mode. */
   readonly source: PollSource;
+  /** The push source, in push mode. */
+  readonly push: PushSource | undefined;
   readonly views: ViewRegistry;
+  /** `/telemetry/stream`'s clients. */
+  readonly streams: TelemetryStreamHub;
   readonly metrics: ServerMetrics;
   /** `http://host:port` actually bound. */
   readonly url: string;
@@ -84,7 +92,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
-  const metrics = new ServerMetrics({ reader: store, health, views });
+  const streams = new TelemetryStreamHub(store, views, config.stream);
+  const metrics = new ServerMetrics({ reader: store, health, views, streams });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -95,16 +104,32 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     },
     { ingester, reader: store, logger: logger.child('poller') },
   );
+  const push =
+    config.ingestion.mode === 'push'
+      ? new PushSource(
+          {
+            streamUrl: config.ingestion.streamUrl,
+            pollIntervalMs: config.ingestion.pollIntervalMs,
+            connectTimeoutMs: config.ingestion.fetchTimeoutMs,
+            maxEventBytes: config.ingestion.maxBodyBytes,
+          },
+          { ingester, reader: store, logger: logger.child('push'), standIn: source },
+        )
+      : undefined;
+  const running: TelemetrySource = push ?? source;
   const app = buildApp({
     logger,
     reader: store,
     health,
     generatorUrl: config.ingestion.generatorUrl.href,
     pollIntervalMs: config.ingestion.pollIntervalMs,
+    ingestionMode: config.ingestion.mode,
+    ...(push !== undefined ? { streamStatus: () => push.status() } : {}),
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
-    plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
+    streamClients: () => ({ clients: streams.clientCount, slow_clients_dropped: streams.droppedSlowClients }),
+    plugins: [metrics.plugin(), telemetryStreamPlugin(streams, store), ...(deps.plugins ?? [])],
   });
 
   const release = async (): Promise<void> => {
@@ -123,11 +148,13 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   logger.child('server').info(`listening on ${url}`, {
     generator: config.ingestion.generatorUrl.href,
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,
+    mode: config.ingestion.mode,
+    ...(push !== undefined ? { stream: config.ingestion.streamUrl.href } : {}),
     log_level: config.logging.level,
   });
   const stopLeak = deps.leak === undefined ? undefined : injectLeak(deps.leak, store, app.server, logger.child('soak'));
   const removeHeapProbe = installHeapProbe(logger.child('soak'));
-  source.start();
+  running.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -135,7 +162,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       logger.child('server').info('shutting down: draining requests');
       stopLeak?.();
       removeHeapProbe();
-      await source.stop();
+      await running.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
       await release();
@@ -144,5 +171,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, views, metrics, url, stop };
+  return { app, store, health, source, push, views, streams, metrics, url, stop };
 }

@@ -172,3 +172,15 @@ test('ingestion.format: csv, arrow or auto, from the file or INGESTION_FORMAT; a
   const bad = file('format-bad.json', JSON.stringify({ ingestion: { format: 'json' } }));
   assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: bad }), (err: unknown) => err instanceof ConfigError && /"ingestion\.format"/.test(err.message));
 });
+
+test('ingestion.mode is poll by default; push takes the stream URL from the file, STREAM_URL, or the generator URL + /stream?delta=1', () => {
+  assert.equal(loadMetricsServerConfig({}).config.ingestion.mode, 'poll');
+  const derived = loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('push.json', JSON.stringify({ ingestion: { mode: 'push', generator_url: 'http://10.0.0.5:9001/counters' } })) }).config;
+  assert.equal(derived.ingestion.mode, 'push');
+  assert.equal(derived.ingestion.streamUrl.href, 'http://10.0.0.5:9001/counters/stream?delta=1');
+  const explicit = loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('push2.json', JSON.stringify({ ingestion: { mode: 'push', stream_url: 'http://gen:9001/counters/stream' } })) }).config;
+  assert.equal(explicit.ingestion.streamUrl.href, 'http://gen:9001/counters/stream');
+  assert.equal(loadMetricsServerConfig({ INGESTION_MODE: 'PUSH', STREAM_URL: 'http://127.0.0.1:1/s' }).config.ingestion.streamUrl.href, 'http://127.0.0.1:1/s');
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('bad-mode.json', JSON.stringify({ ingestion: { mode: 'pull' } })) }), /ingestion\.mode/);
+  assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('bad-url.json', JSON.stringify({ ingestion: { stream_url: 'ftp://x' } })) }), /ingestion\.stream_url/);
+});

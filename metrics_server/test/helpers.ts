@@ -45,6 +45,8 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
     port: 0,
     logging: { level, format: 'text' },
     ingestion: {
+      mode: 'poll',
+      streamUrl: new URL('http://127.0.0.1:9/counters/stream?delta=1'),
       generatorUrl: new URL('http://127.0.0.1:9/counters'),
       pollIntervalMs: 60_000,
       fetchTimeoutMs: 1000,
@@ -55,6 +57,7 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
     readiness: { maxAgeMs: 10_000 },
     http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath: true },
     prometheus: { fabricSeries: true },
+    stream: { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000 },
   };
 }
 

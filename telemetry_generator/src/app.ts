@@ -7,11 +7,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { METRICS_PATH, registerMetricsRoute } from '../../common/metrics-endpoint.js';
 import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-media.js';
 import { etagListMatches } from '../../common/http-etag.js';
+import { SSE_HEADERS } from '../../common/sse.js';
+import type { CounterStream } from './counter-stream.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';
 
 /** The seed's path of the CSV. */
 export const COUNTERS_PATH = '/counters';
+/** The ticks as Server-Sent Events. */
+export const COUNTERS_STREAM_PATH = '/counters/stream';
 /** The methods `/counters` answers. */
 export const COUNTERS_ALLOW = 'GET, HEAD';
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
@@ -23,6 +27,8 @@ export interface GeneratorAppOptions {
   readonly feed: CountersProvider;
   /** When given, `GET /metrics` serves the generator's own metrics. */
   readonly metrics?: GeneratorMetrics;
+  /** When given, `GET /counters/stream` serves it; it is ended when the app closes. */
+  readonly stream?: CounterStream;
 }
 
 /** The generator's Fastify app, ready to `listen` (or to `inject` into). */
@@ -41,8 +47,30 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
     return reply.header('content-type', arrow ? ARROW_STREAM_TYPE : CSV_CONTENT_TYPE).send(counters.body);
   });
 
+  const stream = options.stream;
+  if (stream !== undefined) {
+    app.get(COUNTERS_STREAM_PATH, (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      const delta = query['delta'] === '1' || query['delta'] === 'true';
+      const header = request.headers['last-event-id'];
+      const fromQuery = query['last_event_id'];
+      const lastEventId = typeof header === 'string' ? header : typeof fromQuery === 'string' ? fromQuery : undefined;
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).code(200).send();
+      if (!stream.hasRoom()) return sendError(reply, 503, `too many stream clients (at most ${stream.maxClients}); try again later`);
+      // From here the response is the stream's: Fastify neither sends nor times it.
+      reply.hijack();
+      stream.connect(reply.raw, { delta }, lastEventId);
+      return reply;
+    });
+    // The streams never end by themselves: end them first, or close would wait for them forever.
+    app.addHook('preClose', (done) => {
+      stream.close();
+      done();
+    });
+  }
+
   if (options.metrics !== undefined) registerMetricsRoute(app, options.metrics.registries);
-  const knownPaths = options.metrics !== undefined ? [COUNTERS_PATH, METRICS_PATH] : [COUNTERS_PATH];
+  const knownPaths = [COUNTERS_PATH, ...(stream !== undefined ? [COUNTERS_STREAM_PATH] : []), ...(options.metrics !== undefined ? [METRICS_PATH] : [])];
 
   // Routes match on method and path, so a POST to /counters lands here too: tell 405 from 404.
   app.setNotFoundHandler((request, reply) => {

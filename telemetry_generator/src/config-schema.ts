@@ -26,6 +26,9 @@ export const MAX_UPDATE_INTERVAL_SECONDS = 86_400;
 /** Highest link speed accepted: 1.6 Tb/s, the fastest Ethernet port shipping today. */
 export const MAX_LINK_CAPACITY_MBPS = 1_600_000;
 
+/** Stream defaults (SPEC "Streams"). */
+export const DEFAULT_STREAM = Object.freeze({ replayTicks: 60, replayMaxBytes: 64 * 1024 * 1024, maxClients: 100, keepAliveSeconds: 15 });
+
 const probability = (description: string, fallback: number): ReturnType<typeof numberIn> => numberIn(0, 1, `${description} Per switch per interval, from 0 to 1.`, fallback);
 const intervals = (description: string, fallback: number): ReturnType<typeof integerIn> => integerIn(1, 1_000_000, `${description} In update intervals.`, fallback);
 
@@ -71,6 +74,16 @@ export const generatorFileSchema = section(
       'How the simulated fabric behaves.',
     ),
     logging: loggingSection,
+    stream: section(
+      {
+        replay_ticks: integerIn(1, 100_000, 'Ticks kept for Last-Event-ID resumption.', DEFAULT_STREAM.replayTicks),
+        replay_max_bytes: integerIn(0, 2 ** 40, 'Bytes of full CSVs the replay ring may hold.', DEFAULT_STREAM.replayMaxBytes),
+        max_clients: integerIn(1, 1_000_000, 'Most /counters/stream clients at once; more get 503.', DEFAULT_STREAM.maxClients),
+        max_buffered_bytes: integerIn(1024, 2 ** 40, 'Bytes a slow client may have queued before it is dropped. Default: twice the full CSV, at least 64 KiB.'),
+        keep_alive_seconds: numberIn(0.01, 3600, 'Seconds between keep-alive comments on an idle stream.', DEFAULT_STREAM.keepAliveSeconds),
+      },
+      'GET /counters/stream.',
+    ),
   },
   'Configuration of the fabric telemetry generator.',
 );

@@ -11,7 +11,7 @@ import { environmentOverrides, validateConfig, type CommandLineSettings } from '
 import { resolveLogging } from '../../common/logging-config.js';
 import type { LogFormat, LogLevel } from '../../common/logger.js';
 import { METRIC_NAMES, isMetricName, type MetricName } from '../../common/telemetry-schema.js';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SWITCH_COUNT, DEFAULT_UPDATE_INTERVAL_SECONDS, GENERATOR_ENV_BINDINGS, generatorFileSchema, type GeneratorFile } from './config-schema.js';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STREAM, DEFAULT_SWITCH_COUNT, DEFAULT_UPDATE_INTERVAL_SECONDS, GENERATOR_ENV_BINDINGS, generatorFileSchema, type GeneratorFile } from './config-schema.js';
 
 
 /** The knobs behind the simulated fabric's behaviour. Probabilities are per switch per interval. */
@@ -56,6 +56,19 @@ export interface GeneratorConfig {
   readonly seed: number | undefined;
   readonly simulation: SimulationConfig;
   readonly logging: { readonly level: LogLevel; readonly format: LogFormat };
+  readonly stream: StreamConfig;
+}
+
+/** `GET /counters/stream` settings (config `stream.*`). */
+export interface StreamConfig {
+  /** Ticks kept for `Last-Event-ID` resumption. */
+  readonly replayTicks: number;
+  /** Bytes of full CSVs the replay ring may hold (full-mode resumption beyond them gets one `full`). */
+  readonly replayMaxBytes: number;
+  readonly maxClients: number;
+  /** Undefined: twice the full CSV, at least 64 KiB. */
+  readonly maxBufferedBytes: number | undefined;
+  readonly keepAliveMs: number;
 }
 
 /** The seed's config path, relative to the project. */
@@ -119,6 +132,13 @@ function settingsFrom(file: string, v: GeneratorFile): FileSettings {
     seed: v.seed,
     simulation: simulationFrom(file, v.simulation ?? {}),
     logging: resolveLogging(v.logging),
+    stream: {
+      replayTicks: v.stream?.replay_ticks ?? DEFAULT_STREAM.replayTicks,
+      replayMaxBytes: v.stream?.replay_max_bytes ?? DEFAULT_STREAM.replayMaxBytes,
+      maxClients: v.stream?.max_clients ?? DEFAULT_STREAM.maxClients,
+      maxBufferedBytes: v.stream?.max_buffered_bytes,
+      keepAliveMs: (v.stream?.keep_alive_seconds ?? DEFAULT_STREAM.keepAliveSeconds) * 1000,
+    },
   };
 }
 

@@ -23,11 +23,12 @@ export interface CsvSource {
 /**
  * `switch_id,<metrics…>\n` then one line per switch, `sw1` … `swN`, columns in `metrics` order, each
  * value rounded to and written in its schema format (`6.8`, not `6.80`). Lines end in `\n`, the last
- * one included. The result is ASCII and owns its memory.
+ * one included. The result is ASCII and owns its memory. With `rows` (switch indexes, ascending),
+ * only those switches' lines follow the header: a stream's delta event is the same writer's output.
  *
  * @throws RangeError if a requested column is missing or shorter than `switchCount`.
  */
-export function renderCsv(source: CsvSource, metrics: readonly MetricName[]): Buffer {
+export function renderCsv(source: CsvSource, metrics: readonly MetricName[], rows?: ArrayLike<number>): Buffer {
   const n = source.switchCount;
   const columns: ArrayLike<number>[] = [];
   const formats: MetricFormat[] = [];
@@ -45,7 +46,9 @@ export function renderCsv(source: CsvSource, metrics: readonly MetricName[]): Bu
   const writer = new AsciiWriter();
   writer.text(csvHeader(metrics));
   writer.byte(NEWLINE);
-  for (let i = 0; i < n; i++) {
+  const count = rows === undefined ? n : rows.length;
+  for (let r = 0; r < count; r++) {
+    const i = rows === undefined ? r : rows[r]!;
     writer.reserve(ROW_BASE_BYTES + width * VALUE_MAX_BYTES);
     writer.text(switchIdFor(i));
     for (let c = 0; c < width; c++) {

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { MetricName } from '../../common/telemetry-schema.js';
 import type { SimulationConfig } from './config.js';
+import { ChangeTracker } from './change-tracker.js';
 import { renderCsv } from './csv-writer.js';
 import { Simulator } from './simulator.js';
 
@@ -22,6 +23,13 @@ import { Simulator } from './simulator.js';
 export interface CountersBody {
   readonly tick: number;
   readonly body: Buffer;
+  /**
+   * The CSV header plus the lines of the switches whose values changed since the previous tick (the
+   * whole CSV for the first tick, which has no previous one): a stream's `delta` event.
+   */
+  readonly delta: Buffer;
+  /** Lines in `delta` after the header. */
+  readonly changedSwitches: number;
   /** Strong and quoted, e.g. `"12345-3f9a1c0b-42"`: seed, settings fingerprint, tick. */
   readonly etag: string;
   /** HTTP-date of the moment the tick was rendered. */
@@ -45,6 +53,8 @@ export interface CountersProvider {
   current(): CountersBody;
   /** The same tick as an Arrow IPC stream; a provider without it serves CSV only. */
   currentArrow?(): Promise<CountersBody>;
+  /** Calls `listener` with every new tick's body, after it became current; returns an unsubscribe. */
+  onTick?(listener: (counters: CountersBody) => void): () => void;
 }
 
 /** How the feed ticks and what it renders. */
@@ -66,6 +76,8 @@ export class TelemetryFeed implements CountersProvider {
   private readonly simulator: Simulator;
   private readonly fingerprint: string;
   private readonly now: () => number;
+  private readonly changes: ChangeTracker;
+  private readonly listeners = new Set<(counters: CountersBody) => void>();
   private published: CountersBody;
   /** The Arrow body of the published tick, once rendered. */
   private publishedArrow: CountersBody | undefined;
@@ -80,6 +92,7 @@ export class TelemetryFeed implements CountersProvider {
     this.now = options.now ?? Date.now;
     this.simulator = new Simulator(options);
     this.fingerprint = settingsFingerprint(options);
+    this.changes = new ChangeTracker(options.metrics);
     this.published = this.render();
   }
 
@@ -94,6 +107,11 @@ export class TelemetryFeed implements CountersProvider {
     return this.publishedArrow;
   }
 
+  onTick(listener: (counters: CountersBody) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Steps and renders one tick now. The timer calls this; tests may call it directly. */
   advance(): CountersBody {
     const started = performance.now();
@@ -102,6 +120,7 @@ export class TelemetryFeed implements CountersProvider {
     this.publishedArrow = this.arrowWanted && this.arrowWriter !== undefined ? this.renderArrowOf(this.published) : undefined;
     this.arrowWanted = false;
     const elapsedMs = performance.now() - started;
+    for (const listener of this.listeners) listener(this.published);
     this.options.onTick?.({ tick: this.published.tick, durationMs: elapsedMs, bytes: this.published.body.length });
     const intervalMs = this.options.updateIntervalSeconds * 1000;
     if (elapsedMs > intervalMs) {
@@ -142,9 +161,12 @@ export class TelemetryFeed implements CountersProvider {
   private render(): CountersBody {
     const state = this.simulator.state;
     const nowMs = this.now();
+    const changed = this.changes.changedRows(state);
     return Object.freeze({
       tick: state.tick,
       body: renderCsv(state, this.options.metrics),
+      delta: renderCsv(state, this.options.metrics, changed),
+      changedSwitches: changed.length,
       etag: `"${this.options.seed}-${this.fingerprint}-${state.tick}"`,
       lastModified: new Date(nowMs).toUTCString(),
       lastModifiedSeconds: Math.floor(nowMs / 1000),

@@ -8,6 +8,7 @@ import { createLogger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import { buildGeneratorApp } from './app.js';
 import { loadGeneratorConfig, type GeneratorConfig } from './config.js';
+import { CounterStream } from './counter-stream.js';
 import { TelemetryFeed } from './feed.js';
 import { GeneratorMetrics } from './generator-metrics.js';
 
@@ -22,7 +23,9 @@ export async function startGenerator(config: GeneratorConfig = loadGeneratorConf
   const metrics = new GeneratorMetrics(config.switchCount);
   const feed = new TelemetryFeed({ ...config, seed, logger, onTick: metrics.observeTick });
   metrics.attach(feed);
-  const app = buildGeneratorApp({ feed, metrics });
+  const stream = new CounterStream(feed, { ...config.stream, onSlowClientDropped: metrics.countSlowStreamClient });
+  metrics.attachStream(stream);
+  const app = buildGeneratorApp({ feed, metrics, stream });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -37,6 +40,7 @@ export async function startGenerator(config: GeneratorConfig = loadGeneratorConf
     interval_s: config.updateIntervalSeconds,
     seed,
     seed_source: config.seed === undefined ? 'random' : 'config',
+    stream_run: stream.run,
     metrics: config.metrics.join(','),
   });
 

@@ -18,6 +18,12 @@ export interface StatusContext {
   readonly generatorUrl: string;
   readonly pollIntervalMs: number;
   readonly readinessMaxAgeMs: number;
+  /** `poll` or `push` (Status `ingestion.mode`); poll when absent. */
+  readonly ingestionMode?: string;
+  /** In push mode, the stream's state (Status `ingestion.stream`). */
+  readonly streamStatus?: () => object;
+  /** `/telemetry/stream`'s clients (Status `streams`). */
+  readonly streamClients?: () => object;
 }
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -43,6 +49,8 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
             metric_names: snapshot.metrics,
           },
     ingestion: {
+      mode: ctx.ingestionMode ?? 'poll',
+      ...(ctx.streamStatus !== undefined ? { stream: ctx.streamStatus() } : {}),
       generator_url: ctx.generatorUrl,
       poll_interval_seconds: ctx.pollIntervalMs / 1000,
       last_poll:
@@ -62,6 +70,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
       polls: { ...health.outcomes },
       rows_rejected: { ...health.rowsRejected },
     },
+    ...(ctx.streamClients !== undefined ? { streams: ctx.streamClients() } : {}),
     // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
     event_loop: eventLoopDelay.report(),
   };

@@ -183,7 +183,7 @@ function listMetricsFilter(query: Query, snapshot: Snapshot): ListMetricsFilter 
 }
 
 /** The items of a comma-list parameter, each checked; 400 for an empty or malformed item. */
-function commaList(query: Query, name: string, valid: (item: string) => boolean, what: string): string[] {
+export function commaList(query: Query, name: string, valid: (item: string) => boolean, what: string): string[] {
   const items = singleParam(query, name).split(',');
   for (const item of items) {
     if (item === '') throw badRequest(`query parameter '${name}' has an empty item`);

@@ -13,6 +13,7 @@ import type { SnapshotPublisher } from '../store/publisher.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { IngestionHealth, IngestRecord } from './ingestion-health.js';
 import { formatLabel, nonZeroRejects, totalRejected, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
+import type { PrepareResult } from './prepare.js';
 import type { SnapshotPreparer } from './worker/preparer.js';
 
 /** Who delivered what, for health and log lines. */
@@ -74,15 +75,34 @@ export class Ingester {
   }
 
   /** A body (CSV unless told otherwise) to parse and publish. Never rejects: a failure is a `failed` record. */
-  async ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv'): Promise<IngestRecord> {
-    const bytes = body.byteLength;
+  ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv'): Promise<IngestRecord> {
+    return this.ingest(body.byteLength, () => this.deps.preparer.prepare(body, format), delivery, `unusable ${formatLabel(format)}: `, format);
+  }
+
+  /**
+   * A stream's delta (CSV rows), applied to the current snapshot and published as the next one.
+   * Refused whole (a `failed` record, the current snapshot kept) when it does not fit the current
+   * snapshot, or when another snapshot became current while it was being applied: the source then
+   * asks for a full body.
+   */
+  ingestDelta(body: Uint8Array, delivery: Delivery): Promise<IngestRecord> {
+    const base = this.deps.reader.current();
+    if (base === undefined) return Promise.resolve(this.failed('a delta arrived before any snapshot', delivery, body.byteLength));
+    return this.ingest(body.byteLength, () => this.deps.preparer.prepareDelta(body, base.block), delivery, 'delta not applicable: ', 'csv', () =>
+      this.deps.reader.current() === base ? undefined : 'delta not applicable: the snapshot changed while it was applied',
+    );
+  }
+
+  private async ingest(bytes: number, prepare: () => Promise<PrepareResult>, delivery: Delivery, reasonPrefix: string, format: BodyFormat, stale?: () => string | undefined): Promise<IngestRecord> {
     let prepared;
     try {
-      prepared = await this.deps.preparer.prepare(body, format);
+      prepared = await prepare();
     } catch (err) {
       return this.failed(internal(err), delivery, bytes, undefined, format);
     }
-    if (!prepared.ok) return this.failed(`unusable ${formatLabel(format)}: ${prepared.reason}`, delivery, bytes, prepared.rejected, format);
+    if (!prepared.ok) return this.failed(`${reasonPrefix}${prepared.reason}`, delivery, bytes, prepared.rejected, format);
+    const staleReason = stale?.();
+    if (staleReason !== undefined) return this.failed(staleReason, delivery, bytes, undefined, format);
     let snapshot;
     try {
       snapshot = await this.deps.publisher.publish({ block: prepared.block, ingestedAtMs: delivery.startedAtMs });

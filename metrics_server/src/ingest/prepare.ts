@@ -8,7 +8,8 @@
  * No view is rendered here: views are the render worker's business (views/registry.ts), so a server
  * that follows another through Redis, with no ingestion of its own, renders them the same way.
  */
-import { encodeColumns } from '../snapshot/wire.js';
+import { decodeColumns, encodeColumns } from '../snapshot/wire.js';
+import { applyDelta } from './apply-delta.js';
 import { parseArrowBytes } from './arrow/decoder.js';
 import { parseCsvBytes } from './csv/parser.js';
 import type { BodyFormat, RowRejectCounts } from './parse-outcome.js';
@@ -35,4 +36,20 @@ export function prepareBody(body: Uint8Array, format: BodyFormat = 'csv'): Prepa
   if (!outcome.ok) return outcome;
   const { columns, rejected, rowsSeen } = outcome.parsed;
   return { ok: true, block: encodeColumns(columns, { shared: true }), switchCount: columns.rowCount, rejected, rowsSeen };
+}
+
+/**
+ * Parses a stream's delta and applies it to `base` (the current snapshot's column block, read in
+ * place from shared memory), then encodes the merged columns as a new block. All or nothing: see
+ * apply-delta.ts.
+ */
+export function prepareDelta(body: Uint8Array, base: Uint8Array): PrepareResult {
+  const outcome = parseCsvBytes(body, 2, { allowNoRows: true });
+  if (!outcome.ok) return outcome;
+  const baseColumns = decodeColumns(base, 'own');
+  if (!baseColumns.ok) return { ok: false, reason: `current snapshot unreadable: ${baseColumns.reason}` };
+  const merged = applyDelta(baseColumns.value, outcome.parsed);
+  if (!merged.ok) return { ok: false, reason: merged.reason, rejected: outcome.parsed.rejected };
+  const { columns } = merged;
+  return { ok: true, block: encodeColumns(columns, { shared: true }), switchCount: columns.rowCount, rejected: outcome.parsed.rejected, rowsSeen: outcome.parsed.rowsSeen };
 }

@@ -29,6 +29,8 @@ export interface ServerMetricsOptions {
    * `prometheus.fabric_series` decides whether it does).
    */
   readonly views: ViewRegistry;
+  /** `/telemetry/stream`'s clients, when the server streams. */
+  readonly streams?: { readonly clientCount: number; readonly droppedSlowClients: number };
 }
 
 /** The server's prom-client registries and the `/metrics` plugin. */
@@ -58,6 +60,22 @@ export class ServerMetrics {
     add(ingestionDuration);
     add(polls);
     add(rowsRejected);
+    const streams = options.streams;
+    if (streams !== undefined) {
+      liveGauge(this.registries, 'metrics_server_stream_clients', 'Open /telemetry/stream connections.', () => streams.clientCount);
+      add(
+        new Counter({
+          name: 'metrics_server_stream_slow_clients_dropped_total',
+          help: 'Stream clients disconnected because their unsent data passed stream.max_buffered_bytes.',
+          registers: [],
+          collect() {
+            // The hub counts; the counter mirrors it at scrape time.
+            this.reset();
+            this.inc(streams.droppedSlowClients);
+          },
+        }),
+      );
+    }
     this.unsubscribe = health.onRecord((record) => {
       ingestionDuration.observe({ outcome: record.outcome }, record.durationMs / 1000);
       polls.inc({ outcome: record.outcome });

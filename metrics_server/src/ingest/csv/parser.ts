@@ -41,6 +41,15 @@ const INVALID_SWITCH_ID = 3;
 const DUPLICATE_SWITCH_ID = 4;
 const REASONS: readonly RowRejectReason[] = ['wrong_field_count', 'wrong_field_count', 'invalid_number', 'invalid_switch_id', 'duplicate_switch_id'];
 
+/** What a caller may relax. */
+export interface CsvParseOptions {
+  /**
+   * Accept a header with no data line as zero rows: a stream's delta when nothing changed. (A body
+   * whose every line was rejected is still refused.)
+   */
+  readonly allowNoRows?: boolean;
+}
+
 /**
  * Parses a CSV body.
  *
@@ -49,7 +58,7 @@ const REASONS: readonly RowRejectReason[] = ['wrong_field_count', 'wrong_field_c
  * @param leadingBoms how many leading UTF-8 BOMs to skip: 2 for a body off the wire (as a decoder
  *   that drops one before the parser drops another would), 1 for text whose decoder kept the BOM.
  */
-export function parseCsvBytes(input: Uint8Array, leadingBoms = 2): ParseOutcome {
+export function parseCsvBytes(input: Uint8Array, leadingBoms = 2, options: CsvParseOptions = {}): ParseOutcome {
   // A plain Uint8Array view (not a Buffer): every byte loop then sees one array type and stays fast.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const n = bytes.length;
@@ -141,7 +150,7 @@ export function parseCsvBytes(input: Uint8Array, leadingBoms = 2): ParseOutcome 
 
   const rejected = emptyRejectCounts();
   for (let r = WRONG_FIELD_COUNT; r <= DUPLICATE_SWITCH_ID; r++) rejected[REASONS[r]!] += counts[r]!;
-  if (rows === 0) return { ok: false, reason: rowsSeen === 0 ? 'no data rows' : 'no valid row', rejected };
+  if (rows === 0 && !(rowsSeen === 0 && options.allowNoRows === true)) return { ok: false, reason: rowsSeen === 0 ? 'no data rows' : 'no valid row', rejected };
   const columns: MetricColumn[] = metrics.map((name, c) => ({
     name,
     decimals: columnFraction[c]! > MAX_DECIMALS ? ANY_DECIMALS : columnFraction[c]!,

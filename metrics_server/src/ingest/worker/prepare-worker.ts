@@ -7,9 +7,11 @@
  * scenario. The price: under a read load that saturates the machine, snapshots take longer to prepare.
  */
 import { lowerThreadPriority, serveRequests } from '../../../../common/worker-thread.js';
-import { prepareBody } from '../prepare.js';
+import { prepareBody, prepareDelta } from '../prepare.js';
 import { INGEST_WORKER_NICE, type PrepareAnswer, type PrepareRequest } from './protocol.js';
 
 lowerThreadPriority(INGEST_WORKER_NICE);
 
-serveRequests<PrepareRequest, PrepareAnswer>('parsing', (request) => ({ answer: { kind: 'prepared', id: request.id, result: prepareBody(request.body, request.format) } }));
+serveRequests<PrepareRequest, PrepareAnswer>('parsing', (request) => ({
+  answer: { kind: 'prepared', id: request.id, result: request.base === undefined ? prepareBody(request.body, request.format) : prepareDelta(request.body, request.base) },
+}));

@@ -11,6 +11,8 @@ import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 export interface SnapshotPreparer {
   /** Never rejects for a bad body (that is a failed result); rejects only if the preparer itself broke. */
   prepare(body: Uint8Array, format?: BodyFormat): Promise<PrepareResult>;
+  /** A delta applied to `base` (a snapshot's block); the same failure rules as `prepare`. */
+  prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult>;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,11 @@ export class InlinePreparer implements SnapshotPreparer {
   async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
     const { prepareBody } = await import('../prepare.js');
     return prepareBody(body, format);
+  }
+
+  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+    const { prepareDelta } = await import('../prepare.js');
+    return prepareDelta(body, base);
   }
 
   async close(): Promise<void> {}
@@ -37,6 +44,12 @@ export class WorkerPreparer implements SnapshotPreparer {
 
   async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
     const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format }), ownedBuffers([body]));
+    return answer.result;
+  }
+
+  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+    // The base is shared memory: posted, not transferred (the current snapshot keeps using it).
+    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format: 'csv', base }), ownedBuffers([body]));
     return answer.result;
   }
 

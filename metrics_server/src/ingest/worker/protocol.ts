@@ -8,12 +8,16 @@ import type { PrepareResult } from '../prepare.js';
 /** The ingestion worker's nice value on Linux: below the main thread, which answers requests. */
 export const INGEST_WORKER_NICE = 10;
 
-/** Parse one body (transferred to the worker when it owns its buffer). */
+/**
+ * Parse one body (transferred to the worker when it owns its buffer). With `base` (the current
+ * snapshot's block, in shared memory, so nothing is copied), the body is a delta applied to it.
+ */
 export interface PrepareRequest {
   readonly kind: 'prepare';
   readonly id: number;
   readonly body: Uint8Array;
   readonly format: BodyFormat;
+  readonly base?: Uint8Array;
 }
 
 /** The result of a prepare request; its block is in shared memory, so nothing is copied back. */

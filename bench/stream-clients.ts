@@ -1,0 +1,68 @@
+/**
+ * The client side of the stream fan-out benchmark, in a process of its own so its parsing does not
+ * run on the server's event loop: opens N `/telemetry/stream` connections (127.0.0.1 only) and, for
+ * each event, records the wall-clock moment its last byte arrived. Deliberately light per byte: it
+ * looks for the `id:` line and the blank line that ends an event, nothing more.
+ *
+ * argv: url connections seconds. Prints one JSON line: `{ "opened", "arrivals": { version: [ms, ...] }, "failed" }`.
+ */
+import http from 'node:http';
+
+const [url = '', connectionsText = '1', secondsText = '10'] = process.argv.slice(2);
+const connections = Number(connectionsText);
+const wallNow = (): number => performance.timeOrigin + performance.now();
+const arrivals = new Map<number, number[]>();
+const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+let opened = 0;
+let failed = 0;
+const requests: http.ClientRequest[] = [];
+
+function open(): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) {
+        failed++;
+        res.resume();
+        resolve();
+        return;
+      }
+      opened++;
+      resolve();
+      let version = -1;
+      let tail = '';
+      res.on('data', (chunk: Buffer) => {
+        // The id line sits at an event's start; look only at a chunk's head and the previous tail.
+        const head = tail + chunk.subarray(0, 64).toString('latin1');
+        const at = head.indexOf('id: ');
+        if (at !== -1) {
+          const end = head.indexOf('\n', at);
+          if (end !== -1) version = Number(head.slice(at + 4, end));
+        }
+        tail = chunk.subarray(Math.max(0, chunk.length - 2)).toString('latin1');
+        if (tail === '\n\n' && version >= 0) {
+          let list = arrivals.get(version);
+          if (list === undefined) arrivals.set(version, (list = []));
+          list.push(wallNow());
+          version = -1;
+        }
+      });
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => {
+      failed++;
+      resolve();
+    });
+    requests.push(req);
+  });
+}
+
+async function main(): Promise<void> {
+  for (let i = 0; i < connections; i += 100) await Promise.all(Array.from({ length: Math.min(100, connections - i) }, open));
+  process.stdout.write(`${JSON.stringify({ ready: true, opened, failed })}\n`);
+  await new Promise((r) => setTimeout(r, Number(secondsText) * 1000));
+  for (const req of requests) req.destroy();
+  process.stdout.write(`${JSON.stringify({ opened, failed, arrivals: Object.fromEntries(arrivals) })}\n`);
+  process.exit(0);
+}
+
+void main();

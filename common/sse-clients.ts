@@ -1,0 +1,158 @@
+/**
+ * The open event-stream clients of one endpoint, with the limits an operator needs: at most
+ * `maxClients` at once, at most `maxBufferedBytes` of unsent data per client (a client that reads
+ * too slowly is disconnected, never allowed to grow the server's memory), a keep-alive comment after
+ * `keepAliveMs` of silence, and a way to end them all at shutdown.
+ *
+ * Writes are prepared bytes shared by every client (an event is framed once); the only per-client
+ * work is the socket write itself.
+ */
+import type { ServerResponse } from 'node:http';
+import { SSE_HEADERS, SSE_KEEP_ALIVE, SSE_PREAMBLE } from './sse.js';
+
+/** Clients written per turn of the event loop in a broadcast. */
+export const BROADCAST_SLICE = 50;
+
+/** How long an ended stream may take to flush at shutdown before its socket is destroyed. */
+export const CLOSE_GRACE_MS = 500;
+
+/** Limits of one endpoint's streams. */
+export interface SseClientLimits {
+  readonly maxClients: number;
+  /** Unsent bytes past which a client is dropped; read on every write, so it may follow the data size. */
+  readonly maxBufferedBytes: () => number;
+  readonly keepAliveMs: number;
+}
+
+/** One open stream and what it asked for. */
+export interface SseClient<T> {
+  readonly res: ServerResponse;
+  readonly wants: T;
+  /** `performance.now()` of the last write, for keep-alives. */
+  lastWriteAt: number;
+  dropped: boolean;
+  /**
+   * Extra unsent bytes allowed on top of the limit: the catch-up a client asked for on connect (a
+   * resume of 60 ticks is one burst), so a fast client is not dropped for its own replay.
+   */
+  allowance: number;
+}
+
+/** Why a client went away. */
+export type SseDropReason = 'slow' | 'closed';
+
+/** The open streams of one endpoint. */
+export class SseClients<T> {
+  private readonly open = new Set<SseClient<T>>();
+  private readonly timer: NodeJS.Timeout;
+  private closing = false;
+  /** Broadcasts not yet written to all their clients, oldest first. */
+  private readonly pending: { readonly clients: SseClient<T>[]; readonly pick: (wants: T) => Uint8Array | undefined; next: number }[] = [];
+  /** Clients disconnected for passing their buffer limit, since start. */
+  droppedSlow = 0;
+
+  constructor(
+    private readonly limits: SseClientLimits,
+    private readonly onDrop?: (reason: SseDropReason) => void,
+  ) {
+    // One timer for all clients, checking three times per period: silence lasts at most 4/3 of it.
+    this.timer = setInterval(() => this.keepAlive(), Math.max(10, limits.keepAliveMs / 3));
+    this.timer.unref();
+  }
+
+  /** Clients open now. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** False when one more client would pass the limit, or the endpoint is closing. */
+  hasRoom(): boolean {
+    return !this.closing && this.open.size < this.limits.maxClients;
+  }
+
+  /**
+   * Starts an event stream on `res` (headers, then `retry: 1000`) and tracks it until it closes.
+   * The caller checked `hasRoom()` and answered 503 otherwise.
+   */
+  accept(res: ServerResponse, wants: T): SseClient<T> {
+    const client: SseClient<T> = { res, wants, lastWriteAt: performance.now(), dropped: false, allowance: 0 };
+    this.open.add(client);
+    res.once('close', () => {
+      this.open.delete(client);
+      if (!client.dropped) this.onDrop?.('closed');
+    });
+    res.writeHead(200, SSE_HEADERS);
+    // Headers and the preamble leave at once: a client knows it is subscribed before the first event.
+    res.flushHeaders();
+    this.write(client, SSE_PREAMBLE);
+    return client;
+  }
+
+  /** Writes prepared bytes to one client; drops the client if its unsent data passes the limit. */
+  write(client: SseClient<T>, bytes: Uint8Array): void {
+    if (client.dropped || client.res.destroyed) return;
+    client.res.write(bytes);
+    client.lastWriteAt = performance.now();
+    if (client.res.writableLength > this.limits.maxBufferedBytes() + client.allowance) {
+      client.dropped = true;
+      this.droppedSlow++;
+      this.open.delete(client);
+      client.res.destroy();
+      this.onDrop?.('slow');
+    }
+  }
+
+  /** Writes a connecting client's catch-up burst, which its limit makes room for. */
+  writeCatchUp(client: SseClient<T>, events: readonly Uint8Array[]): void {
+    client.allowance = events.reduce((sum, e) => sum + e.byteLength, 0);
+    for (const event of events) this.write(client, event);
+  }
+
+  /**
+   * Writes to every client open now the bytes `pick` chooses for what it asked for (undefined:
+   * nothing). Each socket write copies into the kernel, so 1,000 clients of a 1 MB event are 1 GB of
+   * copying: the clients are written in slices of BROADCAST_SLICE, one slice per turn of the event
+   * loop, so requests keep being answered in between. Broadcasts go out in order; the recipients are
+   * fixed when the broadcast is made, so a client that connects later gets its own catch-up instead.
+   */
+  broadcast(pick: (wants: T) => Uint8Array | undefined): void {
+    this.pending.push({ clients: [...this.open], pick, next: 0 });
+    if (this.pending.length === 1) this.drainBroadcasts();
+  }
+
+  private drainBroadcasts(): void {
+    const job = this.pending[0];
+    if (job === undefined) return;
+    const end = Math.min(job.clients.length, job.next + BROADCAST_SLICE);
+    for (; job.next < end; job.next++) {
+      const client = job.clients[job.next]!;
+      if (client.dropped) continue;
+      const bytes = job.pick(client.wants);
+      if (bytes !== undefined) this.write(client, bytes);
+    }
+    if (job.next >= job.clients.length) this.pending.shift();
+    if (this.pending.length === 0) return;
+    // The first slice goes out at once; later ones yield to I/O first.
+    setImmediate(() => this.drainBroadcasts());
+  }
+
+  /** Ends every stream and refuses new ones (shutdown). */
+  closeAll(): void {
+    this.closing = true;
+    this.pending.length = 0;
+    clearInterval(this.timer);
+    for (const client of this.open) {
+      client.dropped = true;
+      client.res.end();
+      // A client that reads nothing never lets the end go out; a stop must not wait for it.
+      const res = client.res;
+      setTimeout(() => res.destroy(), CLOSE_GRACE_MS).unref();
+    }
+    this.open.clear();
+  }
+
+  private keepAlive(): void {
+    const due = performance.now() - this.limits.keepAliveMs;
+    for (const client of [...this.open]) if (client.lastWriteAt <= due) this.write(client, SSE_KEEP_ALIVE);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * `GET /telemetry/stream` (SPEC "Streams"): Server-Sent Events for dashboards and scripts. Event ids
+ * are snapshot versions. On connect a `snapshot` event; then one event per new snapshot: `snapshot`,
+ * or with `?changes=1` a `changes` event. Filters `switch=` (at most 1,000 ids) and `metric=`; unknown
+ * ids 404, no snapshot yet 503, past `stream.max_clients` 503. `Last-Event-ID` of a version still held
+ * (the last 16) resumes with what changed since; otherwise a full `snapshot` first.
+ *
+ * An event is made once per snapshot and filter set: the first client that needs it renders and
+ * frames it, every other client with the same filters gets the same bytes. Slow clients are dropped
+ * past `stream.max_buffered_bytes` (common/sse-clients.ts); a stop ends every stream.
+ */
+import type { FastifyInstance } from 'fastify';
+import { isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
+import { SseClients, type SseClient } from '../../../common/sse-clients.js';
+import { SSE_HEADERS, encodeSseEvent } from '../../../common/sse.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import type { SnapshotReader } from '../store/reader.js';
+import type { ViewRegistry } from '../views/registry.js';
+import { changesEventJson, snapshotEventJson, type StreamFilter } from '../views/stream-events.js';
+import type { HttpEdges, RoutePlugin } from './app.js';
+import { HttpError, badRequest, notFound } from './errors.js';
+import type { Query } from './query-params.js';
+import { LIST_METRICS_VIEW, commaList, currentOrUnavailable } from './telemetry-routes.js';
+
+/** The stream's path. */
+export const TELEMETRY_STREAM_PATH = '/telemetry/stream';
+/** Versions kept for Last-Event-ID. */
+export const HELD_VERSIONS = 16;
+/** Most switch ids in one `switch=` filter. */
+export const MAX_FILTER_SWITCHES = 1000;
+/** Floor of the default per-client buffer limit. */
+export const MIN_STREAM_BUFFERED_BYTES = 1024 * 1024;
+
+/** Config `stream.*` of the server. */
+export interface TelemetryStreamLimits {
+  readonly maxClients: number;
+  /** Undefined: twice the last unfiltered snapshot event, at least 1 MiB. */
+  readonly maxBufferedBytes: number | undefined;
+  readonly keepAliveMs: number;
+}
+
+/** What one client asked for. */
+interface StreamWants {
+  readonly changes: boolean;
+  readonly filter: StreamFilter;
+  /** Clients with equal keys share event bytes. */
+  readonly key: string;
+}
+
+/** The open streams, the held snapshots and the events of the current one. */
+export class TelemetryStreamHub {
+  private readonly clients: SseClients<StreamWants>;
+  private readonly held: Snapshot[] = [];
+  /** Framed events of the newest snapshot, by kind and filter key. */
+  private events = new Map<string, Buffer>();
+  private largestFullEvent = 0;
+  /** Events serialized and framed since start: one per snapshot and filter set, not per client. */
+  eventsMade = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly reader: SnapshotReader,
+    private readonly views: ViewRegistry | undefined,
+    private readonly limits: TelemetryStreamLimits,
+  ) {
+    this.clients = new SseClients<StreamWants>({
+      maxClients: limits.maxClients,
+      keepAliveMs: limits.keepAliveMs,
+      maxBufferedBytes: () => limits.maxBufferedBytes ?? Math.max(MIN_STREAM_BUFFERED_BYTES, 2 * this.largestFullEvent),
+    });
+    const current = reader.current();
+    if (current !== undefined) this.held.push(current);
+    this.unsubscribe = reader.onPublish((snapshot) => this.published(snapshot));
+  }
+
+  /** Clients connected now. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Clients dropped for reading too slowly, since start. */
+  get droppedSlowClients(): number {
+    return this.clients.droppedSlow;
+  }
+
+  /** The most clients at once. */
+  get maxClients(): number {
+    return this.limits.maxClients;
+  }
+
+  /** False when a new client must be refused. */
+  hasRoom(): boolean {
+    return this.clients.hasRoom();
+  }
+
+  /** Opens a stream: the catch-up event for `lastEventId`, then one event per snapshot. */
+  connect(res: import('node:http').ServerResponse, changes: boolean, filter: StreamFilter, lastEventId: string | undefined): SseClient<StreamWants> {
+    const wants: StreamWants = { changes, filter, key: `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}` };
+    const client = this.clients.accept(res, wants);
+    const current = this.held[this.held.length - 1];
+    if (current === undefined) return client;
+    const from: Snapshot | undefined = lastEventId === undefined || !/^\d{1,15}$/.test(lastEventId.trim()) ? undefined : this.held.find((s) => s.version === Number(lastEventId.trim()));
+    if (from === current) return client; // up to date
+    if (from !== undefined && changes) {
+      if (from === this.held[this.held.length - 2]) {
+        this.clients.writeCatchUp(client, [this.event(current, wants)]);
+        return client;
+      }
+      // From an older version: made for this client alone (resumes are rare and their bases differ).
+      const data = changesEventJson(from, current, filter);
+      if (data !== undefined) {
+        this.clients.writeCatchUp(client, [this.frame(current, 'changes', data)]);
+        return client;
+      }
+    }
+    this.clients.writeCatchUp(client, [this.snapshotEvent(current, wants)]);
+    return client;
+  }
+
+  /** Ends every stream and stops following the store. */
+  close(): void {
+    this.unsubscribe();
+    this.clients.closeAll();
+  }
+
+  private published(snapshot: Snapshot): void {
+    this.held.push(snapshot);
+    if (this.held.length > HELD_VERSIONS) this.held.shift();
+    this.events = new Map();
+    this.clients.broadcast((wants) => this.event(snapshot, wants));
+  }
+
+  /** The live event of `snapshot` for `wants`: a `changes` from the previous held snapshot, or a `snapshot`. */
+  private event(snapshot: Snapshot, wants: StreamWants): Buffer {
+    if (!wants.changes) return this.snapshotEvent(snapshot, wants);
+    const cacheKey = `c|${wants.key}`;
+    let event = this.events.get(cacheKey);
+    if (event === undefined) {
+      const previous = this.held[this.held.length - 2];
+      const data = previous === undefined ? undefined : changesEventJson(previous, snapshot, wants.filter);
+      event = data === undefined ? this.snapshotEvent(snapshot, wants) : this.frame(snapshot, 'changes', data);
+      this.events.set(cacheKey, event);
+    }
+    return event;
+  }
+
+  private frame(snapshot: Snapshot, event: 'snapshot' | 'changes', data: Buffer): Buffer {
+    this.eventsMade++;
+    return encodeSseEvent({ id: String(snapshot.version), event, data });
+  }
+
+  private snapshotEvent(snapshot: Snapshot, wants: StreamWants): Buffer {
+    const cacheKey = `s|${wants.key}`;
+    const newest = this.held[this.held.length - 1] === snapshot;
+    let event = newest ? this.events.get(cacheKey) : undefined;
+    if (event === undefined) {
+      const body = this.views?.ready(LIST_METRICS_VIEW, snapshot);
+      event = this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, body));
+      if (wants.key === '*|*') this.largestFullEvent = Math.max(this.largestFullEvent, event.length);
+      if (newest) this.events.set(cacheKey, event);
+    }
+    return event;
+  }
+}
+
+/** The `switch=` and `metric=` filters, checked against `snapshot` (400 malformed, 404 unknown). */
+export function streamFilter(query: Query, snapshot: Snapshot): StreamFilter {
+  const has = (name: string): boolean => Object.prototype.hasOwnProperty.call(query, name);
+  let switchIds: string[] | undefined;
+  if (has('switch')) {
+    const wanted = new Set(commaList(query, 'switch', isValidSwitchId, 'switch id (letters, digits and _ . : -, at most 64)'));
+    if (wanted.size > MAX_FILTER_SWITCHES) throw badRequest(`query parameter 'switch' lists more than ${MAX_FILTER_SWITCHES} switches`);
+    for (const id of wanted) if (!snapshot.hasSwitch(id)) throw notFound(`unknown switch '${id}'`);
+    switchIds = [...wanted].sort((a, b) => snapshot.rowOf(a) - snapshot.rowOf(b));
+  }
+  let metrics: string[] | undefined;
+  if (has('metric')) {
+    const wanted = new Set(commaList(query, 'metric', isValidMetricName, 'metric name (letters, digits and _, at most 64)'));
+    for (const name of wanted) if (!snapshot.hasMetric(name)) throw notFound(`unknown metric '${name}'`);
+    metrics = snapshot.metrics.filter((name) => wanted.has(name));
+  }
+  return { ...(switchIds !== undefined ? { switchIds } : {}), ...(metrics !== undefined ? { metrics } : {}) };
+}
+
+/** The route, as a plugin of the app (its streams are long-lived responses, ended at close). */
+export function telemetryStreamPlugin(hub: TelemetryStreamHub, reader: SnapshotReader): RoutePlugin {
+  return {
+    paths: [TELEMETRY_STREAM_PATH],
+    register(app: FastifyInstance, edges: HttpEdges): void {
+      app.get(TELEMETRY_STREAM_PATH, (request, reply) => {
+        const snapshot = currentOrUnavailable(reader);
+        const query = request.query as Query;
+        const filter = streamFilter(query, snapshot);
+        const changesParam = query['changes'];
+        const changes = changesParam === '1' || changesParam === 'true';
+        if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).code(200).send();
+        if (!hub.hasRoom()) throw new HttpError(503, `too many stream clients (at most ${hub.maxClients}); retry later`, { 'retry-after': '5' });
+        const header = request.headers['last-event-id'];
+        const lastEventId = typeof header === 'string' ? header : typeof query['last_event_id'] === 'string' ? query['last_event_id'] : undefined;
+        reply.hijack();
+        if (!edges.longLived.track(reply.raw)) {
+          reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end('{"error":"the server is shutting down"}');
+          return reply;
+        }
+        hub.connect(reply.raw, changes, filter, lastEventId);
+        return reply;
+      });
+      app.addHook('preClose', (done) => {
+        hub.close();
+        done();
+      });
+    },
+  };
+}
