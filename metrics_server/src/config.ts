@@ -28,6 +28,15 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
 /** Idle keep-alive connections close after this. */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
 
+/** How long the history keeps samples: one hour. */
+export const DEFAULT_HISTORY_RETENTION_SECONDS = 3600;
+/** The history's memory limit: 512 MiB. */
+export const DEFAULT_HISTORY_MAX_MEMORY_BYTES = 512 * 1024 * 1024;
+/** Where the history is checkpointed, relative to the project. */
+export const DEFAULT_HISTORY_CHECKPOINT_PATH = 'var/history.bin';
+/** Seconds between checkpoints. */
+export const DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS = 300;
+
 /** The server's whole configuration, after defaults and environment overrides. */
 export interface MetricsServerConfig {
   readonly source: string;
@@ -53,6 +62,14 @@ export interface MetricsServerConfig {
     readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
+  readonly history: {
+    readonly enabled: boolean;
+    readonly retentionSeconds: number;
+    readonly maxMemoryBytes: number;
+    /** Absolute path of the checkpoint file, or undefined when checkpoints are off (`""`). */
+    readonly checkpointPath: string | undefined;
+    readonly checkpointIntervalMs: number;
+  };
 }
 
 /** The configuration and whether the file was missing. */
@@ -72,7 +89,8 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
   const path = env['METRICS_SERVER_CONFIG'] !== undefined && env['METRICS_SERVER_CONFIG'] !== '' ? resolve(env['METRICS_SERVER_CONFIG']) : defaultConfigPath();
   const file = readJsonConfigFile(path);
   const r = new ConfigReader(path, file.found ? file.value : {});
-  r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus']);
+  r.onlyKeys('', ['logging', 'ingestion', 'readiness', 'http', 'prometheus', 'history']);
+  r.onlyKeys('history', ['enabled', 'retention_seconds', 'max_memory_bytes', 'checkpoint_path', 'checkpoint_interval_seconds']);
   r.onlyKeys('logging', ['level', 'format']);
   r.onlyKeys('ingestion', ['generator_url', 'poll_interval_seconds', 'fetch_timeout_seconds', 'max_body_bytes']);
   r.onlyKeys('readiness', ['max_age_seconds']);
@@ -108,7 +126,21 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
         fastReadPath: r.boolean('http.fast_read_path', true),
       },
       prometheus: { fabricSeries: r.boolean('prometheus.fabric_series', true) },
+      history: historyConfig(r),
     },
+  };
+}
+
+/** The `history` section: retention from a minute to 30 days, memory from 1 MiB to 64 GiB. */
+function historyConfig(r: ConfigReader): MetricsServerConfig['history'] {
+  const checkpoint = r.string('history.checkpoint_path', DEFAULT_HISTORY_CHECKPOINT_PATH);
+  return {
+    enabled: r.boolean('history.enabled', true),
+    retentionSeconds: r.number('history.retention_seconds', DEFAULT_HISTORY_RETENTION_SECONDS, 60, 30 * 86400, true),
+    maxMemoryBytes: r.number('history.max_memory_bytes', DEFAULT_HISTORY_MAX_MEMORY_BYTES, 1024 * 1024, 64 * 1024 ** 3, true),
+    // Relative to the project, like the config file itself, wherever the process was started.
+    checkpointPath: checkpoint === '' ? undefined : resolve(projectRoot(), checkpoint),
+    checkpointIntervalMs: r.number('history.checkpoint_interval_seconds', DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS, 1, 86400) * 1000,
   };
 }
 

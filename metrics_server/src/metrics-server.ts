@@ -12,7 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
+import { HistoryStore } from './history/history-store.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { historyRoutes } from './http/history-routes.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -51,6 +53,8 @@ export interface StartedMetricsServer extends RunningService {
   readonly source: PollSource;
   readonly views: ViewRegistry;
   readonly metrics: ServerMetrics;
+  /** The history, or undefined when config `history.enabled` is false. */
+  readonly history: HistoryStore | undefined;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
@@ -81,7 +85,10 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
-  const metrics = new ServerMetrics({ reader: store, health, views });
+  const historyConfig = config.history;
+  const history = historyConfig.enabled ? new HistoryStore({ retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes }) : undefined;
+  const stopFollowing = history?.follow(store);
+  const metrics = new ServerMetrics({ reader: store, health, views, ...(history !== undefined ? { history } : {}) });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -100,13 +107,15 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
-    plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
+    plugins: [metrics.plugin(), historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: logger.child('history') }), ...(deps.plugins ?? [])],
+    ...(history !== undefined ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes } } : {}),
   });
 
   const release = async (): Promise<void> => {
     await Promise.all([preparer.close(), renderer.close()]);
     views.close();
     packetErrorTotals?.close();
+    stopFollowing?.();
     metrics.close();
   };
   try {
@@ -136,5 +145,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, views, metrics, url, stop };
+  return { app, store, health, source, views, metrics, history, url, stop };
 }
