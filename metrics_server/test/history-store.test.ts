@@ -144,12 +144,12 @@ test('Aggregate: every fn over one switch and over the fabric equals the referen
       const { history, ref, times } = build(h);
       const [since, until] = [edge(times, a), edge(times, b)].sort((x, y) => x - y) as [number, number];
       const exact = metric !== 'sci';
-      for (const poolLimit of [1_000_000, 3]) {
-        const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, { poolLimit }));
+      for (const maxCountingRange of [2 ** 22, 0]) {
+        const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, { maxCountingRange }));
         const series = id === null ? ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)) : [ref.samples(id, metric, since, until)];
         const want = ReferenceHistory.apply(fn, series);
         assert.equal(got.samples, series.flat().length);
-        close(got.value, want, exact, `${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] pool ${poolLimit}`);
+        close(got.value, want, exact, `${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] counting range ${maxCountingRange}`);
       }
     }),
     { numRuns: 300 },

@@ -9,7 +9,7 @@
  * the chunk packs every series tightly into one arena with an offset table. Readers decode only the
  * samples the chunk has committed, so bits an append in progress has written past them are ignored.
  */
-import { MAX_SAMPLE_BITS, MAX_SCALED, RICE_INITIAL_A, decodeSeries, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
+import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeSeries, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
 
 /** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
 const FIRST_SLOT_BYTES_PER_SAMPLE = 2;
@@ -72,7 +72,7 @@ export class MetricChunk {
       this.arena = new Uint8Array(0);
       this.slotBytes = 0;
     } else {
-      this.arena = new Uint8Array(rows * slotBytes);
+      this.arena = new Uint8Array(rows * slotBytes + READ_PADDING_BYTES);
       this.slotBytes = slotBytes;
       this.bitPos = new Uint32Array(rows);
       this.prev = new Float64Array(rows);
@@ -126,7 +126,8 @@ export class MetricChunk {
         room = moved.length * 8;
       }
       const used = bitPos[s]!;
-      if (used + MAX_SAMPLE_BITS > room) {
+      // Room for the worst sample and the decoder's read-ahead past it.
+      if (used + MAX_SAMPLE_BITS + READ_PADDING_BYTES * 8 > room) {
         buf = this.relocate(s, buf, base, used);
         base = 0;
       }
@@ -221,7 +222,7 @@ export class MetricChunk {
       total += this.usedBytes(s);
     }
     offsets[this.rows] = total;
-    const packed = new Uint8Array(total);
+    const packed = new Uint8Array(total + READ_PADDING_BYTES);
     for (let s = 0; s < this.rows; s++) {
       const buf = this.locate(s);
       const start = this.at / 8;

@@ -42,10 +42,14 @@ export interface TopEntry {
   readonly value: number;
 }
 
-/** Switches between two checks of a job's time budget. */
-const SWITCHES_PER_YIELD = 64;
-/** A fabric percentile pools its values in an array up to this many; beyond, as value → count. */
-export const DEFAULT_POOL_LIMIT = 4_000_000;
+/** Switches between two yields when summaries answer (cheap), and when samples are decoded. */
+const SWITCHES_PER_YIELD_SUMMARIES = 64;
+const SWITCHES_PER_YIELD_DECODING = 4;
+/**
+ * A fabric percentile counts values in an array indexed by value (in common units) when the values
+ * span at most this many units (16 MB of counts); otherwise, or for raw doubles, in a value → count map.
+ */
+export const DEFAULT_MAX_COUNTING_RANGE = 2 ** 22;
 
 /** Decoding scratch, grown on demand and reused (queries run one slice at a time on one thread). */
 let scratch = new Float64Array(1024);
@@ -114,6 +118,12 @@ export function seriesBuckets(chunks: readonly HistoryChunk[], switchId: string,
   return out;
 }
 
+/** How a percentile keeps its values: all in an array (one switch), counted by value in an array, or in a map. */
+type Pool =
+  | { readonly kind: 'array'; values: Float64Array }
+  | { readonly kind: 'counts'; readonly lo: number; readonly counts: Uint32Array }
+  | { readonly kind: 'map'; readonly counts: Map<number, number> };
+
 /** Running state of one fn over samples in common units. */
 class Accumulator {
   count = 0;
@@ -124,22 +134,31 @@ class Accumulator {
   lastAt = -Infinity;
   changes = 0;
   private prev = NaN;
-  /** Percentile pool: an array, or value → count once it passes the limit. */
-  pool: Float64Array;
-  poolCounts: Map<number, number> | undefined;
+  private readonly quantile: number | undefined;
 
   constructor(
     private readonly fn: AggregateFn,
-    private readonly poolLimit: number,
+    private readonly pool: Pool | undefined,
   ) {
-    this.pool = new Float64Array(quantileOf(fn) === undefined ? 0 : 256);
+    this.quantile = quantileOf(fn);
+  }
+
+  /** Starts again for another switch (Top), keeping the pool's memory. */
+  reset(): void {
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.last = NaN;
+    this.lastAt = -Infinity;
+    this.changes = 0;
+    this.prev = NaN;
   }
 
   /** Adds a piece's summaries (a whole closed piece, for a fn the summaries answer). */
   addSummary(piece: Piece, row: number): void {
     const { metric, mult } = piece;
-    const n = piece.to - piece.from;
-    this.count += n;
+    this.count += piece.to - piece.from;
     this.sum += metric.sum[row]! * mult;
     const lo = metric.min[row]! * mult;
     const hi = metric.max[row]! * mult;
@@ -155,51 +174,56 @@ class Accumulator {
   /** Adds samples [from, to) of `units` (stored units × mult = common units) taken at `times`. */
   addSamples(units: Float64Array, from: number, to: number, mult: number, times: Float64Array): void {
     const fn = this.fn;
-    if (fn === 'count') {
+    if (this.quantile !== undefined) {
+      this.addToPool(units, from, to, mult);
+      this.count += to - from;
+      return;
+    }
+    if (fn === 'last') {
+      // Ties at one timestamp: the later switch in row order wins, as the fabric's samples are ordered (time, switch).
+      const t = times[to - 1]!;
+      if (t >= this.lastAt) {
+        this.lastAt = t;
+        this.last = units[to - 1]! * mult;
+      }
       this.count += to - from;
       return;
     }
     for (let i = from; i < to; i++) {
       const v = units[i]! * mult;
-      this.count += 1;
       this.sum += v;
       if (v < this.min) this.min = v;
       if (v > this.max) this.max = v;
-      if (this.prev === this.prev && v !== this.prev) this.changes += 1;
+      if (v !== this.prev && this.prev === this.prev) this.changes += 1;
       this.prev = v;
-      // Ties at one timestamp: the later switch in row order wins, as the fabric's samples are ordered (time, switch).
-      if (times[i]! >= this.lastAt) {
-        this.lastAt = times[i]!;
-        this.last = v;
-      }
     }
-    if (this.pool.length > 0 || this.poolCounts !== undefined) this.addToPool(units, from, to, mult);
+    this.count += to - from;
   }
 
   private addToPool(units: Float64Array, from: number, to: number, mult: number): void {
-    const n = to - from;
-    if (this.poolCounts === undefined) {
-      const filled = this.count - n;
-      if (filled + n <= this.poolLimit) {
-        if (this.pool.length < filled + n) {
-          const grown = new Float64Array(Math.min(this.poolLimit, Math.max(filled + n, this.pool.length * 2)));
-          grown.set(this.pool.subarray(0, filled));
-          this.pool = grown;
-        }
-        for (let i = from; i < to; i++) this.pool[filled + i - from] = units[i]! * mult;
-        return;
+    const pool = this.pool!;
+    if (pool.kind === 'counts') {
+      const { lo, counts } = pool;
+      for (let i = from; i < to; i++) counts[units[i]! * mult - lo]! += 1;
+    } else if (pool.kind === 'map') {
+      for (let i = from; i < to; i++) {
+        const v = units[i]! * mult;
+        pool.counts.set(v, (pool.counts.get(v) ?? 0) + 1);
       }
-      this.poolCounts = new Map();
-      for (let i = 0; i < filled; i++) this.poolCounts.set(this.pool[i]!, (this.poolCounts.get(this.pool[i]!) ?? 0) + 1);
-      this.pool = new Float64Array(0);
-    }
-    for (let i = from; i < to; i++) {
-      const v = units[i]! * mult;
-      this.poolCounts.set(v, (this.poolCounts.get(v) ?? 0) + 1);
+    } else {
+      const filled = this.count;
+      const needed = filled + to - from;
+      if (pool.values.length < needed) {
+        const grown = new Float64Array(Math.max(needed, pool.values.length * 2));
+        grown.set(pool.values.subarray(0, filled));
+        pool.values = grown;
+      }
+      const values = pool.values;
+      for (let i = from; i < to; i++) values[filled + i - from] = units[i]! * mult;
     }
   }
 
-  /** The fn's value in common units (count and changes as they are), or null without samples. */
+  /** The fn's value (count and changes as they are), or null without samples. */
   result(window: MetricWindow): number | null {
     if (this.count === 0) return null;
     const scale = window.commonScale;
@@ -219,22 +243,83 @@ class Accumulator {
       case 'last':
         return this.last / scale;
       default: {
-        const q = quantileOf(this.fn)!;
-        const value = this.poolCounts !== undefined ? quantileOfCounts(this.poolCounts, this.count, q) : quantile(this.pool, this.count, q);
+        const pool = this.pool!;
+        const q = this.quantile!;
+        const value =
+          pool.kind === 'array' ? quantile(pool.values, this.count, q) : pool.kind === 'map' ? quantileOfCounts(pool.counts, this.count, q) : pool.lo + quantileOfDenseCounts(pool.counts, this.count, q);
         return round15(value / scale);
       }
     }
   }
 }
 
+/** The q-quantile of the index multiset `counts` (index i counted counts[i] times) holding n values. */
+function quantileOfDenseCounts(counts: Uint32Array, n: number, q: number): number {
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  let seen = 0;
+  let lo = -1;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i]!;
+    if (lo === -1 && lower < seen) lo = i;
+    if (upper < seen) return weight === 0 || upper === lower ? lo : lo * (1 - weight) + i * weight;
+  }
+  return lo;
+}
+
+/**
+ * The pool for a percentile over the fabric: the summaries bound every value of the window (a
+ * chunk's min and max cover at least its committed samples), so exact values spanning at most
+ * `maxRange` units are counted in an array indexed by value; others in a map.
+ */
+function fabricPool(window: MetricWindow, maxRange: number): Pool {
+  if (!window.exact) return { kind: 'map', counts: new Map() };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const piece of window.pieces) {
+    const { metric, mult } = piece;
+    const rows = piece.chunk.ids.count;
+    for (let r = 0; r < rows; r++) {
+      const a = metric.min[r]! * mult;
+      const b = metric.max[r]! * mult;
+      if (a < lo) lo = a;
+      if (b > hi) hi = b;
+    }
+  }
+  if (hi - lo + 1 > maxRange || !(hi >= lo)) return { kind: 'map', counts: new Map() };
+  return { kind: 'counts', lo, counts: new Uint32Array(hi - lo + 1) };
+}
+
+/** The row of the switch in piece `p`: from the precomputed rows, or by id (-1: absent). */
+function rowIn(window: MetricWindow, rows: readonly Int32Array[] | undefined, p: number, row: number, id: string | undefined): number {
+  if (rows !== undefined) return rows[p]![row]!;
+  return id === undefined ? row : window.pieces[p]!.chunk.ids.rowOf(id);
+}
+
 /** Feeds one switch's samples of every piece into `acc`. */
 function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindow, rows: readonly Int32Array[] | undefined, row: number, id: string | undefined): void {
   acc.newSeries();
   const useSummaries = summaryAnswers(fn);
+  // `last` needs only the newest piece that has the switch; the others only count.
+  let newest = window.pieces.length;
+  if (fn === 'last') {
+    for (let p = window.pieces.length - 1; p >= 0; p--) {
+      if (rowIn(window, rows, p, row, id) !== -1) {
+        newest = p;
+        break;
+      }
+    }
+  }
   for (let p = 0; p < window.pieces.length; p++) {
     const piece = window.pieces[p]!;
-    const r = rows === undefined ? (id === undefined ? row : piece.chunk.ids.rowOf(id)) : rows[p]![row]!;
+    const r = rowIn(window, rows, p, row, id);
     if (r === -1) continue;
+    if (fn === 'last' && p !== newest) {
+      acc.count += piece.to - piece.from;
+      continue;
+    }
     if (useSummaries && piece.whole) {
       acc.addSummary(piece, r);
       continue;
@@ -285,22 +370,25 @@ function switchOrder(window: MetricWindow): { ids: readonly string[]; rows: Int3
 
 /** Options of the sliced queries. */
 export interface QueryOptions {
-  /** Fabric percentiles pool at most this many values in an array (default DEFAULT_POOL_LIMIT). */
-  readonly poolLimit?: number;
+  /** Fabric percentiles count values in an array when they span at most this many units (default DEFAULT_MAX_COUNTING_RANGE). */
+  readonly maxCountingRange?: number;
 }
 
 /** `fn` over one switch's samples in [since, until], or over every switch's when `switchId` is undefined. */
 export function* aggregateJob(chunks: readonly HistoryChunk[], metric: string, fn: AggregateFn, since: number, until: number, switchId?: string, options: QueryOptions = {}): SlicedJob<AggregateResult> {
   const window = metricWindow(chunks, metric, since, until);
-  const acc = new Accumulator(fn, options.poolLimit ?? DEFAULT_POOL_LIMIT);
+  const percentile = quantileOf(fn) !== undefined;
+  const pool = !percentile ? undefined : switchId !== undefined ? { kind: 'array' as const, values: new Float64Array(256) } : fabricPool(window, options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE);
+  const acc = new Accumulator(fn, pool);
   if (switchId !== undefined) {
     accumulateSeries(acc, fn, window, undefined, -1, switchId);
   } else {
     // The fabric: for `last`, samples are ordered (time, switch); a chunk-major walk keeps that for ties.
     const { ids, rows } = switchOrder(window);
+    const perYield = summaryAnswers(fn) ? SWITCHES_PER_YIELD_SUMMARIES : SWITCHES_PER_YIELD_DECODING;
     for (let s = 0; s < ids.length; s++) {
       accumulateSeries(acc, fn, window, rows, s, undefined);
-      if (s % SWITCHES_PER_YIELD === SWITCHES_PER_YIELD - 1) yield;
+      if (s % perYield === perYield - 1) yield;
     }
   }
   return { samples: acc.count, value: acc.result(window) };
@@ -317,8 +405,10 @@ export function* topJob(chunks: readonly HistoryChunk[], metric: string, fn: Agg
   const keptValues: number[] = [];
   const keptIds: number[] = [];
   const better = order === 'desc' ? (a: number, b: number): boolean => a > b : (a: number, b: number): boolean => a < b;
+  const acc = new Accumulator(fn, quantileOf(fn) === undefined ? undefined : { kind: 'array', values: new Float64Array(256) });
+  const perYield = summaryAnswers(fn) ? SWITCHES_PER_YIELD_SUMMARIES : SWITCHES_PER_YIELD_DECODING;
   for (let s = 0; s < ids.length; s++) {
-    const acc = new Accumulator(fn, Infinity);
+    acc.reset();
     accumulateSeries(acc, fn, window, rows, s, undefined);
     const value = acc.result(window);
     if (value !== null && (keptValues.length < k || better(value, keptValues[keptValues.length - 1]!))) {
@@ -331,7 +421,7 @@ export function* topJob(chunks: readonly HistoryChunk[], metric: string, fn: Agg
         keptIds.pop();
       }
     }
-    if (s % SWITCHES_PER_YIELD === SWITCHES_PER_YIELD - 1) yield;
+    if (s % perYield === perYield - 1) yield;
   }
   return keptValues.map((value, i) => ({ switch: ids[keptIds[i]!]!, value }));
 }

@@ -51,8 +51,17 @@ export function bitLength(z: number): number {
   return length;
 }
 
-/** The Rice parameter for a running sum `a` over `n` deltas. */
+/** The Rice parameter for a running sum `a` over `n` deltas: the smallest k with n·2^k ≥ a. */
 export function riceK(a: number, n: number): number {
+  if (a <= n) return 0;
+  if (a < 2_147_483_648) {
+    // From the bit lengths, then one correction step either way (n ≤ RICE_RESET, so n·2^k stays small).
+    let k = Math.clz32(n) - Math.clz32(a);
+    if (k < 0) k = 0;
+    if (n * POW2[k]! < a) k++;
+    else if (k > 0 && n * POW2[k - 1]! >= a) k--;
+    return k;
+  }
   let k = 0;
   let nk = n;
   while (nk < a) {
@@ -107,28 +116,59 @@ export function deltaBits(zz: number, k: number): number {
 const reader = new BitReader();
 
 /**
+ * The 32 bits from bit `pos` of `buf`, most significant first. Reads up to 5 bytes past the byte of
+ * `pos`: every buffer the history decodes from keeps READ_PADDING_BYTES beyond its last written bit.
+ */
+function peek32(buf: Uint8Array, pos: number): number {
+  const byte = pos >>> 3;
+  const offset = pos & 7;
+  const word = (buf[byte]! << 24) | (buf[byte + 1]! << 16) | (buf[byte + 2]! << 8) | buf[byte + 3]!;
+  return offset === 0 ? word >>> 0 : ((word << offset) | (buf[byte + 4]! >>> (8 - offset))) >>> 0;
+}
+
+/** Bytes a decoder may read past the last written bit (peek32). */
+export const READ_PADDING_BYTES = 8;
+
+/**
  * Decodes the first `count` samples of the chunk at bit `pos` of `buf` into `out` from index
- * `outAt` (scaled integers); returns the bit position after the last one read.
+ * `outAt` (scaled integers); returns the bit position after the last one read. The common case (a
+ * quotient and remainder within 32 bits) is read from one 32-bit window: the unary quotient is the
+ * count of leading ones (`clz32` of the complement).
  */
 export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: Float64Array, outAt: number): number {
   if (count <= 0) return pos;
   reader.reset(buf, pos);
   let value = unzigzag(reader.read(reader.read(6)));
+  pos = reader.pos;
   out[outAt] = value;
   let a = RICE_INITIAL_A;
   for (let i = 1; i < count; i++) {
-    const n = riceN(i);
-    let k = 0;
-    let nk = n;
-    while (nk < a) {
-      nk *= 2;
-      k++;
+    const n = i < RICE_RESET ? i : RICE_RESET / 2 + ((i - RICE_RESET) & (RICE_RESET / 2 - 1));
+    const k = riceK(a, n);
+    const word = peek32(buf, pos);
+    const q = Math.clz32(~word);
+    let zz: number;
+    if (q < ESCAPE_ONES) {
+      const head = q + 1;
+      if (k === 0) {
+        zz = q;
+        pos += head;
+      } else if (head + k <= 32 && k <= 26) {
+        zz = q * POW2[k]! + ((word << head) >>> (32 - k));
+        pos += head + k;
+      } else {
+        reader.reset(buf, pos + head);
+        zz = q * POW2[k]! + reader.read(k);
+        pos = reader.pos;
+      }
+    } else {
+      reader.reset(buf, pos + ESCAPE_ONES);
+      zz = reader.read(reader.read(6));
+      pos = reader.pos;
     }
-    const q = reader.readOnes(ESCAPE_ONES);
-    const zz = q < ESCAPE_ONES ? (k === 0 ? q : q * POW2[k]! + reader.read(k)) : reader.read(reader.read(6));
     value += zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
     out[outAt + i] = value;
     a = n + 1 === RICE_RESET ? Math.floor((a + zz) / 2) : a + zz;
   }
-  return reader.pos;
+  return pos;
 }
