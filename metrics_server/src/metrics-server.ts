@@ -5,13 +5,16 @@
  * ```
  * PollSource ──body──▶ Ingester ──block──▶ MemoryStore ──current()/onPublish──▶ ViewRegistry ──▶ HTTP
  *  (fetch, ETag)       (ingestion worker:   (numbers and                       (render worker:
- *                       parse → block)       swaps snapshots)                   ListMetrics, fabric text)
+ *                       parse → block)       swaps snapshots)  ─onPublish──▶    ListMetrics, fabric text)
+ *                                                             HistoryStore ──▶ HTTP (GetHistory, Aggregate, Top)
+ *                                                             (sliced appends; checkpoint file)
  * ```
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
+import { Checkpointer } from './history/checkpoint-file.js';
 import { HistoryStore } from './history/history-store.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { historyRoutes } from './http/history-routes.js';
@@ -55,6 +58,8 @@ export interface StartedMetricsServer extends RunningService {
   readonly metrics: ServerMetrics;
   /** The history, or undefined when config `history.enabled` is false. */
   readonly history: HistoryStore | undefined;
+  /** The history's checkpoint file, when the history is on and `checkpoint_path` is not `""`. */
+  readonly checkpointer: Checkpointer | undefined;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
@@ -87,6 +92,10 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
   const historyConfig = config.history;
   const history = historyConfig.enabled ? new HistoryStore({ retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes }) : undefined;
+  const checkpointer =
+    history !== undefined && historyConfig.checkpointPath !== undefined ? new Checkpointer(history, historyConfig.checkpointPath, historyConfig.checkpointIntervalMs, logger.child('history')) : undefined;
+  // Before the first snapshot can arrive: a restarted server serves the history it had.
+  await checkpointer?.load();
   const stopFollowing = history?.follow(store);
   const metrics = new ServerMetrics({ reader: store, health, views, ...(history !== undefined ? { history } : {}) });
   const source = new PollSource(
@@ -108,7 +117,9 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     limits: config.http,
     views,
     plugins: [metrics.plugin(), historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: logger.child('history') }), ...(deps.plugins ?? [])],
-    ...(history !== undefined ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes } } : {}),
+    ...(history !== undefined
+      ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes, extra: () => ({ checkpoint: checkpointer?.status() ?? null }) } }
+      : {}),
   });
 
   const release = async (): Promise<void> => {
@@ -131,12 +142,15 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     log_level: config.logging.level,
   });
   source.start();
+  checkpointer?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.child('server').info('shutting down: draining requests');
       await source.stop();
+      // The last snapshot taken, then written: the next start serves the same history.
+      await checkpointer?.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
       await release();
@@ -145,5 +159,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, views, metrics, history, url, stop };
+  return { app, store, health, source, views, metrics, history, checkpointer, url, stop };
 }

@@ -7,7 +7,7 @@
 import { METRICS, isMetricName } from '../../../common/telemetry-schema.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { IdSource } from './id-source.js';
-import { MetricChunk, fitsScale, slotBytesFor } from './metric-chunk.js';
+import { MetricChunk, fitsScale, slotBytesFor, type PackedMetric } from './metric-chunk.js';
 
 /**
  * The decimals a chunk stores a metric with: the column's own, raised to the schema's for a metric
@@ -47,10 +47,17 @@ export class HistoryChunk {
     metrics: readonly { readonly name: string; readonly decimals: number }[],
     readonly capacity: number,
     hints: ReadonlyMap<string, MetricSizeHint> = new Map(),
+    restored?: { readonly timestamps: Float64Array; readonly start: number; readonly packed: readonly PackedMetric[] },
   ) {
-    this.timestamps = new Float64Array(capacity);
-    this.metrics = metrics.map((m) => new MetricChunk(m.name, m.decimals, ids.count, capacity, slotBytesFor(capacity, hints.get(m.name))));
+    this.metrics = metrics.map((m, j) => new MetricChunk(m.name, m.decimals, ids.count, capacity, slotBytesFor(capacity, hints.get(m.name)), restored?.packed[j]));
     this.metricIndex = new Map(metrics.map((m, i) => [m.name, i]));
+    if (restored !== undefined) {
+      // From a checkpoint: full (capacity = count) and closed; the next snapshot starts a new chunk.
+      this.timestamps = restored.timestamps;
+      this.count = capacity;
+      this.start = restored.start;
+      this.closed = true;
+    } else this.timestamps = new Float64Array(capacity);
   }
 
   /** The chunk's metric named `name`, or undefined. */

@@ -152,6 +152,7 @@ export class HistoryStore {
 
   /** Applies retention (relative to the newest snapshot) and then the memory limit, oldest first. */
   private trim(newest: number): void {
+    if (!Number.isFinite(newest)) return;
     const cutoff = newest - this.options.retentionSeconds;
     while (this.chunks.length > 0) {
       const oldest = this.chunks[0]!;
@@ -169,6 +170,17 @@ export class HistoryStore {
       this.earlyDropChunks += 1;
       this.lastEarlyDropAt = newest;
     }
+  }
+
+  /**
+   * Replaces the history with chunks read from a checkpoint (before the first append), then applies
+   * retention and the memory limit relative to `now` (Unix seconds): a checkpoint a day old holds
+   * nothing an hour's retention keeps.
+   */
+  restore(chunks: readonly HistoryChunk[], now: number): void {
+    if (this.chunks.length > 0 || this.appending !== undefined) throw new Error('restore into a history that already has samples');
+    this.chunks = [...chunks];
+    this.trim(now);
   }
 
   /** The chunks oldest first, as they are now (a query keeps this list and each chunk's count). */

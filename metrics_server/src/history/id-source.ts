@@ -41,3 +41,28 @@ export class SnapshotIds implements IdSource {
     return snapshot === this.snapshot || (snapshot.switchCount === this.count && snapshot.sameIdsAs(this.snapshot));
   }
 }
+
+/** Ids read back from a checkpoint: a list and its map. */
+export class ListIds implements IdSource {
+  readonly count: number;
+  readonly bytes: number;
+  private readonly index: Map<string, number>;
+
+  constructor(readonly ids: readonly string[]) {
+    this.count = ids.length;
+    this.index = new Map(ids.map((id, row) => [id, row]));
+    // A rough account: the strings and the map's entries.
+    this.bytes = ids.reduce((n, id) => n + id.length + 48, 0);
+  }
+
+  rowOf(id: string): number {
+    return this.index.get(id) ?? -1;
+  }
+
+  matches(snapshot: Snapshot): boolean {
+    if (snapshot.switchCount !== this.count) return false;
+    const ids = snapshot.switchIds;
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== this.ids[i]) return false;
+    return true;
+  }
+}

@@ -35,6 +35,18 @@ export function slotBytesFor(capacity: number, previous?: { readonly p99Bytes: n
   return Math.ceil((previous.p99Bytes * capacity * 1.1) / previous.samples) + SLOT_HEADROOM_BYTES;
 }
 
+/** A metric's stored form, as a checkpoint carries it (always packed). */
+export type PackedMetric =
+  | { readonly kind: 'encoded'; readonly min: Float64Array; readonly max: Float64Array; readonly sum: Float64Array; readonly offsets: Uint32Array; readonly data: Uint8Array }
+  | { readonly kind: 'raw'; readonly min: Float64Array; readonly max: Float64Array; readonly sum: Float64Array; readonly raw: Float64Array };
+
+/** min, max and sum of each series of a chunk (stored units). */
+export interface Summaries {
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly sum: Float64Array;
+}
+
 /** One metric of one chunk. */
 export class MetricChunk {
   /** Decimal places of the scaled integers, or -1 for raw doubles. */
@@ -61,9 +73,26 @@ export class MetricChunk {
     private readonly rows: number,
     private readonly capacity: number,
     slotBytes: number,
+    restored?: PackedMetric,
   ) {
     this.decimals = decimals;
     this.scale = decimals < 0 ? 1 : 10 ** decimals;
+    if (restored !== undefined) {
+      // From a checkpoint: packed, closed, summaries as saved.
+      this.min = restored.min;
+      this.max = restored.max;
+      this.sum = restored.sum;
+      this.slotBytes = 0;
+      if (restored.kind === 'raw') {
+        this.raw = restored.raw;
+        this.arena = new Uint8Array(0);
+      } else {
+        this.arena = new Uint8Array(restored.data.length + READ_PADDING_BYTES);
+        this.arena.set(restored.data);
+        this.offsets = restored.offsets;
+      }
+      return;
+    }
     this.min = new Float64Array(rows);
     this.max = new Float64Array(rows);
     this.sum = new Float64Array(rows);
@@ -236,6 +265,48 @@ export class MetricChunk {
     this.prev = undefined;
     this.riceA = undefined;
     this.slotBytes = 0;
+  }
+
+  /**
+   * The summaries as they are now: the arrays themselves once packed (never written again), else
+   * copies. A checkpoint takes them for every chunk at once, between two appends.
+   */
+  summaries(): Summaries {
+    if (this.offsets !== undefined) return { min: this.min, max: this.max, sum: this.sum };
+    return { min: this.min.slice(), max: this.max.slice(), sum: this.sum.slice() };
+  }
+
+  /**
+   * The packed form of the first `count` samples with `summaries` taken at the same moment, for a
+   * checkpoint: the arrays themselves when the chunk is packed, else a copy made in slices. Bits an
+   * append adds past `count` meanwhile may be copied too; a decoder never reads them.
+   */
+  *packedCopy(count: number, summaries: Summaries, batch = 4096): Generator<void, PackedMetric, void> {
+    const { min, max, sum } = summaries;
+    if (this.raw !== undefined) {
+      // Series-major with a stride of `count`: the restored chunk's capacity is its count.
+      const raw = new Float64Array(this.rows * count);
+      for (let s = 0; s < this.rows; s++) raw.set(this.raw.subarray(s * this.capacity, s * this.capacity + count), s * count);
+      return { kind: 'raw', min, max, sum, raw };
+    }
+    if (this.offsets !== undefined) return { kind: 'encoded', min, max, sum, offsets: this.offsets, data: this.arena.subarray(0, this.offsets[this.rows]!) };
+    const sizes = new Uint32Array(this.rows);
+    for (let s = 0; s < this.rows; s++) sizes[s] = this.usedBytes(s);
+    const offsets = new Uint32Array(this.rows + 1);
+    let total = 0;
+    for (let s = 0; s < this.rows; s++) {
+      offsets[s] = total;
+      total += sizes[s]!;
+    }
+    offsets[this.rows] = total;
+    const data = new Uint8Array(total);
+    for (let s = 0; s < this.rows; s++) {
+      const buf = this.locate(s);
+      const start = this.at / 8;
+      data.set(buf.subarray(start, start + sizes[s]!), offsets[s]!);
+      if (s % batch === batch - 1) yield;
+    }
+    return { kind: 'encoded', min, max, sum, offsets, data };
   }
 
   /** Bytes held: encoded data, offsets, summaries and the encoder's state. */
