@@ -41,9 +41,10 @@ import { codecBench, median } from './codec-bench.js';
 import { CPU_FULL, CPU_QUICK, cpuPerRequest, formatCpuRows } from './cpu-per-request.js';
 import { INSTRUCTIONS_FULL, INSTRUCTIONS_QUICK, callgrindAvailable, formatInstructionRows, instructionsPerRequest, type InstructionRow } from './instructions-per-request.js';
 import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
+import { historyRows, runHistoryBench } from './history-bench.js';
 import type { LoadResult } from './load.js';
 import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild, type Service } from './processes.js';
-import { render } from './report.js';
+import { render, table } from './report.js';
 import type { Comparison, Side, SizeResult } from './results.js';
 import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
 import { GZIP, bodyLength, gzipBodyLength, rssMb, status, type EventLoopWindow } from './server-probe.js';
@@ -369,7 +370,10 @@ async function main(): Promise<void> {
   process.stderr.write('generator bench\n');
   const generator = await runGeneratorBench(settings.quick ? { tickSamples: 3, rounds: 1, secondsPerRound: 1.5 } : {});
 
-  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
+  process.stderr.write('history (in-process)\n');
+  const history = await runHistoryBench(settings.quick);
+
+  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${table([['history (in-process, simulator data)', 'switches', 'figure', 'goal'], ...historyRows(history)])}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: process.platform };
   const header = `npm run bench${settings.quick ? ' -- --quick' : ''} · ${started.toISOString()} · ${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n`);
@@ -377,7 +381,7 @@ async function main(): Promise<void> {
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;
-  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, table: text };
+  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, history, table: text };
   writeFileSync(join(resultsDir, name), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nwritten: bench/results/${name}\n`);
 }
