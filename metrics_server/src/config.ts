@@ -133,7 +133,9 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env): L
 
 /** The `history` section: retention from a minute to 30 days, memory from 1 MiB to 64 GiB. */
 function historyConfig(r: ConfigReader): MetricsServerConfig['history'] {
-  const checkpoint = r.string('history.checkpoint_path', DEFAULT_HISTORY_CHECKPOINT_PATH);
+  // `""` is meaningful here (checkpoints off), which `r.string` refuses for every other key.
+  const raw = r.raw('history.checkpoint_path');
+  const checkpoint = raw === '' ? '' : r.string('history.checkpoint_path', DEFAULT_HISTORY_CHECKPOINT_PATH);
   return {
     enabled: r.boolean('history.enabled', true),
     retentionSeconds: r.number('history.retention_seconds', DEFAULT_HISTORY_RETENTION_SECONDS, 60, 30 * 86400, true),

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config-file.js';
 import { DEFAULT_MAX_BODY_BYTES, loadMetricsServerConfig } from '../src/config.js';
@@ -115,5 +116,24 @@ test('a port already in use gives one line and exit code 3', async () => {
     assert.equal(result.stderr.trim(), `metrics server: cannot listen on 127.0.0.1:${port}: address already in use`);
   } finally {
     blocker.close();
+  }
+});
+
+test('history: the shipped section, a relative checkpoint path resolved against the project, "" turns checkpoints off, bad values name the key', () => {
+  const { config } = loadMetricsServerConfig({});
+  assert.deepEqual(config.history, { enabled: true, retentionSeconds: 3600, maxMemoryBytes: 536_870_912, checkpointPath: resolve(dirname(fileURLToPath(import.meta.url)), '../../var/history.bin'), checkpointIntervalMs: 300_000 });
+  const off = file('history-off.json', JSON.stringify({ history: { enabled: false, checkpoint_path: '' } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: off }).config.history.checkpointPath, undefined);
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: off }).config.history.enabled, false);
+  const absolute = file('history-abs.json', JSON.stringify({ history: { checkpoint_path: '/srv/fabric/history.bin', retention_seconds: 86400 } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: absolute }).config.history.checkpointPath, '/srv/fabric/history.bin');
+  for (const [history, key] of [
+    [{ retention_seconds: 10 }, 'history.retention_seconds'],
+    [{ max_memory_bytes: 1.5 }, 'history.max_memory_bytes'],
+    [{ checkpoint_interval_seconds: 0 }, 'history.checkpoint_interval_seconds'],
+    [{ retension_seconds: 3600 }, 'retension_seconds'],
+  ] as const) {
+    const path = file('history-bad.json', JSON.stringify({ history }));
+    assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }), (err: unknown) => err instanceof ConfigError && err.message.includes(key), key);
   }
 });
