@@ -94,20 +94,21 @@ export class HistoryStore {
   /** Appends `snapshot` at once, on the calling thread (tests and tools; nothing may be queued). */
   appendNow(snapshot: Snapshot): void {
     if (this.appending !== undefined) throw new Error('appendNow while sliced appends are queued');
-    runNow(this.appendJob(snapshot));
+    runNow(this.appendSlices(snapshot));
   }
 
   private async drain(): Promise<void> {
     try {
       for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
-        await runSliced(this.appendJob(next), this.options.sliceMs ?? DEFAULT_SLICE_MS);
+        await runSliced(this.appendSlices(next), this.options.sliceMs ?? DEFAULT_SLICE_MS);
       }
     } finally {
       this.appending = undefined;
     }
   }
 
-  private *appendJob(snapshot: Snapshot): SlicedJob<void> {
+  /** The append of one snapshot as a sliced job (`append` queues and runs it; a benchmark may time its slices). */
+  *appendSlices(snapshot: Snapshot): SlicedJob<void> {
     const timestamp = snapshot.timestamp;
     const last = this.chunks[this.chunks.length - 1];
     if (last !== undefined && timestamp < last.newest) {
