@@ -76,17 +76,19 @@ export class HistoryChunk {
     return this.start >= this.count ? NaN : this.timestamps[this.start]!;
   }
 
-  /** True when `snapshot` may be appended: room left, same ids, same metrics, every value fits. */
-  accepts(snapshot: Snapshot): boolean {
+  /** True when `snapshot` has room, the same ids and the same metrics (its values are checked per metric: `metricFits`). */
+  acceptsShape(snapshot: Snapshot): boolean {
     if (this.closed || this.count >= this.capacity || !this.ids.matches(snapshot)) return false;
     const names = snapshot.metrics;
     if (names.length !== this.metrics.length) return false;
-    for (let j = 0; j < names.length; j++) {
-      const metric = this.metrics[j]!;
-      if (metric.name !== names[j]) return false;
-      if (!metric.isRaw && !fitsScale(snapshot.columnView(names[j]!)!, metric.scale)) return false;
-    }
+    for (let j = 0; j < names.length; j++) if (this.metrics[j]!.name !== names[j]) return false;
     return true;
+  }
+
+  /** True when every value of metric `j` of `snapshot` fits the chunk's scale for it. */
+  metricFits(j: number, snapshot: Snapshot): boolean {
+    const metric = this.metrics[j]!;
+    return metric.isRaw || fitsScale(snapshot.columnView(metric.name)!, metric.scale);
   }
 
   /** Makes the sample just appended to every metric visible to readers. */

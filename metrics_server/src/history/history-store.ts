@@ -116,7 +116,12 @@ export class HistoryStore {
       this.skipped += 1;
       return;
     }
-    let target = last !== undefined && last.accepts(snapshot) ? last : undefined;
+    // Checked one metric per step: at 100,000 switches each check reads 100,000 values.
+    let target = last !== undefined && last.acceptsShape(snapshot) ? last : undefined;
+    for (let j = 0; target !== undefined && j < target.metrics.length; j++) {
+      yield;
+      if (!target.metricFits(j, snapshot)) target = undefined;
+    }
     yield;
     if (target === undefined) {
       let ids: IdSource | undefined;
@@ -129,7 +134,11 @@ export class HistoryStore {
         if (last.ids.matches(snapshot)) ids = last.ids;
         hints = last.hints();
       }
-      const metrics = snapshot.metrics.map((name) => ({ name, decimals: chooseDecimals(name, snapshot.decimalsOf(name)!, snapshot.columnView(name)!) }));
+      const metrics: { name: string; decimals: number }[] = [];
+      for (const name of snapshot.metrics) {
+        metrics.push({ name, decimals: chooseDecimals(name, snapshot.decimalsOf(name)!, snapshot.columnView(name)!) });
+        yield;
+      }
       target = new HistoryChunk(ids ?? new SnapshotIds(snapshot), metrics, this.chunkSamples, hints);
     }
     const index = target.count;
