@@ -91,9 +91,16 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
   const historyConfig = config.history;
-  const history = historyConfig.enabled ? new HistoryStore({ retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes }) : undefined;
+  const historyLogger = logger.child('history');
+  const history = historyConfig.enabled
+    ? new HistoryStore({
+        retentionSeconds: historyConfig.retentionSeconds,
+        maxMemoryBytes: historyConfig.maxMemoryBytes,
+        onError: (err) => historyLogger.error(`a snapshot could not be appended to the history: ${err instanceof Error ? err.message : String(err)}; the open chunk is closed and the next snapshot starts a new one`),
+      })
+    : undefined;
   const checkpointer =
-    history !== undefined && historyConfig.checkpointPath !== undefined ? new Checkpointer(history, historyConfig.checkpointPath, historyConfig.checkpointIntervalMs, logger.child('history')) : undefined;
+    history !== undefined && historyConfig.checkpointPath !== undefined ? new Checkpointer(history, historyConfig.checkpointPath, historyConfig.checkpointIntervalMs, historyLogger) : undefined;
   // Before the first snapshot can arrive: a restarted server serves the history it had.
   await checkpointer?.load();
   const stopFollowing = history?.follow(store);
@@ -116,7 +123,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
-    plugins: [metrics.plugin(), historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: logger.child('history') }), ...(deps.plugins ?? [])],
+    plugins: [metrics.plugin(), historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: historyLogger }), ...(deps.plugins ?? [])],
     ...(history !== undefined
       ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes, extra: () => ({ checkpoint: checkpointer?.status() ?? null }) } }
       : {}),

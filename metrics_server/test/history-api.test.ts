@@ -192,3 +192,18 @@ test('a whole server: a 304 and a failed poll add nothing, an outage is a gap; S
     await upstream.close();
   }
 });
+
+test('a retention under an hour: requests without since or window default to the whole retention, not a 400', async () => {
+  const { app, store, history } = await historyApp(600);
+  store.publishNow(contentFromCsv(csv('1.42', 8123), NOW * 1000));
+  await history.idle();
+  const raw = await get(app, '/telemetry/GetHistory?switch=sw1&metric=latency_ms');
+  assert.equal(raw.status, 200);
+  assert.equal(raw.json['since'], NOW - 600);
+  const top = await get(app, '/telemetry/Top?metric=latency_ms');
+  assert.equal(top.json['window'], '600s');
+  const agg = await get(app, '/telemetry/Aggregate?metric=latency_ms&fn=max');
+  assert.equal(agg.json['from'], NOW - 600);
+  assert.equal((await get(app, '/telemetry/Aggregate?metric=latency_ms&fn=max&window=1h')).status, 400);
+  await app.close();
+});

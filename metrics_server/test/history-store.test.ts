@@ -235,3 +235,43 @@ test('retention drops the oldest samples; max_memory_bytes drops whole oldest ch
   assert.equal(kept.length, stats.snapshots);
   assert.equal(stats.samples + stats.earlyDrops.samples, 30 * 200);
 });
+
+test('an append that throws midway (a fault injected into one snapshot) loses only that snapshot; answers stay exact', async () => {
+  const store = new MemoryStore();
+  const errors: unknown[] = [];
+  const history = new HistoryStore({ retentionSeconds: 3600, maxMemoryBytes: 2 ** 40, chunkSamples: 10, sliceMs: 0, onError: (err) => errors.push(err) });
+  const csv = (n: number): string => `switch_id,a,b\n${Array.from({ length: 3000 }, (_, i) => `s${i},${(i + n) % 13},${((i * n) % 50) / 10}`).join('\n')}\n`;
+  const publish = (n: number): ReturnType<MemoryStore['publishNow']> => store.publishNow(contentFromCsv(csv(n), (1000 + n) * 1000));
+  for (let n = 0; n < 3; n++) history.appendNow(publish(n));
+  // Metric `b` of snapshot 3 cannot be read when it is written: the append fails after `a` was written for every series.
+  let armed = false;
+  const real = publish(3);
+  const faulty = new Proxy(real, {
+    get(target, key) {
+      if (key === 'columnView') {
+        return (name: string): Float64Array | undefined => {
+          // Armed once the chunk accepted the snapshot (its checks read `b` too): the fault hits the writing.
+          if (name === 'b' && armed) throw new Error('injected fault');
+          if (name === 'b') armed = true;
+          return target.columnView(name);
+        };
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  await history.append(faulty);
+  assert.equal(errors.length, 1);
+  assert.equal(history.stats().failedAppends, 1);
+  for (let n = 4; n < 8; n++) history.appendNow(publish(n));
+  const times = [1000, 1001, 1002, 1004, 1005, 1006, 1007];
+  for (const id of ['s0', 's1234', 's2999']) {
+    const want = times.map((t) => ({ timestamp: t, value: (Number(id.slice(1)) + t - 1000) % 13 }));
+    assert.deepEqual(seriesSamples(history.view(), id, 'a', 0, 5000), want);
+    const max = runNow(aggregateJob(history.view(), 'a', 'max', 0, 5000, id));
+    assert.equal(max.value, Math.max(...want.map((x) => x.value)));
+    assert.equal(max.samples, 7);
+    // The failed sample reached the closed chunk's sums for some series: those summaries must not be read.
+    assert.equal(runNow(aggregateJob(history.view(), 'a', 'sum', 0, 5000, id)).value, want.reduce((n, x) => n + x.value, 0));
+  }
+});

@@ -39,6 +39,8 @@ export class HistoryChunk {
   start = 0;
   /** Set once no snapshot will be appended (full, or the fabric changed). */
   closed = false;
+  /** False after an append failed midway: its summaries may count a sample that was never committed. */
+  summariesTrusted = true;
   readonly metrics: readonly MetricChunk[];
   private readonly metricIndex: ReadonlyMap<string, number>;
 

@@ -30,6 +30,8 @@ export interface HistoryOptions {
   readonly chunkSamples?: number;
   /** Time budget of one append slice (default DEFAULT_SLICE_MS). */
   readonly sliceMs?: number;
+  /** Told when an append failed (a bug, never bad input): the composition root logs it. */
+  readonly onError?: (err: unknown) => void;
 }
 
 /** Samples dropped before their retention because of the memory limit. */
@@ -53,6 +55,8 @@ export interface HistoryStats {
   readonly earlyDrops: EarlyDrops;
   /** Snapshots not appended: older than the newest (clock stepped back) or over MAX_PENDING_APPENDS. */
   readonly skipped: number;
+  /** Appends that failed midway (a bug): their snapshot is missing from the history. */
+  readonly failedAppends: number;
 }
 
 /** The history store. */
@@ -65,6 +69,7 @@ export class HistoryStore {
   private earlyDropChunks = 0;
   private lastEarlyDropAt: number | null = null;
   private skipped = 0;
+  private failedAppends = 0;
 
   constructor(readonly options: HistoryOptions) {
     this.chunkSamples = options.chunkSamples ?? DEFAULT_CHUNK_SAMPLES;
@@ -100,7 +105,11 @@ export class HistoryStore {
   private async drain(): Promise<void> {
     try {
       for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
-        await runSliced(this.appendSlices(next), this.options.sliceMs ?? DEFAULT_SLICE_MS);
+        try {
+          await runSliced(this.appendSlices(next), this.options.sliceMs ?? DEFAULT_SLICE_MS);
+        } catch (err) {
+          this.appendFailed(err);
+        }
       }
     } finally {
       this.appending = undefined;
@@ -158,6 +167,21 @@ export class HistoryStore {
       for (const metric of target.metrics) yield* metric.pack();
     }
     this.trim(timestamp);
+  }
+
+  /**
+   * An append that threw midway may have moved some series' encoder state past the committed
+   * samples: the open chunk is closed where its committed samples end (readers never look further)
+   * and its summaries are no longer trusted; the next snapshot starts a new chunk.
+   */
+  private appendFailed(err: unknown): void {
+    this.failedAppends += 1;
+    const last = this.chunks[this.chunks.length - 1];
+    if (last !== undefined && !last.closed) {
+      last.closed = true;
+      last.summariesTrusted = false;
+    }
+    this.options.onError?.(err);
   }
 
   /** Applies retention (relative to the newest snapshot) and then the memory limit, oldest first. */
@@ -240,6 +264,7 @@ export class HistoryStore {
       snapshots,
       earlyDrops: { samples: this.earlyDropSamples, chunks: this.earlyDropChunks, lastAt: this.lastEarlyDropAt },
       skipped: this.skipped,
+      failedAppends: this.failedAppends,
     };
   }
 }

@@ -46,7 +46,7 @@ export function metricWindow(chunks: readonly HistoryChunk[], metric: string, si
     if (from >= to) continue;
     if (m.isRaw) exact = false;
     else decimals = Math.max(decimals, m.decimals);
-    found.push({ chunk, metric: m, from, to, whole: chunk.closed && from === 0 && to === count });
+    found.push({ chunk, metric: m, from, to, whole: chunk.closed && chunk.summariesTrusted && from === 0 && to === count });
   }
   const commonScale = 10 ** decimals;
   return {

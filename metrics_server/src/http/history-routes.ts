@@ -30,8 +30,13 @@ export const MAX_HISTORY_POINTS = 11_000;
 export const TOP_K_MAX = 1000;
 /** Top's `k` when absent. */
 export const TOP_K_DEFAULT = 10;
-/** The window of Aggregate and Top, and GetHistory's `since`, when absent. */
+/** The window of Aggregate and Top, and GetHistory's `since`, when absent (or the retention, when shorter). */
 export const DEFAULT_WINDOW = '1h';
+
+/** DEFAULT_WINDOW, or the whole retention when that is shorter: a request without a window never gets a 400. */
+function defaultWindow(retentionSeconds: number): string {
+  return retentionSeconds >= 3600 ? DEFAULT_WINDOW : `${retentionSeconds}s`;
+}
 
 /** What the history routes read. */
 export interface HistoryRouteContext {
@@ -53,6 +58,7 @@ export function historyRoutes(ctx: HistoryRouteContext): RoutePlugin {
 
 function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): void {
   const nowSeconds = ctx.now ?? (() => Math.floor(Date.now() / 1000));
+  const fallbackWindow = defaultWindow(ctx.retentionSeconds);
 
   /** The history, with a snapshot or samples to answer from (503 before either, 404 when turned off). */
   const ready = (reply: FastifyReply): HistoryStore => {
@@ -85,7 +91,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     const switchId = switchParam(query);
     const metric = metricParam(query);
     const now = nowSeconds();
-    const since = timeParam(query, 'since', now, `-${DEFAULT_WINDOW}`);
+    const since = timeParam(query, 'since', now, `-${fallbackWindow}`);
     const until = timeParam(query, 'until', now, 'now');
     const step = optionalParam(query, 'step') === undefined ? undefined : durationParam(query, 'step').seconds;
     if (since > until) throw badRequest(`'since' (${since}) is after 'until' (${until})`);
@@ -111,7 +117,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     const query = request.query as Query;
     const metric = metricParam(query);
     const fn = choiceParam<AggregateFn>(query, 'fn', AGGREGATE_FNS);
-    const window = durationParam(query, 'window', DEFAULT_WINDOW);
+    const window = durationParam(query, 'window', fallbackWindow);
     const switchId = optionalParam(query, 'switch') === undefined ? undefined : switchParam(query);
     checkWithinRetention(window.seconds, ctx.retentionSeconds, 'the window');
     const history = ready(reply);
@@ -129,7 +135,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     const metric = metricParam(query);
     const k = integerParam(query, 'k', 1, TOP_K_MAX, TOP_K_DEFAULT);
     const fn = choiceParam<AggregateFn>(query, 'fn', AGGREGATE_FNS, 'last');
-    const window = durationParam(query, 'window', DEFAULT_WINDOW);
+    const window = durationParam(query, 'window', fallbackWindow);
     const order = choiceParam(query, 'order', ORDERS, 'desc');
     checkWithinRetention(window.seconds, ctx.retentionSeconds, 'the window');
     const history = ready(reply);

@@ -40,6 +40,7 @@ function historySection(ctx: StatusContext): Record<string, unknown> | null {
     // Samples the memory limit dropped before their retention ran out (oldest first).
     early_drops: { samples: stats.earlyDrops.samples, chunks: stats.earlyDrops.chunks, last_at: stats.earlyDrops.lastAt },
     skipped_snapshots: stats.skipped,
+    failed_appends: stats.failedAppends,
     ...(ctx.history.extra?.() ?? {}),
   };
 }
