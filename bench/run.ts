@@ -45,9 +45,10 @@ import { codecBench, median } from './codec-bench.js';
 import { CPU_FULL, CPU_QUICK, cpuPerRequest, formatCpuRows } from './cpu-per-request.js';
 import { INSTRUCTIONS_FULL, INSTRUCTIONS_QUICK, callgrindAvailable, formatInstructionRows, instructionsPerRequest, type InstructionRow } from './instructions-per-request.js';
 import { formatGeneratorBench, runGeneratorBench } from './generator-bench.js';
+import { historyRows, runHistoryBench } from './history-bench.js';
 import type { LoadResult } from './load.js';
 import { runLoad, setRunDir, sleep, startBare, startGenerator, startMetricsServer, stopAll, stopChild, type Service } from './processes.js';
-import { render } from './report.js';
+import { render, table } from './report.js';
 import { streamsBench, streamsTable } from './streams.js';
 import type { Comparison, Side, SizeResult } from './results.js';
 import { FULL, QUICK, SCENARIO, root, type Settings } from './settings.js';
@@ -378,8 +379,11 @@ async function main(): Promise<void> {
   const arrow = await arrowBench(100_000, settings.quick ? 5 : 15, settings.quick ? 5 : 10);
   process.stderr.write('streams: payload, freshness (push and poll), fan-out, idle connections\n');
   const streams = await streamsBench(settings.quick);
+  process.stderr.write('history (in-process)\n');
+  const history = await runHistoryBench(settings.quick);
 
-  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${streamsTable(streams)}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
+  const historyTable = table([['history (in-process, simulator data)', 'switches', 'figure', 'goal'], ...historyRows(history)]);
+  const text = `${render(sizes, codec, codecSwitches, generator)}\n\n${streamsTable(streams)}\n\n${historyTable}\n\n${instructions === undefined ? 'instructions per request: not measured (valgrind is not installed)' : formatInstructionRows(instructions)}\n\n${formatCpuRows(cpu)}`;
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: process.platform };
   const header = `npm run bench${settings.quick ? ' -- --quick' : ''} · ${started.toISOString()} · ${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   process.stdout.write(`\n${header}\n\n${text}\n\n${formatGeneratorBench(generator)}\n\n${formatArrowBench(arrow)}\n`);
@@ -387,7 +391,7 @@ async function main(): Promise<void> {
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = `bench-${started.toISOString().replace(/[:.]/g, '-')}${settings.quick ? '-quick' : ''}.json`;
-  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, arrow, streams, table: text };
+  const json = { date: started.toISOString(), settings, machine, loadAverage: { before: load0, after: loadavg() }, sizes, codec, cpu, instructions, generator, arrow, streams, history, table: text };
   writeFileSync(join(resultsDir, name), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`\nwritten: bench/results/${name}\n`);
 }

@@ -63,6 +63,8 @@ function serverConfig(overrides: Partial<MetricsServerConfig['ingestion']>, stre
     readiness: { maxAgeMs: 3_600_000 },
     http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5000, fastReadPath: true },
     prometheus: { fabricSeries: false },
+    // The streams rows measure freshness and fan-out alone; the history has its own rows.
+    history: { enabled: false, retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 * 1024, checkpointPath: undefined, checkpointIntervalMs: 300_000 },
     stream: { maxClients: 20_000, maxBufferedBytes: undefined, keepAliveMs: 15_000, ...streamOverrides },
   };
 }

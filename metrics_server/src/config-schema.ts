@@ -35,6 +35,14 @@ export type IngestionMode = (typeof INGESTION_MODES)[number];
 export const DEFAULT_STREAM_MAX_CLIENTS = 1000;
 /** Seconds between keep-alive comments on an idle stream. */
 export const DEFAULT_STREAM_KEEP_ALIVE_SECONDS = 15;
+/** How long the history keeps samples: one hour. */
+export const DEFAULT_HISTORY_RETENTION_SECONDS = 3600;
+/** The history's memory limit: 512 MiB. */
+export const DEFAULT_HISTORY_MAX_MEMORY_BYTES = 512 * 1024 * 1024;
+/** Where the history is checkpointed, relative to the project. */
+export const DEFAULT_HISTORY_CHECKPOINT_PATH = 'var/history.bin';
+/** Seconds between checkpoints. */
+export const DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS = 300;
 /** Longest query string accepted (414 beyond). */
 export const DEFAULT_MAX_QUERY_BYTES = 2048;
 /** Largest request head accepted (431 beyond). */
@@ -86,6 +94,16 @@ export const metricsServerFileSchema = section(
         keep_alive_seconds: numberIn(0.01, 3600, 'Seconds between keep-alive comments on an idle stream.', DEFAULT_STREAM_KEEP_ALIVE_SECONDS),
       },
       'GET /telemetry/stream.',
+    ),
+    history: section(
+      {
+        enabled: flag('Keep a history of every snapshot (GetHistory, Aggregate, Top). Off: those endpoints answer 404.', true),
+        retention_seconds: integerIn(60, 30 * 86400, 'How long samples are kept, counted back from the newest snapshot.', DEFAULT_HISTORY_RETENTION_SECONDS),
+        max_memory_bytes: integerIn(1024 * 1024, 64 * 1024 ** 3, 'Memory the history may hold; beyond it the oldest samples go first.', DEFAULT_HISTORY_MAX_MEMORY_BYTES),
+        checkpoint_path: Type.String({ description: 'Checkpoint file, relative to the project; "" turns checkpoints off.', default: DEFAULT_HISTORY_CHECKPOINT_PATH }),
+        checkpoint_interval_seconds: numberIn(1, 86400, 'Seconds between checkpoints (one is also written on a graceful stop).', DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS),
+      },
+      'History retention and its checkpoint.',
     ),
     prometheus: section(
       {

@@ -12,6 +12,10 @@ import type { LogFormat, LogLevel } from '../../common/logger.js';
 import {
   DEFAULT_FETCH_TIMEOUT_SECONDS,
   DEFAULT_GENERATOR_URL,
+  DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS,
+  DEFAULT_HISTORY_CHECKPOINT_PATH,
+  DEFAULT_HISTORY_MAX_MEMORY_BYTES,
+  DEFAULT_HISTORY_RETENTION_SECONDS,
   DEFAULT_HOST,
   DEFAULT_INGESTION_FORMAT,
   DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
@@ -63,6 +67,14 @@ export interface MetricsServerConfig {
     readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
+  readonly history: {
+    readonly enabled: boolean;
+    readonly retentionSeconds: number;
+    readonly maxMemoryBytes: number;
+    /** Absolute path of the checkpoint file, or undefined when checkpoints are off (`""`). */
+    readonly checkpointPath: string | undefined;
+    readonly checkpointIntervalMs: number;
+  };
   /** `GET /telemetry/stream` limits. */
   readonly stream: {
     readonly maxClients: number;
@@ -103,6 +115,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
   const generatorUrl = resolveGeneratorUrl(env, v.ingestion?.generator_url ?? DEFAULT_GENERATOR_URL);
   const maxAgeSeconds = v.readiness?.max_age_seconds ?? 3 * pollSeconds + timeoutSeconds;
   const http = v.http ?? {};
+  const checkpoint = v.history?.checkpoint_path ?? DEFAULT_HISTORY_CHECKPOINT_PATH;
 
   return {
     missingFile: file.found ? undefined : path,
@@ -125,6 +138,14 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
         fastReadPath: http.fast_read_path ?? true,
       },
       prometheus: { fabricSeries: v.prometheus?.fabric_series ?? true },
+      history: {
+        enabled: v.history?.enabled ?? true,
+        retentionSeconds: v.history?.retention_seconds ?? DEFAULT_HISTORY_RETENTION_SECONDS,
+        maxMemoryBytes: v.history?.max_memory_bytes ?? DEFAULT_HISTORY_MAX_MEMORY_BYTES,
+        // Relative to the project, like the config file itself, wherever the process was started.
+        checkpointPath: checkpoint === '' ? undefined : resolve(projectRoot(), checkpoint),
+        checkpointIntervalMs: (v.history?.checkpoint_interval_seconds ?? DEFAULT_HISTORY_CHECKPOINT_INTERVAL_SECONDS) * 1000,
+      },
       stream: {
         maxClients: v.stream?.max_clients ?? DEFAULT_STREAM_MAX_CLIENTS,
         maxBufferedBytes: v.stream?.max_buffered_bytes,

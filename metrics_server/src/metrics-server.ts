@@ -5,15 +5,20 @@
  * ```
  * PollSource ──body──▶ Ingester ──block──▶ MemoryStore ──current()/onPublish──▶ ViewRegistry ──▶ HTTP
  *  (fetch, ETag)       (ingestion worker:   (numbers and                       (render worker:
- *                       parse → block)       swaps snapshots)                   ListMetrics, fabric text)
+ *                       parse → block)       swaps snapshots)  ─onPublish──▶    ListMetrics, fabric text)
+ *                                                             HistoryStore ──▶ HTTP (GetHistory, Aggregate, Top)
+ *                                                             (sliced appends; checkpoint file)
  * ```
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
+import { Checkpointer } from './history/checkpoint-file.js';
+import { HistoryStore } from './history/history-store.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
+import { historyRoutes } from './http/history-routes.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -62,6 +67,10 @@ export interface StartedMetricsServer extends RunningService {
   /** `/telemetry/stream`'s clients. */
   readonly streams: TelemetryStreamHub;
   readonly metrics: ServerMetrics;
+  /** The history, or undefined when config `history.enabled` is false. */
+  readonly history: HistoryStore | undefined;
+  /** The history's checkpoint file, when the history is on and `checkpoint_path` is not `""`. */
+  readonly checkpointer: Checkpointer | undefined;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
@@ -93,7 +102,21 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
   const streams = new TelemetryStreamHub(store, views, config.stream);
-  const metrics = new ServerMetrics({ reader: store, health, views, streams });
+  const historyConfig = config.history;
+  const historyLogger = logger.child('history');
+  const history = historyConfig.enabled
+    ? new HistoryStore({
+        retentionSeconds: historyConfig.retentionSeconds,
+        maxMemoryBytes: historyConfig.maxMemoryBytes,
+        onError: (err) => historyLogger.error(`a snapshot could not be appended to the history: ${err instanceof Error ? err.message : String(err)}; the open chunk is closed and the next snapshot starts a new one`),
+      })
+    : undefined;
+  const checkpointer =
+    history !== undefined && historyConfig.checkpointPath !== undefined ? new Checkpointer(history, historyConfig.checkpointPath, historyConfig.checkpointIntervalMs, historyLogger) : undefined;
+  // Before the first snapshot can arrive: a restarted server serves the history it had.
+  await checkpointer?.load();
+  const stopFollowing = history?.follow(store);
+  const metrics = new ServerMetrics({ reader: store, health, views, streams, ...(history !== undefined ? { history } : {}) });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -129,13 +152,22 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     limits: config.http,
     views,
     streamClients: () => ({ clients: streams.clientCount, slow_clients_dropped: streams.droppedSlowClients }),
-    plugins: [metrics.plugin(), telemetryStreamPlugin(streams, store), ...(deps.plugins ?? [])],
+    plugins: [
+      metrics.plugin(),
+      telemetryStreamPlugin(streams, store),
+      historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: historyLogger }),
+      ...(deps.plugins ?? []),
+    ],
+    ...(history !== undefined
+      ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes, extra: () => ({ checkpoint: checkpointer?.status() ?? null }) } }
+      : {}),
   });
 
   const release = async (): Promise<void> => {
     await Promise.all([preparer.close(), renderer.close()]);
     views.close();
     packetErrorTotals?.close();
+    stopFollowing?.();
     metrics.close();
   };
   try {
@@ -155,6 +187,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const stopLeak = deps.leak === undefined ? undefined : injectLeak(deps.leak, store, app.server, logger.child('soak'));
   const removeHeapProbe = installHeapProbe(logger.child('soak'));
   running.start();
+  checkpointer?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -163,6 +196,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       stopLeak?.();
       removeHeapProbe();
       await running.stop();
+      // The last snapshot taken, then written: the next start serves the same history.
+      await checkpointer?.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
       await release();
@@ -171,5 +206,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, push, views, streams, metrics, url, stop };
+  return { app, store, health, source, push, views, streams, metrics, history, checkpointer, url, stop };
 }

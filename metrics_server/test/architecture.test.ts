@@ -1,7 +1,7 @@
 /**
  * The layering of the metrics server, read from the source's own imports: data flows sources →
  * ingest → snapshot → store → views → http, and each folder may import only what sits before it on
- * that path (plus the shared `common/`). `snapshot/` (the column model and its wire form) depends on
+ * that path (plus the shared `common/`); `history/` sits beside `views/`, after the store. `snapshot/` (the column model and its wire form) depends on
  * nothing upstream or downstream. No module imports itself back through others, counting the worker
  * modules a file starts (`new URL('./x.js', import.meta.url)`) as imports.
  */
@@ -21,9 +21,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ingest: ['snapshot', 'store'],
   sources: ['ingest', 'snapshot', 'store'],
   views: ['snapshot', 'store'],
+  // History consumes published snapshots beside the views; http and metrics read it.
+  history: ['snapshot', 'store'],
   perf: [],
-  http: ['views', 'store', 'snapshot', 'perf', 'ingest/ingestion-health.ts'],
-  metrics: ['http', 'views', 'store', 'snapshot', 'ingest/ingestion-health.ts', 'ingest/parse-outcome.ts'],
+  http: ['views', 'history', 'store', 'snapshot', 'perf', 'ingest/ingestion-health.ts'],
+  metrics: ['http', 'views', 'history', 'store', 'snapshot', 'ingest/ingestion-health.ts', 'ingest/parse-outcome.ts'],
 };
 
 function sourceFiles(dir: string): string[] {

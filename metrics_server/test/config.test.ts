@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../common/config-file.js';
 import { DEFAULT_INGESTION_FORMAT, DEFAULT_MAX_BODY_BYTES } from '../src/config-schema.js';
@@ -183,4 +184,23 @@ test('ingestion.mode is poll by default; push takes the stream URL from the file
   assert.equal(loadMetricsServerConfig({ INGESTION_MODE: 'PUSH', STREAM_URL: 'http://127.0.0.1:1/s' }).config.ingestion.streamUrl.href, 'http://127.0.0.1:1/s');
   assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('bad-mode.json', JSON.stringify({ ingestion: { mode: 'pull' } })) }), /ingestion\.mode/);
   assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: file('bad-url.json', JSON.stringify({ ingestion: { stream_url: 'ftp://x' } })) }), /ingestion\.stream_url/);
+});
+
+test('history: the shipped section, a relative checkpoint path resolved against the project, "" turns checkpoints off, bad values name the key', () => {
+  const { config } = loadMetricsServerConfig({});
+  assert.deepEqual(config.history, { enabled: true, retentionSeconds: 3600, maxMemoryBytes: 536_870_912, checkpointPath: resolve(dirname(fileURLToPath(import.meta.url)), '../../var/history.bin'), checkpointIntervalMs: 300_000 });
+  const off = file('history-off.json', JSON.stringify({ history: { enabled: false, checkpoint_path: '' } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: off }).config.history.checkpointPath, undefined);
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: off }).config.history.enabled, false);
+  const absolute = file('history-abs.json', JSON.stringify({ history: { checkpoint_path: '/srv/fabric/history.bin', retention_seconds: 86400 } }));
+  assert.equal(loadMetricsServerConfig({ METRICS_SERVER_CONFIG: absolute }).config.history.checkpointPath, '/srv/fabric/history.bin');
+  for (const [history, key] of [
+    [{ retention_seconds: 10 }, 'history.retention_seconds'],
+    [{ max_memory_bytes: 1.5 }, 'history.max_memory_bytes'],
+    [{ checkpoint_interval_seconds: 0 }, 'history.checkpoint_interval_seconds'],
+    [{ retension_seconds: 3600 }, 'retension_seconds'],
+  ] as const) {
+    const path = file('history-bad.json', JSON.stringify({ history }));
+    assert.throws(() => loadMetricsServerConfig({ METRICS_SERVER_CONFIG: path }), (err: unknown) => err instanceof ConfigError && err.message.includes(key), key);
+  }
 });

@@ -4,6 +4,7 @@
  * recently enough: by a new snapshot or a `304`, ingest/ingestion-health.ts `confirmedCurrentAtMs`).
  */
 import type { FastifyInstance } from 'fastify';
+import type { HistoryStore } from '../history/history-store.js';
 import { confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { eventLoopDelay } from '../perf/event-loop-delay.js';
 import type { SnapshotReader } from '../store/reader.js';
@@ -24,6 +25,30 @@ export interface StatusContext {
   readonly streamStatus?: () => object;
   /** `/telemetry/stream`'s clients (Status `streams`). */
   readonly streamClients?: () => object;
+  /** The history and its limits, when config `history.enabled` is on. */
+  readonly history?: { readonly store: HistoryStore; readonly retentionSeconds: number; readonly maxMemoryBytes: number; readonly extra?: () => Record<string, unknown> };
+}
+
+/** Status's `history` section: size, span, and what the memory limit dropped early. */
+function historySection(ctx: StatusContext): Record<string, unknown> | null {
+  if (ctx.history === undefined) return null;
+  const stats = ctx.history.store.stats();
+  return {
+    retention_seconds: ctx.history.retentionSeconds,
+    max_memory_bytes: ctx.history.maxMemoryBytes,
+    samples: stats.samples,
+    bytes: stats.bytes,
+    bytes_per_sample: stats.samples === 0 ? null : round(stats.bytes / stats.samples, 3),
+    snapshots: stats.snapshots,
+    chunks: stats.chunks,
+    oldest_timestamp: stats.oldest,
+    newest_timestamp: stats.newest,
+    // Samples the memory limit dropped before their retention ran out (oldest first).
+    early_drops: { samples: stats.earlyDrops.samples, chunks: stats.earlyDrops.chunks, last_at: stats.earlyDrops.lastAt },
+    skipped_snapshots: stats.skipped,
+    failed_appends: stats.failedAppends,
+    ...(ctx.history.extra?.() ?? {}),
+  };
 }
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -71,6 +96,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
       rows_rejected: { ...health.rowsRejected },
     },
     ...(ctx.streamClients !== undefined ? { streams: ctx.streamClients() } : {}),
+    history: historySection(ctx),
     // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
     event_loop: eventLoopDelay.report(),
   };

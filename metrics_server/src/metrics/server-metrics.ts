@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { createRegistries, liveGauge, registerBuildInfo, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/metrics-endpoint.js';
+import type { HistoryStore } from '../history/history-store.js';
 import type { RoutePlugin } from '../http/app.js';
 import { INGEST_OUTCOMES, confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { ROW_REJECT_REASONS } from '../ingest/parse-outcome.js';
@@ -31,6 +32,8 @@ export interface ServerMetricsOptions {
   readonly views: ViewRegistry;
   /** `/telemetry/stream`'s clients, when the server streams. */
   readonly streams?: { readonly clientCount: number; readonly droppedSlowClients: number };
+  /** The history, when enabled: its samples, bytes, span and early drops become gauges. */
+  readonly history?: HistoryStore;
 }
 
 /** The server's prom-client registries and the `/metrics` plugin. */
@@ -97,6 +100,13 @@ export class ServerMetrics {
     gauge('metrics_server_snapshot_version', 'Version of the served snapshot (the ETag of API answers).', () => reader.current()?.version);
     gauge('metrics_server_snapshot_switches', 'Switches in the served snapshot.', () => reader.current()?.switchCount ?? 0);
     gauge('metrics_server_consecutive_failed_polls', 'Failed polls since the last successful one.', () => health.consecutiveFailures);
+    const history = options.history;
+    if (history !== undefined) {
+      gauge('metrics_server_history_samples', 'Samples (switch x metric x snapshot) the history holds.', () => history.stats().samples);
+      gauge('metrics_server_history_bytes', 'Bytes the history holds: encoded samples, summaries, timestamps and switch ids.', () => history.stats().bytes);
+      gauge('metrics_server_history_oldest_timestamp_seconds', 'Unix time of the oldest sample in the history; absent while it is empty.', () => history.stats().oldest ?? undefined);
+      gauge('metrics_server_history_early_dropped_samples', 'Samples dropped before their retention because the history reached max_memory_bytes, since start.', () => history.stats().earlyDrops.samples);
+    }
     this.requestDuration = new Histogram({
       name: 'metrics_server_http_request_duration_seconds',
       help: 'HTTP request duration from arrival to end of response, by route, method and status code.',

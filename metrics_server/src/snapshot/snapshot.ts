@@ -120,6 +120,15 @@ export class Snapshot {
     return column === undefined ? undefined : this.#columns.metrics[column]!.values.slice();
   }
 
+  /**
+   * One metric's column itself (no copy; one value per row), or undefined when there is no such
+   * metric. Read it, never write it: the block is shared with other threads and snapshots.
+   */
+  columnView(metric: string): Float64Array | undefined {
+    const column = this.#metricIndex.get(metric);
+    return column === undefined ? undefined : this.#columns.metrics[column]!.values;
+  }
+
   /** The number kind of one metric (columns.ts), or undefined when there is no such metric. */
   decimalsOf(metric: string): number | undefined {
     const column = this.#metricIndex.get(metric);

@@ -1,0 +1,17 @@
+/**
+ * `npm run bench:history` (`-- --quick`: 100,000 switches over 15 minutes instead of an hour): only the
+ * history rows of the benchmark (history-bench.ts), printed as a table.
+ */
+import { historyRows, runHistoryBench } from './history-bench.js';
+import { table } from './report.js';
+
+async function main(): Promise<void> {
+  const results = await runHistoryBench(process.argv.includes('--quick'));
+  process.stdout.write(`\n${table([['history', 'switches', 'figure', 'goal'], ...historyRows(results)])}\n`);
+  process.stdout.write(`\n${JSON.stringify(results)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:history failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,321 @@
+/**
+ * One metric's samples within one history chunk: for every switch row, a bit stream of the series
+ * codec (series-codec.ts) and its summary (min, max and sum of the chunk's samples; the count is the
+ * chunk's). Values are stored as integers scaled by 10^decimals; a column whose values do not all
+ * fit that (exponents, more than 15 significant digits) is kept as raw doubles instead.
+ *
+ * While its chunk is open, series sit in fixed-size slots of one arena (sized from the previous
+ * chunk's 99th percentile); a series that outgrows its slot moves to a buffer of its own. Closing
+ * the chunk packs every series tightly into one arena with an offset table. Readers decode only the
+ * samples the chunk has committed, so bits an append in progress has written past them are ignored.
+ */
+import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeSeries, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
+
+/** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
+const FIRST_SLOT_BYTES_PER_SAMPLE = 2;
+/** Room kept in every slot beyond the estimate: one worst-case sample. */
+const SLOT_HEADROOM_BYTES = Math.ceil(MAX_SAMPLE_BITS / 8) + 2;
+
+/** Series sizes above this many bytes count as this many in the slot estimate. */
+const P99_BUCKETS = 4096;
+
+/** True when every value is an exact integer of magnitude at most MAX_SCALED once multiplied by `scale`. */
+export function fitsScale(values: Float64Array, scale: number): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const m = Math.round(v * scale);
+    if (m / scale !== v || m > MAX_SCALED || m < -MAX_SCALED) return false;
+  }
+  return true;
+}
+
+/** The slot size for a series of a chunk of `capacity` samples, from the bytes its predecessor used. */
+export function slotBytesFor(capacity: number, previous?: { readonly p99Bytes: number; readonly samples: number }): number {
+  if (previous === undefined || previous.samples === 0) return capacity * FIRST_SLOT_BYTES_PER_SAMPLE + SLOT_HEADROOM_BYTES;
+  return Math.ceil((previous.p99Bytes * capacity * 1.1) / previous.samples) + SLOT_HEADROOM_BYTES;
+}
+
+/** A metric's stored form, as a checkpoint carries it (always packed). */
+export type PackedMetric =
+  | { readonly kind: 'encoded'; readonly min: Float64Array; readonly max: Float64Array; readonly sum: Float64Array; readonly offsets: Uint32Array; readonly data: Uint8Array }
+  | { readonly kind: 'raw'; readonly min: Float64Array; readonly max: Float64Array; readonly sum: Float64Array; readonly raw: Float64Array };
+
+/** min, max and sum of each series of a chunk (stored units). */
+export interface Summaries {
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly sum: Float64Array;
+}
+
+/** One metric of one chunk. */
+export class MetricChunk {
+  /** Decimal places of the scaled integers, or -1 for raw doubles. */
+  readonly decimals: number;
+  /** 10^decimals (1 for raw doubles): a stored unit is value × scale. */
+  readonly scale: number;
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly sum: Float64Array;
+  private readonly raw: Float64Array | undefined;
+  private arena: Uint8Array;
+  private slotBytes: number;
+  private offsets: Uint32Array | undefined;
+  private overflow: Map<number, Uint8Array> | undefined;
+  private bitPos: Uint32Array | undefined;
+  private prev: Float64Array | undefined;
+  private riceA: Float64Array | undefined;
+  /** Bit position of the series `locate` found (set by `locate`). */
+  private at = 0;
+
+  constructor(
+    readonly name: string,
+    decimals: number,
+    private readonly rows: number,
+    private readonly capacity: number,
+    slotBytes: number,
+    restored?: PackedMetric,
+  ) {
+    this.decimals = decimals;
+    this.scale = decimals < 0 ? 1 : 10 ** decimals;
+    if (restored !== undefined) {
+      // From a checkpoint: packed, closed, summaries as saved.
+      this.min = restored.min;
+      this.max = restored.max;
+      this.sum = restored.sum;
+      this.slotBytes = 0;
+      if (restored.kind === 'raw') {
+        this.raw = restored.raw;
+        this.arena = new Uint8Array(0);
+      } else {
+        this.arena = new Uint8Array(restored.data.length + READ_PADDING_BYTES);
+        this.arena.set(restored.data);
+        this.offsets = restored.offsets;
+      }
+      return;
+    }
+    this.min = new Float64Array(rows);
+    this.max = new Float64Array(rows);
+    this.sum = new Float64Array(rows);
+    if (decimals < 0) {
+      this.raw = new Float64Array(rows * capacity);
+      this.arena = new Uint8Array(0);
+      this.slotBytes = 0;
+    } else {
+      this.arena = new Uint8Array(rows * slotBytes + READ_PADDING_BYTES);
+      this.slotBytes = slotBytes;
+      this.bitPos = new Uint32Array(rows);
+      this.prev = new Float64Array(rows);
+      this.riceA = new Float64Array(rows);
+    }
+  }
+
+  /** True for a chunk of raw doubles (no exact sums). */
+  get isRaw(): boolean {
+    return this.raw !== undefined;
+  }
+
+  /**
+   * Appends sample `index` of rows [from, to) from `values` (the snapshot's column; every value
+   * passed `fitsScale` for this chunk's scale unless raw).
+   */
+  appendRange(values: Float64Array, index: number, from: number, to: number): void {
+    const { min, max, sum } = this;
+    if (this.raw !== undefined) {
+      const raw = this.raw;
+      for (let s = from; s < to; s++) {
+        const v = values[s]!;
+        raw[s * this.capacity + index] = v;
+        if (index === 0) {
+          min[s] = v;
+          max[s] = v;
+          sum[s] = v;
+        } else {
+          if (v < min[s]!) min[s] = v;
+          if (v > max[s]!) max[s] = v;
+          sum[s] = sum[s]! + v;
+        }
+      }
+      return;
+    }
+    const scale = this.scale;
+    const bitPos = this.bitPos!;
+    const prev = this.prev!;
+    const riceA = this.riceA!;
+    const n = riceN(index);
+    const slotBits = this.slotBytes * 8;
+    for (let s = from; s < to; s++) {
+      const m = Math.round(values[s]! * scale);
+      let buf = this.arena;
+      let base = s * slotBits;
+      let room = slotBits;
+      const moved = this.overflow?.get(s);
+      if (moved !== undefined) {
+        buf = moved;
+        base = 0;
+        room = moved.length * 8;
+      }
+      const used = bitPos[s]!;
+      // Room for the worst sample and the decoder's read-ahead past it.
+      if (used + MAX_SAMPLE_BITS + READ_PADDING_BYTES * 8 > room) {
+        buf = this.relocate(s, buf, base, used);
+        base = 0;
+      }
+      let end: number;
+      if (index === 0) {
+        end = writeFirst(buf, base, m);
+        min[s] = m;
+        max[s] = m;
+        sum[s] = m;
+        riceA[s] = RICE_INITIAL_A;
+      } else {
+        const zz = zigzag(m - prev[s]!);
+        const a = riceA[s]!;
+        end = writeDelta(buf, base + used, zz, riceK(a, n));
+        riceA[s] = nextA(a, zz, index);
+        if (m < min[s]!) min[s] = m;
+        if (m > max[s]!) max[s] = m;
+        sum[s] = sum[s]! + m;
+      }
+      bitPos[s] = end - base;
+      prev[s] = m;
+    }
+  }
+
+  /** Moves series `s` to a buffer of its own, twice what it needs; returns the buffer. */
+  private relocate(s: number, buf: Uint8Array, base: number, usedBits: number): Uint8Array {
+    const usedBytes = Math.ceil(usedBits / 8);
+    const next = new Uint8Array(Math.max(this.slotBytes, usedBytes) * 2 + SLOT_HEADROOM_BYTES);
+    next.set(buf.subarray(base / 8, base / 8 + usedBytes));
+    (this.overflow ??= new Map()).set(s, next);
+    return next;
+  }
+
+  /** The buffer of series `s`; its first bit is then in `this.at`. */
+  private locate(s: number): Uint8Array {
+    if (this.offsets !== undefined) {
+      this.at = this.offsets[s]! * 8;
+      return this.arena;
+    }
+    const moved = this.overflow?.get(s);
+    if (moved !== undefined) {
+      this.at = 0;
+      return moved;
+    }
+    this.at = s * this.slotBytes * 8;
+    return this.arena;
+  }
+
+  /** Bytes series `s` takes. */
+  usedBytes(s: number): number {
+    if (this.offsets !== undefined) return this.offsets[s + 1]! - this.offsets[s]!;
+    return this.bitPos === undefined ? 0 : Math.ceil(this.bitPos[s]! / 8);
+  }
+
+  /** Decodes the first `count` samples of series `s` into `out` from `outAt`, in stored units (value × scale). */
+  decode(s: number, count: number, out: Float64Array, outAt: number): void {
+    if (this.raw !== undefined) {
+      const start = s * this.capacity;
+      out.set(this.raw.subarray(start, start + count), outAt);
+      return;
+    }
+    const buf = this.locate(s);
+    decodeSeries(buf, this.at, count, out, outAt);
+  }
+
+  /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */
+  p99Bytes = 0;
+
+  /** The 99th percentile of `usedBytes` over the series (a counting pass: no sort, no map). */
+  private usedBytesP99(): number {
+    const counts = new Uint32Array(P99_BUCKETS);
+    for (let s = 0; s < this.rows; s++) counts[Math.min(P99_BUCKETS - 1, this.usedBytes(s))]! += 1;
+    let seen = 0;
+    for (let size = 0; size < P99_BUCKETS; size++) {
+      seen += counts[size]!;
+      if (seen >= this.rows * 0.99) return size;
+    }
+    return P99_BUCKETS - 1;
+  }
+
+  /**
+   * Packs every series tightly (the chunk is full or closed): yields every `batch` series so the
+   * caller can cut the work into slices; the packed arena replaces the slots in one assignment.
+   */
+  *pack(batch = 4096): Generator<void, void, void> {
+    if (this.raw !== undefined || this.offsets !== undefined) return;
+    this.p99Bytes = this.usedBytesP99();
+    const offsets = new Uint32Array(this.rows + 1);
+    let total = 0;
+    for (let s = 0; s < this.rows; s++) {
+      offsets[s] = total;
+      total += this.usedBytes(s);
+    }
+    offsets[this.rows] = total;
+    const packed = new Uint8Array(total + READ_PADDING_BYTES);
+    for (let s = 0; s < this.rows; s++) {
+      const buf = this.locate(s);
+      const start = this.at / 8;
+      packed.set(buf.subarray(start, start + offsets[s + 1]! - offsets[s]!), offsets[s]!);
+      if (s % batch === batch - 1) yield;
+    }
+    this.arena = packed;
+    this.offsets = offsets;
+    this.overflow = undefined;
+    this.bitPos = undefined;
+    this.prev = undefined;
+    this.riceA = undefined;
+    this.slotBytes = 0;
+  }
+
+  /**
+   * The summaries as they are now: the arrays themselves once packed (never written again), else
+   * copies. A checkpoint takes them for every chunk at once, between two appends.
+   */
+  summaries(): Summaries {
+    if (this.offsets !== undefined) return { min: this.min, max: this.max, sum: this.sum };
+    return { min: this.min.slice(), max: this.max.slice(), sum: this.sum.slice() };
+  }
+
+  /**
+   * The packed form of the first `count` samples with `summaries` taken at the same moment, for a
+   * checkpoint: the arrays themselves when the chunk is packed, else a copy made in slices. Bits an
+   * append adds past `count` meanwhile may be copied too; a decoder never reads them.
+   */
+  *packedCopy(count: number, summaries: Summaries, batch = 4096): Generator<void, PackedMetric, void> {
+    const { min, max, sum } = summaries;
+    if (this.raw !== undefined) {
+      // Series-major with a stride of `count`: the restored chunk's capacity is its count.
+      const raw = new Float64Array(this.rows * count);
+      for (let s = 0; s < this.rows; s++) raw.set(this.raw.subarray(s * this.capacity, s * this.capacity + count), s * count);
+      return { kind: 'raw', min, max, sum, raw };
+    }
+    if (this.offsets !== undefined) return { kind: 'encoded', min, max, sum, offsets: this.offsets, data: this.arena.subarray(0, this.offsets[this.rows]!) };
+    const sizes = new Uint32Array(this.rows);
+    for (let s = 0; s < this.rows; s++) sizes[s] = this.usedBytes(s);
+    const offsets = new Uint32Array(this.rows + 1);
+    let total = 0;
+    for (let s = 0; s < this.rows; s++) {
+      offsets[s] = total;
+      total += sizes[s]!;
+    }
+    offsets[this.rows] = total;
+    const data = new Uint8Array(total);
+    for (let s = 0; s < this.rows; s++) {
+      const buf = this.locate(s);
+      const start = this.at / 8;
+      data.set(buf.subarray(start, start + sizes[s]!), offsets[s]!);
+      if (s % batch === batch - 1) yield;
+    }
+    return { kind: 'encoded', min, max, sum, offsets, data };
+  }
+
+  /** Bytes held: encoded data, offsets, summaries and the encoder's state. */
+  get bytes(): number {
+    let total = this.arena.byteLength + this.min.byteLength + this.max.byteLength + this.sum.byteLength;
+    if (this.raw !== undefined) total += this.raw.byteLength;
+    if (this.offsets !== undefined) total += this.offsets.byteLength;
+    if (this.bitPos !== undefined) total += this.bitPos.byteLength + this.prev!.byteLength + this.riceA!.byteLength;
+    if (this.overflow !== undefined) for (const buf of this.overflow.values()) total += buf.byteLength;
+    return total;
+  }
+}
