@@ -14,11 +14,14 @@ import {
   DEFAULT_GENERATOR_URL,
   DEFAULT_HOST,
   DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+  DEFAULT_LEASE_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_QUERY_BYTES,
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
+  DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_REDIS_URL,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   METRICS_SERVER_ENV_BINDINGS,
   metricsServerFileSchema,
@@ -63,7 +66,18 @@ export interface MetricsServerConfig {
     readonly fastReadPath: boolean;
   };
   readonly prometheus: { readonly fabricSeries: boolean };
+  /** Where snapshots live (SPEC "Cluster (Redis)"); absent means `memory`. */
+  readonly store?: StoreConfig;
 }
+
+/** The `store` section, resolved. */
+export type StoreConfig =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'redis';
+      readonly redis: { readonly url: string; readonly keyPrefix: string };
+      readonly leaseMs: number;
+    };
 
 /** The configuration and whether the file was missing. */
 export interface LoadedConfig {
@@ -120,7 +134,18 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
         fastReadPath: http.fast_read_path ?? true,
       },
       prometheus: { fabricSeries: v.prometheus?.fabric_series ?? true },
+      store: resolveStore(v.store),
     },
+  };
+}
+
+/** The `store` section with its defaults (the schema already checked each value). */
+function resolveStore(store: { readonly kind?: string; readonly redis?: { readonly url?: string; readonly key_prefix?: string }; readonly lease_seconds?: number } | undefined): StoreConfig {
+  if ((store?.kind ?? 'memory').toLowerCase() !== 'redis') return { kind: 'memory' };
+  return {
+    kind: 'redis',
+    redis: { url: store?.redis?.url ?? DEFAULT_REDIS_URL, keyPrefix: store?.redis?.key_prefix ?? DEFAULT_REDIS_KEY_PREFIX },
+    leaseMs: (store?.lease_seconds ?? DEFAULT_LEASE_SECONDS) * 1000,
   };
 }
 

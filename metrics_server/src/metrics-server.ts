@@ -22,6 +22,8 @@ import { PollSource } from './sources/poll-source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
+import { RedisStore } from './store/redis-store.js';
+import { isElectedStore, type DescribedStore } from './store/store-status.js';
 import { CounterTotals } from './views/counter-totals.js';
 import { ViewRegistry, type ViewDefinition } from './views/registry.js';
 import type { RenderExtras } from './views/view-kinds.js';
@@ -38,15 +40,24 @@ export interface MetricsServerDeps {
   readonly logger?: Logger;
   readonly preparer?: SnapshotPreparer;
   readonly renderer?: ViewRenderer;
-  /** Publisher and reader of one store (default: a new MemoryStore). */
-  readonly store?: SnapshotPublisher & SnapshotReader;
+  /** Publisher and reader of one store (default: by config `store.kind`, a new MemoryStore or RedisStore). */
+  readonly store?: ServerStore;
   readonly plugins?: readonly RoutePlugin[];
 }
+
+/** What the server needs of a store: both sides, and an account of itself. */
+export type ServerStore = SnapshotPublisher & SnapshotReader & DescribedStore;
+
+/**
+ * How long start-up waits for Redis before listening without a snapshot (it keeps trying after):
+ * long enough for a warm start, short enough that a dead Redis does not look like a hung process.
+ */
+export const REDIS_START_WAIT_MS = 3000;
 
 /** A running metrics server and its parts. */
 export interface StartedMetricsServer extends RunningService {
   readonly app: FastifyInstance;
-  readonly store: SnapshotPublisher & SnapshotReader;
+  readonly store: ServerStore;
   readonly health: IngestionHealth;
   readonly source: PollSource;
   readonly views: ViewRegistry;
@@ -74,14 +85,19 @@ export function viewDefinitions(config: MetricsServerConfig, counters?: CounterT
 /** Starts a metrics server: listening first, then ingesting. */
 export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
   const logger = deps.logger ?? createLogger(config.logging);
-  const store = deps.store ?? new MemoryStore();
+  const storeConfig = config.store ?? { kind: 'memory' };
+  const store: ServerStore =
+    deps.store ??
+    (storeConfig.kind === 'redis'
+      ? new RedisStore({ url: storeConfig.redis.url, keyPrefix: storeConfig.redis.keyPrefix, leaseMs: storeConfig.leaseMs, logger: logger.child('store') })
+      : new MemoryStore());
   const preparer = deps.preparer ?? new WorkerPreparer();
   const renderer = deps.renderer ?? new WorkerRenderer();
   const health = new IngestionHealth();
   const ingester = new Ingester({ preparer, publisher: store, reader: store, health });
   const packetErrorTotals = config.prometheus.fabricSeries ? new CounterTotals(store, 'packet_errors') : undefined;
   const views = new ViewRegistry(store, renderer, viewDefinitions(config, packetErrorTotals), logger.child('views'));
-  const metrics = new ServerMetrics({ reader: store, health, views });
+  const metrics = new ServerMetrics({ reader: store, health, views, store });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -98,18 +114,43 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     generatorUrl: config.ingestion.generatorUrl.href,
     pollIntervalMs: config.ingestion.pollIntervalMs,
     readinessMaxAgeMs: config.readiness.maxAgeMs,
+    store,
     limits: config.http,
     views,
     plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
   });
 
   const release = async (): Promise<void> => {
+    await closeStore();
     await Promise.all([preparer.close(), renderer.close()]);
     views.close();
     packetErrorTotals?.close();
     metrics.close();
   };
+  // Elected stores (Redis) decide whether this instance polls: only the lease holder does, and a
+  // 304 it sees is passed on so followers' readiness knows the data is still current.
+  const elected = isElectedStore(store) ? store : undefined;
+  const redisStore = store instanceof RedisStore ? store : undefined;
+  const stopConfirming = redisStore === undefined ? undefined : health.onRecord((record) => {
+    if (record.outcome === 'not_modified') void redisStore.confirm(record.startedAtMs);
+  });
+  const closeStore = async (): Promise<void> => {
+    stopConfirming?.();
+    await redisStore?.close();
+  };
+  let stopped = false;
+  let polling: Promise<void> = Promise.resolve();
+  const followRole = (leader: boolean): void => {
+    // Role changes are serialized: a stop waits for the poll in flight before a later start.
+    polling = polling.then(async () => {
+      if (stopped) return;
+      if (leader) source.start();
+      else await source.stop();
+    });
+  };
   try {
+    // Warm start: the latest published snapshot is loaded before listening, so /readyz is ready at once.
+    if (redisStore !== undefined) await redisStore.start(REDIS_START_WAIT_MS);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await release();
@@ -120,13 +161,21 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     generator: config.ingestion.generatorUrl.href,
     poll_interval_s: config.ingestion.pollIntervalMs / 1000,
     log_level: config.logging.level,
+    store: storeConfig.kind,
+    ...(redisStore !== undefined ? { role: redisStore.isLeader() ? 'leader' : 'follower', version: redisStore.current()?.version ?? null } : {}),
   });
-  source.start();
+  if (elected === undefined) source.start();
+  else {
+    elected.onRoleChange(followRole);
+    if (elected.isLeader()) followRole(true);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.child('server').info('shutting down: draining requests');
+      stopped = true;
+      await polling;
       await source.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
