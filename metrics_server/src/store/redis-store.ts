@@ -47,6 +47,7 @@ export interface RedisStoreOptions {
 
 /** Counts shown in Status. */
 interface StoreCounts {
+  publishesAttempted: number;
   publishesAccepted: number;
   publishesRefused: number;
   publishesFailed: number;
@@ -95,7 +96,7 @@ export class RedisStore implements SnapshotPublisher, SnapshotReader, DescribedS
   private bidNotBeforeMs = 0;
   /** The version whose stored bytes were refused (not fetched again). */
   private refusedVersion: number | undefined;
-  private readonly counts: StoreCounts = { publishesAccepted: 0, publishesRefused: 0, publishesFailed: 0, snapshotsApplied: 0, contentsRejected: 0, leasesTaken: 0 };
+  private readonly counts: StoreCounts = { publishesAttempted: 0, publishesAccepted: 0, publishesRefused: 0, publishesFailed: 0, snapshotsApplied: 0, contentsRejected: 0, leasesTaken: 0 };
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
   private electing: Promise<void> | undefined;
@@ -162,8 +163,11 @@ export class RedisStore implements SnapshotPublisher, SnapshotReader, DescribedS
    * when Redis is unreachable the leader swaps locally anyway and says so in Status.
    */
   async publish(content: SnapshotContent): Promise<Snapshot> {
-    if (!this.leader) throw new PublishRefused('this instance is not the leader');
+    // No local "am I still leader?" shortcut: a poll that was in flight when this instance was paused
+    // or replaced reaches Redis, and Redis refuses it by its term. That is the guarantee, and it is
+    // what Status counts (attempted and refused).
     const term = this.term;
+    this.counts.publishesAttempted += 1;
     for (let attempt = 0; ; attempt++) {
       const version = Math.max(this.snapshot?.version ?? 0, this.storedVersion) + 1;
       const made = Snapshot.fromContent({ version, term }, content, this.snapshot);
@@ -175,10 +179,12 @@ export class RedisStore implements SnapshotPublisher, SnapshotReader, DescribedS
         reply = integers(await this.connection.run(PUBLISH, [this.keys.term, this.keys.version, this.keys.snapshot, this.keys.confirmed], [String(term), String(version), wireOf(snapshot), this.keys.channel, String(Date.now())]));
         this.answered();
       } catch (err) {
-        // Unreachable or slow: keep serving what we ingested (the next publish refills Redis).
         this.failed(errorText(err), err instanceof RedisTimeout);
         this.counts.publishesFailed += 1;
         this.lastPublish = { version, term, outcome: 'failed', atMs: Date.now(), error: errorText(err) };
+        // Unreachable or slow: the leader keeps serving what it ingested (its next publish refills
+        // Redis); an instance that is no longer leader has no business swapping in its own data.
+        if (!this.leader) throw err;
         this.swap(snapshot);
         return snapshot;
       }
@@ -193,6 +199,7 @@ export class RedisStore implements SnapshotPublisher, SnapshotReader, DescribedS
         return snapshot;
       }
       if (state === -1 && attempt === 0 && newest === term) {
+        this.counts.publishesAttempted += 1;
         // Redis holds a version at least as high (a hostile value, or a leader before us we had not
         // followed yet): number past it and try once more.
         this.storedVersion = Math.max(this.storedVersion, stored);
@@ -232,7 +239,7 @@ export class RedisStore implements SnapshotPublisher, SnapshotReader, DescribedS
         instance_id: this.instanceId,
         newest_term: this.newestTerm,
         stored_version: this.storedVersion,
-        publishes: { accepted: this.counts.publishesAccepted, refused: this.counts.publishesRefused, failed: this.counts.publishesFailed },
+        publishes: { attempted: this.counts.publishesAttempted, accepted: this.counts.publishesAccepted, refused: this.counts.publishesRefused, failed: this.counts.publishesFailed },
         snapshots_applied: this.counts.snapshotsApplied,
         contents_rejected: this.counts.contentsRejected,
         leases_taken: this.counts.leasesTaken,
