@@ -22,7 +22,7 @@ import { PollSource } from './sources/poll-source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
-import { RedisStore } from './store/redis-store.js';
+import type { RedisStore } from './store/redis-store.js';
 import { isElectedStore, type DescribedStore } from './store/store-status.js';
 import { CounterTotals } from './views/counter-totals.js';
 import { ViewRegistry, type ViewDefinition } from './views/registry.js';
@@ -86,11 +86,13 @@ export function viewDefinitions(config: MetricsServerConfig, counters?: CounterT
 export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
   const logger = deps.logger ?? createLogger(config.logging);
   const storeConfig = config.store ?? { kind: 'memory' };
-  const store: ServerStore =
-    deps.store ??
-    (storeConfig.kind === 'redis'
-      ? new RedisStore({ url: storeConfig.redis.url, keyPrefix: storeConfig.redis.keyPrefix, leaseMs: storeConfig.leaseMs, logger: logger.child('store') })
-      : new MemoryStore());
+  // node-redis is loaded only when configured: a memory-store server starts as fast as before.
+  let redisStore: RedisStore | undefined;
+  if (deps.store === undefined && storeConfig.kind === 'redis') {
+    const { RedisStore } = await import('./store/redis-store.js');
+    redisStore = new RedisStore({ url: storeConfig.redis.url, keyPrefix: storeConfig.redis.keyPrefix, leaseMs: storeConfig.leaseMs, logger: logger.child('store') });
+  }
+  const store: ServerStore = deps.store ?? redisStore ?? new MemoryStore();
   const preparer = deps.preparer ?? new WorkerPreparer();
   const renderer = deps.renderer ?? new WorkerRenderer();
   const health = new IngestionHealth();
@@ -130,7 +132,6 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   // Elected stores (Redis) decide whether this instance polls: only the lease holder does, and a
   // 304 it sees is passed on so followers' readiness knows the data is still current.
   const elected = isElectedStore(store) ? store : undefined;
-  const redisStore = store instanceof RedisStore ? store : undefined;
   const stopConfirming = redisStore === undefined ? undefined : health.onRecord((record) => {
     if (record.outcome === 'not_modified') void redisStore.confirm(record.startedAtMs);
   });

@@ -82,7 +82,11 @@ async function npmStart(t: { after(fn: () => void): void }): Promise<{ npm: Chil
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   // npm start builds first (incrementally): allow for a full build on a cold checkout.
   await until(() => answers(`${serverUrl}/healthz`), `npm start to serve (output so far: ${output()})`, 180_000);
-  return { npm, output, serverUrl, generatorUrl: `http://127.0.0.1:${generatorPort}` };
+  // Both must be up before the signal: on a loaded machine the server can answer before the
+  // generator listens, and a generator stopped mid-start never writes its "stopped" line.
+  const generatorUrl = `http://127.0.0.1:${generatorPort}`;
+  await until(() => answers(`${generatorUrl}/counters`), `the generator to serve (output so far: ${output()})`, 60_000);
+  return { npm, output, serverUrl, generatorUrl };
 }
 
 test('kill -TERM <pid of npm start> stops both services gracefully', async (t) => {
