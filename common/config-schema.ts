@@ -168,6 +168,8 @@ export function expectationOf(schema: TSchema | undefined): string {
     return `must be a non-empty array of ${what}`;
   }
   if (s['type'] === 'string' && s['format'] === 'http-url') return 'must be an http:// or https:// URL';
+  if (s['type'] === 'string' && s['format'] === 'redis-url') return 'must be a redis:// or rediss:// URL';
+  if (s['type'] === 'string' && typeof s['pattern'] === 'string' && typeof s['x-rule'] === 'string') return `must be ${s['x-rule']}`;
   if (s['type'] === 'string') return 'must be a non-empty string without surrounding spaces';
   return 'is invalid';
 }
@@ -190,6 +192,29 @@ ajv.addFormat('http-url', {
     }
   },
 });
+
+ajv.addFormat('redis-url', {
+  type: 'string',
+  validate: (text: string) => {
+    try {
+      const url = new URL(text);
+      return url.protocol === 'redis:' || url.protocol === 'rediss:';
+    } catch {
+      return false;
+    }
+  },
+});
+ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+
+/** A redis:// or rediss:// URL (node-redis's form: `redis://[[user]:password@]host[:port][/db]`). */
+export function redisUrl(description: string, fallback: string): TString {
+  return Type.String({ format: 'redis-url', description, default: fallback });
+}
+
+/** Text matching `pattern`; `rule` says the pattern in words for the error message (`must be ...`). */
+export function textMatching(pattern: string, rule: string, description: string, fallback: string): TString {
+  return Type.String({ pattern, 'x-rule': rule, description, default: fallback });
+}
 
 /** An integer in [min, max]. */
 export function integerIn(min: number, max: number, description: string, fallback?: number): TInteger {

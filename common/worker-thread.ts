@@ -82,6 +82,11 @@ export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
     });
   }
 
+  /** Starts the worker now rather than on the first request (its module load then costs no request anything). */
+  warm(): void {
+    if (!this.closed && this.worker === undefined) this.spawn();
+  }
+
   /** Terminates the worker and fails whatever is in flight. */
   async close(): Promise<void> {
     this.closed = true;

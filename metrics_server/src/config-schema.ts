@@ -4,7 +4,7 @@
  * against this; `metrics_server/config/config.schema.json` is this schema published for editors.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { choiceOf, flag, hostName, httpUrl, integerIn, numberIn, section, type OverrideBinding } from '../../common/config-schema.js';
+import { choiceOf, flag, hostName, httpUrl, integerIn, numberIn, redisUrl, section, textMatching, type OverrideBinding } from '../../common/config-schema.js';
 import { LOGGING_ENV_BINDINGS, loggingSection } from '../../common/logging-config.js';
 import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
 
@@ -51,6 +51,15 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
 /** Idle keep-alive connections close after this. */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 5;
+
+/** Where snapshots live: this process only, or Redis shared by every instance. */
+export const STORE_KINDS = ['memory', 'redis'] as const;
+/** SPEC's Redis address. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
+/** SPEC's key prefix. */
+export const DEFAULT_REDIS_KEY_PREFIX = 'fabric:';
+/** SPEC's lease. */
+export const DEFAULT_LEASE_SECONDS = 5;
 
 /** The schema of `metrics_server/config/config.json`. */
 export const metricsServerFileSchema = section(
@@ -105,6 +114,20 @@ export const metricsServerFileSchema = section(
       },
       'History retention and its checkpoint.',
     ),
+    store: section(
+      {
+        kind: choiceOf(STORE_KINDS, 'memory: this process alone. redis: every instance shares one Redis; one elected instance polls the generator and publishes, every instance serves its own copy. STORE_KIND overrides.', 'memory'),
+        redis: section(
+          {
+            url: redisUrl('redis://[[user]:password@]host[:port][/db] (rediss:// for TLS). REDIS_URL overrides.', DEFAULT_REDIS_URL),
+            key_prefix: textMatching('^[A-Za-z0-9_.:-]{1,64}$', '1 to 64 letters, digits or _ . : -', 'Prefix of every key and channel this cluster uses in Redis; instances with the same prefix form one cluster. REDIS_KEY_PREFIX overrides.', DEFAULT_REDIS_KEY_PREFIX),
+          },
+          'The Redis server (store.kind redis).',
+        ),
+        lease_seconds: numberIn(0.5, 3600, 'How long the ingesting instance\'s lease lasts without renewal (renewed every third of it); the failover time is about this. STORE_LEASE_SECONDS overrides.', DEFAULT_LEASE_SECONDS),
+      },
+      'Where snapshots are kept and shared.',
+    ),
     prometheus: section(
       {
         fabric_series: flag('Export the fabric\'s values as fabric_switch_* series on /metrics.', true),
@@ -130,6 +153,10 @@ export const METRICS_SERVER_ENV_BINDINGS: readonly OverrideBinding[] = [
   { name: 'GENERATOR_URL', key: 'ingestion.generator_url', kind: 'string' },
   { name: 'METRICS_SERVER_HOST', key: 'http.host', kind: 'string' },
   { name: 'METRICS_SERVER_PORT', key: 'http.port', kind: 'number' },
+  { name: 'STORE_KIND', key: 'store.kind', kind: 'string' },
+  { name: 'REDIS_URL', key: 'store.redis.url', kind: 'string' },
+  { name: 'REDIS_KEY_PREFIX', key: 'store.redis.key_prefix', kind: 'string' },
+  { name: 'STORE_LEASE_SECONDS', key: 'store.lease_seconds', kind: 'number' },
 ];
 
 /** Command-line options that override a key (`--host`, `--port`). */

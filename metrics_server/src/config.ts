@@ -19,11 +19,14 @@ import {
   DEFAULT_HOST,
   DEFAULT_INGESTION_FORMAT,
   DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+  DEFAULT_LEASE_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_QUERY_BYTES,
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
+  DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_REDIS_URL,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
   DEFAULT_STREAM_KEEP_ALIVE_SECONDS,
   DEFAULT_STREAM_MAX_CLIENTS,
@@ -82,7 +85,18 @@ export interface MetricsServerConfig {
     readonly maxBufferedBytes: number | undefined;
     readonly keepAliveMs: number;
   };
+  /** Where snapshots live (SPEC "Cluster (Redis)"); absent means `memory`. */
+  readonly store?: StoreConfig;
 }
+
+/** The `store` section, resolved. */
+export type StoreConfig =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'redis';
+      readonly redis: { readonly url: string; readonly keyPrefix: string };
+      readonly leaseMs: number;
+    };
 
 /** The configuration and whether the file was missing. */
 export interface LoadedConfig {
@@ -151,7 +165,18 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
         maxBufferedBytes: v.stream?.max_buffered_bytes,
         keepAliveMs: (v.stream?.keep_alive_seconds ?? DEFAULT_STREAM_KEEP_ALIVE_SECONDS) * 1000,
       },
+      store: resolveStore(v.store),
     },
+  };
+}
+
+/** The `store` section with its defaults (the schema already checked each value). */
+function resolveStore(store: { readonly kind?: string; readonly redis?: { readonly url?: string; readonly key_prefix?: string }; readonly lease_seconds?: number } | undefined): StoreConfig {
+  if ((store?.kind ?? 'memory').toLowerCase() !== 'redis') return { kind: 'memory' };
+  return {
+    kind: 'redis',
+    redis: { url: store?.redis?.url ?? DEFAULT_REDIS_URL, keyPrefix: store?.redis?.key_prefix ?? DEFAULT_REDIS_KEY_PREFIX },
+    leaseMs: (store?.lease_seconds ?? DEFAULT_LEASE_SECONDS) * 1000,
   };
 }
 

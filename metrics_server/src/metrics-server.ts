@@ -31,6 +31,8 @@ import type { TelemetrySource } from './sources/source.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { SnapshotPublisher } from './store/publisher.js';
 import type { SnapshotReader } from './store/reader.js';
+import type { RedisStore } from './store/redis-store.js';
+import { isElectedStore, type DescribedStore } from './store/store-status.js';
 import { CounterTotals } from './views/counter-totals.js';
 import { ViewRegistry, type ViewDefinition } from './views/registry.js';
 import type { RenderExtras } from './views/view-kinds.js';
@@ -47,17 +49,26 @@ export interface MetricsServerDeps {
   readonly logger?: Logger;
   readonly preparer?: SnapshotPreparer;
   readonly renderer?: ViewRenderer;
-  /** Publisher and reader of one store (default: a new MemoryStore). */
-  readonly store?: SnapshotPublisher & SnapshotReader;
+  /** Publisher and reader of one store (default: by config `store.kind`, a new MemoryStore or RedisStore). */
+  readonly store?: ServerStore;
   readonly plugins?: readonly RoutePlugin[];
   /** A deliberate leak for the soak's negative control (soak-hooks.ts); absent in production. */
   readonly leak?: LeakSpec;
 }
 
+/** What the server needs of a store: both sides, and an account of itself. */
+export type ServerStore = SnapshotPublisher & SnapshotReader & DescribedStore;
+
+/**
+ * How long start-up waits for Redis before listening without a snapshot (it keeps trying after):
+ * long enough for a warm start, short enough that a dead Redis does not look like a hung process.
+ */
+export const REDIS_START_WAIT_MS = 3000;
+
 /** A running metrics server and its parts. */
 export interface StartedMetricsServer extends RunningService {
   readonly app: FastifyInstance;
-  readonly store: SnapshotPublisher & SnapshotReader;
+  readonly store: ServerStore;
   readonly health: IngestionHealth;
   /** The poll source: the source in poll mode, the stand-in in push mode. */
   readonly source: PollSource;
@@ -94,7 +105,14 @@ export function viewDefinitions(config: MetricsServerConfig, counters?: CounterT
 /** Starts a metrics server: listening first, then ingesting. */
 export async function startMetricsServer(config: MetricsServerConfig, deps: MetricsServerDeps = {}): Promise<StartedMetricsServer> {
   const logger = deps.logger ?? createLogger(config.logging);
-  const store = deps.store ?? new MemoryStore();
+  const storeConfig = config.store ?? { kind: 'memory' };
+  // node-redis is loaded only when configured: a memory-store server starts as fast as before.
+  let redisStore: RedisStore | undefined;
+  if (deps.store === undefined && storeConfig.kind === 'redis') {
+    const { RedisStore } = await import('./store/redis-store.js');
+    redisStore = new RedisStore({ url: storeConfig.redis.url, keyPrefix: storeConfig.redis.keyPrefix, leaseMs: storeConfig.leaseMs, logger: logger.child('store') });
+  }
+  const store: ServerStore = deps.store ?? redisStore ?? new MemoryStore();
   const preparer = deps.preparer ?? new WorkerPreparer();
   const renderer = deps.renderer ?? new WorkerRenderer();
   const health = new IngestionHealth();
@@ -116,7 +134,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   // Before the first snapshot can arrive: a restarted server serves the history it had.
   await checkpointer?.load();
   const stopFollowing = history?.follow(store);
-  const metrics = new ServerMetrics({ reader: store, health, views, streams, ...(history !== undefined ? { history } : {}) });
+  const metrics = new ServerMetrics({ reader: store, health, views, streams, store, ...(history !== undefined ? { history } : {}) });
   const source = new PollSource(
     {
       url: config.ingestion.generatorUrl,
@@ -149,6 +167,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     ingestionMode: config.ingestion.mode,
     ...(push !== undefined ? { streamStatus: () => push.status() } : {}),
     readinessMaxAgeMs: config.readiness.maxAgeMs,
+    store,
     limits: config.http,
     views,
     streamClients: () => ({ clients: streams.clientCount, slow_clients_dropped: streams.droppedSlowClients }),
@@ -164,13 +183,36 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   });
 
   const release = async (): Promise<void> => {
+    await closeStore();
     await Promise.all([preparer.close(), renderer.close()]);
     views.close();
     packetErrorTotals?.close();
     stopFollowing?.();
     metrics.close();
   };
+  // Elected stores (Redis) decide whether this instance polls: only the lease holder does, and a
+  // 304 it sees is passed on so followers' readiness knows the data is still current.
+  const elected = isElectedStore(store) ? store : undefined;
+  const stopConfirming = redisStore === undefined ? undefined : health.onRecord((record) => {
+    if (record.outcome === 'not_modified') void redisStore.confirm(record.startedAtMs);
+  });
+  const closeStore = async (): Promise<void> => {
+    stopConfirming?.();
+    await redisStore?.close();
+  };
+  let stopped = false;
+  let polling: Promise<void> = Promise.resolve();
+  const followRole = (leader: boolean): void => {
+    // Role changes are serialized: a stop waits for the poll in flight before a later start.
+    polling = polling.then(async () => {
+      if (stopped) return;
+      if (leader) running.start();
+      else await running.stop();
+    });
+  };
   try {
+    // Warm start: the latest published snapshot is loaded before listening, so /readyz is ready at once.
+    if (redisStore !== undefined) await redisStore.start(REDIS_START_WAIT_MS);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await release();
@@ -183,10 +225,18 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     mode: config.ingestion.mode,
     ...(push !== undefined ? { stream: config.ingestion.streamUrl.href } : {}),
     log_level: config.logging.level,
+    store: storeConfig.kind,
+    ...(redisStore !== undefined ? { role: redisStore.isLeader() ? 'leader' : 'follower', version: redisStore.current()?.version ?? null } : {}),
   });
   const stopLeak = deps.leak === undefined ? undefined : injectLeak(deps.leak, store, app.server, logger.child('soak'));
   const removeHeapProbe = installHeapProbe(logger.child('soak'));
-  running.start();
+  if (elected === undefined) running.start();
+  else {
+    // Any instance may be elected at any moment: its ingestion worker is started now, not at failover.
+    preparer.warm?.();
+    elected.onRoleChange(followRole);
+    if (elected.isLeader()) followRole(true);
+  }
   checkpointer?.start();
 
   let stopping: Promise<void> | undefined;
@@ -195,6 +245,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       logger.child('server').info('shutting down: draining requests');
       stopLeak?.();
       removeHeapProbe();
+      stopped = true;
+      await polling;
       await running.stop();
       // The last snapshot taken, then written: the next start serves the same history.
       await checkpointer?.stop();

@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { HistoryStore } from '../history/history-store.js';
 import { confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { eventLoopDelay } from '../perf/event-loop-delay.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
+import type { DescribedStore, StoreStatus } from '../store/store-status.js';
 import { errorJson } from './errors.js';
 import { READINESS_PATH } from './request-log.js';
 import { JSON_TYPE, SNAPSHOT_AGE_HEADER, ageHeaderValue } from './telemetry-routes.js';
@@ -27,6 +29,8 @@ export interface StatusContext {
   readonly streamClients?: () => object;
   /** The history and its limits, when config `history.enabled` is on. */
   readonly history?: { readonly store: HistoryStore; readonly retentionSeconds: number; readonly maxMemoryBytes: number; readonly extra?: () => Record<string, unknown> };
+  /** The store's own account (Status `store` section); absent: a memory store. */
+  readonly store?: DescribedStore;
 }
 
 /** Status's `history` section: size, span, and what the memory limit dropped early. */
@@ -51,6 +55,38 @@ function historySection(ctx: StatusContext): Record<string, unknown> | null {
   };
 }
 
+const MEMORY_STATUS: StoreStatus = { kind: 'memory', role: 'leader', term: 0, connected: true };
+
+/**
+ * When the served data was last confirmed current: by this instance's own polls, or (on a follower of
+ * a Redis cluster) by the leader's, as announced through the store.
+ */
+export function confirmedAtMs(ctx: StatusContext, snapshot: Snapshot): number {
+  return Math.max(confirmedCurrentAtMs(snapshot, ctx.health), ctx.store?.confirmedAtMs() ?? Number.NEGATIVE_INFINITY);
+}
+
+/** The Status `store` section. */
+export function storeSection(status: StoreStatus): Record<string, unknown> {
+  return {
+    kind: status.kind,
+    role: status.role,
+    term: status.term,
+    connected: status.connected,
+    last_error: status.lastError === undefined ? null : { message: status.lastError.message, at: seconds(status.lastError.atMs) },
+    last_publish:
+      status.lastPublish === undefined
+        ? null
+        : {
+            version: status.lastPublish.version,
+            term: status.lastPublish.term,
+            outcome: status.lastPublish.outcome,
+            at: seconds(status.lastPublish.atMs),
+            ...(status.lastPublish.error !== undefined ? { error: status.lastPublish.error } : {}),
+          },
+    ...(status.details ?? {}),
+  };
+}
+
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -65,10 +101,11 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
         ? null
         : {
             version: snapshot.version,
+            term: snapshot.term,
             ingested_at: snapshot.timestamp,
             age_seconds: round(snapshot.ageSeconds(nowMs), 3),
-            confirmed_at: seconds(confirmedCurrentAtMs(snapshot, health)),
-            confirmed_age_seconds: round(Math.max(0, nowMs - confirmedCurrentAtMs(snapshot, health)) / 1000, 3),
+            confirmed_at: seconds(confirmedAtMs(ctx, snapshot)),
+            confirmed_age_seconds: round(Math.max(0, nowMs - confirmedAtMs(ctx, snapshot)) / 1000, 3),
             switches: snapshot.switchCount,
             metrics: snapshot.metrics.length,
             metric_names: snapshot.metrics,
@@ -97,6 +134,7 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
     },
     ...(ctx.streamClients !== undefined ? { streams: ctx.streamClients() } : {}),
     history: historySection(ctx),
+    store: storeSection(ctx.store?.status() ?? MEMORY_STATUS),
     // Main-thread event-loop delay in fixed windows (perf/event-loop-delay.ts).
     event_loop: eventLoopDelay.report(),
   };
@@ -105,10 +143,13 @@ export function statusDocument(ctx: StatusContext, nowMs: number = Date.now()): 
 /** Why the server is not ready, or undefined when it is. */
 export function notReadyReason(ctx: StatusContext, nowMs: number = Date.now()): string | undefined {
   const snapshot = ctx.reader.current();
-  if (snapshot === undefined) return 'no snapshot ingested yet';
-  const unconfirmedMs = nowMs - confirmedCurrentAtMs(snapshot, ctx.health);
+  const store = ctx.store?.status();
+  // Say why the store cannot help: a follower waits for Redis, not for a poll of its own.
+  const storeWhy = store === undefined || store.connected ? '' : `; store ${store.kind} not connected${store.lastError === undefined ? '' : `: ${store.lastError.message}`}`;
+  if (snapshot === undefined) return `no snapshot ingested yet${storeWhy}`;
+  const unconfirmedMs = nowMs - confirmedAtMs(ctx, snapshot);
   if (unconfirmedMs > ctx.readinessMaxAgeMs) {
-    return `snapshot v${snapshot.version} not confirmed current for ${(unconfirmedMs / 1000).toFixed(1)} s (limit ${ctx.readinessMaxAgeMs / 1000} s; the data is ${snapshot.ageSeconds(nowMs).toFixed(1)} s old)`;
+    return `snapshot v${snapshot.version} not confirmed current for ${(unconfirmedMs / 1000).toFixed(1)} s (limit ${ctx.readinessMaxAgeMs / 1000} s; the data is ${snapshot.ageSeconds(nowMs).toFixed(1)} s old)${storeWhy}`;
   }
   return undefined;
 }

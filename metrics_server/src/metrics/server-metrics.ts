@@ -14,6 +14,7 @@ import { INGEST_OUTCOMES, confirmedCurrentAtMs, type IngestionHealth } from '../
 import { ROW_REJECT_REASONS } from '../ingest/parse-outcome.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
+import type { DescribedStore } from '../store/store-status.js';
 import type { ViewRegistry } from '../views/registry.js';
 
 /** The fabric series' view for a text-format scrape (views/view-kinds.ts). */
@@ -34,6 +35,8 @@ export interface ServerMetricsOptions {
   readonly streams?: { readonly clientCount: number; readonly droppedSlowClients: number };
   /** The history, when enabled: its samples, bytes, span and early drops become gauges. */
   readonly history?: HistoryStore;
+  /** The store's own state (role, term, connection); absent: a memory store. */
+  readonly store?: DescribedStore;
 }
 
 /** The server's prom-client registries and the `/metrics` plugin. */
@@ -45,7 +48,7 @@ export class ServerMetrics {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: ServerMetricsOptions) {
-    const { reader, health } = options;
+    const { reader, health, store } = options;
     registerBuildInfo(this.registries, 'metrics_server');
     const add = <T extends string>(metric: Counter<T> | Histogram<T>): void => registerInBoth(this.registries, metric);
     // prom-client registers into its global registry unless told otherwise: `registers: []`.
@@ -94,8 +97,20 @@ export class ServerMetrics {
     gauge('metrics_server_snapshot_age_seconds', 'Seconds since the served snapshot was ingested; absent before the first snapshot.', () => reader.current()?.ageSeconds());
     gauge('metrics_server_snapshot_confirmed_age_seconds', 'Seconds since the served snapshot was last confirmed current (new snapshot or 304); readiness and the stale-data alert use it; absent before the first snapshot.', () => {
       const snapshot = reader.current();
-      return snapshot === undefined ? undefined : Math.max(0, Date.now() - confirmedCurrentAtMs(snapshot, health)) / 1000;
+      if (snapshot === undefined) return undefined;
+      // A follower's data is confirmed by the leader's polls, announced through the store.
+      const confirmed = Math.max(confirmedCurrentAtMs(snapshot, health), store?.confirmedAtMs() ?? Number.NEGATIVE_INFINITY);
+      return Math.max(0, Date.now() - confirmed) / 1000;
     });
+    if (store !== undefined) {
+      gauge('metrics_server_store_leader', '1 while this instance holds the ingestion lease (always 1 with the memory store), else 0.', () => (store.status().role === 'leader' ? 1 : 0));
+      gauge('metrics_server_store_term', 'The fencing term this instance publishes under (leader) or the newest it has seen (follower); 0 with the memory store.', () => store.status().term);
+      gauge('metrics_server_store_connected', '1 while the snapshot store answers, else 0.', () => (store.status().connected ? 1 : 0));
+      gauge('metrics_server_store_refused_publishes', 'Publishes the store refused since start (a newer term existed: this instance had been replaced).', () => {
+        const publishes = store.status().details?.['publishes'] as { refused?: number } | undefined;
+        return publishes?.refused ?? 0;
+      });
+    }
     gauge('metrics_server_snapshot_timestamp_seconds', 'Ingestion time (Unix seconds) of the served snapshot: the timestamp of every API answer.', () => reader.current()?.timestamp);
     gauge('metrics_server_snapshot_version', 'Version of the served snapshot (the ETag of API answers).', () => reader.current()?.version);
     gauge('metrics_server_snapshot_switches', 'Switches in the served snapshot.', () => reader.current()?.switchCount ?? 0);

@@ -6,6 +6,7 @@
 import { Snapshot, type SnapshotContent } from '../snapshot/snapshot.js';
 import type { SnapshotPublisher } from './publisher.js';
 import type { SnapshotListener, SnapshotReader } from './reader.js';
+import type { DescribedStore, StoreStatus } from './store-status.js';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -14,7 +15,7 @@ export interface MemoryStoreOptions {
 }
 
 /** Publisher and reader in one process; versions count up from `firstVersion`. */
-export class MemoryStore implements SnapshotPublisher, SnapshotReader {
+export class MemoryStore implements SnapshotPublisher, SnapshotReader, DescribedStore {
   private snapshot: Snapshot | undefined;
   private nextVersion: number;
   private readonly listeners = new Set<SnapshotListener>();
@@ -40,6 +41,15 @@ export class MemoryStore implements SnapshotPublisher, SnapshotReader {
     this.snapshot = made.value;
     for (const listener of this.listeners) listener(made.value);
     return made.value;
+  }
+
+  status(): StoreStatus {
+    // One process is always its own ingester, and always reaches its own memory.
+    return { kind: 'memory', role: 'leader', term: 0, connected: true };
+  }
+
+  confirmedAtMs(): number | undefined {
+    return undefined;
   }
 
   onPublish(listener: SnapshotListener): () => void {

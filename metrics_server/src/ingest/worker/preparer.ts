@@ -13,6 +13,8 @@ export interface SnapshotPreparer {
   prepare(body: Uint8Array, format?: BodyFormat): Promise<PrepareResult>;
   /** A delta applied to `base` (a snapshot's block); the same failure rules as `prepare`. */
   prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult>;
+  /** Gets ready ahead of the first body (a follower that may become leader: failover then pays no worker start-up). */
+  warm?(): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,10 @@ export class InlinePreparer implements SnapshotPreparer {
  */
 export class WorkerPreparer implements SnapshotPreparer {
   private readonly client = new WorkerClient<PrepareRequest, PrepareAnswer>(new URL('./prepare-worker.js', import.meta.url), 'ingestion');
+
+  warm(): void {
+    this.client.warm();
+  }
 
   async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
     const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format }), ownedBuffers([body]));
