@@ -205,6 +205,9 @@ async function main(): Promise<number> {
   let running = true;
 
   // Sample the generator's CSV ten times a tick, so every tick it served is known.
+  // Each new tick the sampler sees wakes whoever waits for one (the restarts, below).
+  let lastTickEtag: string | undefined;
+  let tickWaiters: (() => void)[] = [];
   const sampler = (async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     while (running) {
@@ -212,11 +215,21 @@ async function main(): Promise<number> {
       if (reply?.status === 200) {
         const fingerprint = csvFingerprint(reply.body);
         if (fingerprint !== undefined) generatorFingerprints.add(fingerprint);
+        if (reply.etag !== lastTickEtag) {
+          lastTickEtag = reply.etag;
+          for (const wake of tickWaiters) wake();
+          tickWaiters = [];
+        }
       }
       await sleep(100);
     }
     agent.destroy();
   })();
+  const nextTickSampled = (timeoutMs: number): Promise<void> =>
+    new Promise((resolveWait) => {
+      tickWaiters.push(resolveWait);
+      setTimeout(resolveWait, timeoutMs);
+    });
 
   const reader = async (n: number): Promise<void> => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -313,6 +326,10 @@ async function main(): Promise<number> {
   const restarts = (async () => {
     for (const at of [1 / 3, 2 / 3]) {
       await sleep(Math.max(0, started + seconds * 1000 * at - Date.now()));
+      // Stop right after the sampler has seen a new tick, so the run's last tick (which the server
+      // may have ingested) is one the sampler holds: a tick served in the last moments before a stop
+      // and never sampled would count as a torn read (seen once under a load average of 20).
+      await nextTickSampled(5000);
       await stopProcess(generator);
       process.stdout.write(`soak: generator stopped at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       await sleep(2500);
