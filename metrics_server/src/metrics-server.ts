@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { dashboardPlugin } from './http/dashboard-routes.js';
 import { Ingester } from './ingest/ingester.js';
 import { IngestionHealth } from './ingest/ingestion-health.js';
 import { WorkerPreparer, type SnapshotPreparer } from './ingest/worker/preparer.js';
@@ -103,7 +104,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     readinessMaxAgeMs: config.readiness.maxAgeMs,
     limits: config.http,
     views,
-    plugins: [metrics.plugin(), ...(deps.plugins ?? [])],
+    plugins: [metrics.plugin(), dashboardPlugin(), ...(deps.plugins ?? [])],
   });
 
   const release = async (): Promise<void> => {
