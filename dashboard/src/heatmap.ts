@@ -133,6 +133,12 @@ export class Heatmap {
     return this.lastDrawMs;
   }
 
+  /** The centre of a switch's cell, CSS px from the canvas's top left (for tests and the bench). */
+  cellCenter(row: number): { x: number; y: number } {
+    const { cols, cell } = this.layout;
+    return { x: (row % cols) * cell + cell / 2, y: Math.floor(row / cols) * cell + cell / 2 };
+  }
+
   private drawLegendBar(): void {
     const bar = this.legend.bar;
     const ctx = bar.getContext('2d');

@@ -30,6 +30,8 @@ const MIN_TICK_MS = 1000;
 const MAX_TICK_MS = 5000;
 /** A stream the server refused (404, 503) is tried again after this long. */
 const STREAM_RETRY_MS = 30_000;
+/** A stream that was up and is gone for good (closed) is tried again sooner. */
+const LOST_STREAM_RETRY_MS = 5000;
 
 /** The stream with its polling fallback, and the health poll. */
 export class LiveFeed {
@@ -75,16 +77,29 @@ export class LiveFeed {
       if (source.readyState === EventSource.CLOSED) {
         // Refused outright (404 on a server without streams, 503, a wrong content type): the browser
         // gives up, so do we for a while, polling instead.
-        this.source = undefined;
-        source.close();
-        this.on.mode('polling', this.everConnected ? 'Live stream lost: polling instead' : undefined);
-        setTimeout(() => this.openStream(), STREAM_RETRY_MS);
+        this.giveUpStream(source);
       } else if (wasUp) {
         // The browser reconnects by itself (with Last-Event-ID); poll until it is back.
         this.on.mode('polling', 'Live stream lost: reconnecting, polling meanwhile');
       }
-      if (this.knownVersion === undefined) void this.tick();
     });
+  }
+
+  /**
+   * Ends the stream as a dead connection would (the tests' way of killing it: a browser cannot be
+   * made to drop one connection otherwise); the page falls back to polling and retries later.
+   */
+  dropStream(): void {
+    if (this.source !== undefined) this.giveUpStream(this.source);
+  }
+
+  private giveUpStream(source: EventSource): void {
+    this.streamUp = false;
+    this.source = undefined;
+    source.close();
+    this.on.mode('polling', this.everConnected ? 'Live stream lost: polling instead' : undefined);
+    setTimeout(() => this.openStream(), this.everConnected ? LOST_STREAM_RETRY_MS : STREAM_RETRY_MS);
+    void this.tick();
   }
 
   private event(e: MessageEvent<unknown>, kind: 'snapshot' | 'changes'): void {

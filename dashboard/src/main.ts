@@ -34,6 +34,10 @@ export interface DashboardProbe {
   top: string;
   /** Redraws the heatmap now and returns how long it took (the bench calls it repeatedly). */
   redrawHeatmap(): number;
+  /** Where a switch's heatmap cell is (CSS px within the canvas), if it is shown. */
+  cellCenter(id: string): { x: number; y: number } | undefined;
+  /** Drops the live stream as a dead connection would (tests). */
+  dropStream(): void;
 }
 
 declare global {
@@ -115,6 +119,11 @@ const probe: DashboardProbe = {
     return top.state;
   },
   redrawHeatmap: () => (probe.heatmapMs = heatmap.draw()),
+  cellCenter: (id) => {
+    const row = model.index.get(id);
+    return row === undefined ? undefined : heatmap.cellCenter(row);
+  },
+  dropStream: () => feed.dropStream(),
 };
 window.fabricDashboard = probe;
 
