@@ -38,7 +38,7 @@ export function str(value: unknown): string | undefined {
 
 /** GETs a same-origin path and parses its JSON; non-2xx throws HttpStatusError. */
 export async function getJson(path: string, signal?: AbortSignal): Promise<{ body: unknown; etag: string | null }> {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store', ...(signal === undefined ? {} : { signal }) });
+  const res = await fetch(path, { headers: { accept: 'application/json' }, ...(signal === undefined ? {} : { signal }) });
   const text = await res.text();
   let body: unknown = undefined;
   try {
