@@ -2,9 +2,10 @@
  * The switch detail: the switch's current values and one uPlot time-series chart per metric, from
  * GetHistory over the chosen window, extended live with every new snapshot (stream or poll). On a
  * server without history (GetHistory answers 404 "no such endpoint") the charts start empty, say so,
- * and still grow from the moment the detail was opened.
+ * and still grow from the moment the detail was opened. uPlot is loaded on the first open (its own
+ * chunk), so the page's first data does not wait for a chart library it may never use.
  */
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import { endpointMissing, fetchHistory, type HistoryPoint } from './api.js';
 import { formatValue } from './format.js';
 import type { FabricModel } from './model.js';
@@ -58,11 +59,15 @@ export class SwitchDetail {
     this.updateValues();
     const metrics = [...this.model.metrics];
     const width = Math.max(240, this.elements.charts.clientWidth - 8);
+    const since = `-${this.elements.window.value}`;
+    const history = Promise.allSettled(metrics.map((metric) => fetchHistory(id, metric, since)));
+    const { default: UPlot } = await import('uplot');
+    if (generation !== this.generation) return;
     this.charts = metrics.map((metric) => {
       const box = document.createElement('div');
       box.className = 'chart';
       this.elements.charts.append(box);
-      const plot = new uPlot(
+      const plot = new UPlot(
         {
           width,
           height: 110,
@@ -81,8 +86,7 @@ export class SwitchDetail {
       );
       return { metric, plot, t: [], v: [] };
     });
-    const since = `-${this.elements.window.value}`;
-    const results = await Promise.allSettled(metrics.map((metric) => fetchHistory(id, metric, since)));
+    const results = await history;
     if (generation !== this.generation) return;
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure !== undefined) {

@@ -10,6 +10,10 @@ import { formatValue } from './format.js';
 import { LINK_STATUS, sortedSample, type FabricModel } from './model.js';
 
 const DOWN_WORD = packRgba(DOWN_RGB);
+/** The scale as CSS colours, made once: the detailed path sets one per cell. */
+const SCALE_CSS = Array.from({ length: 256 }, (_, i) => cssRgb(scaleRgb(i / 255)));
+const DOWN_CSS = cssRgb(DOWN_RGB);
+const MISSING_CSS = cssRgb(MISSING_RGB);
 const MISSING_WORD = packRgba(MISSING_RGB);
 /** Cells at least this big (CSS px) are drawn one by one, with a gap and a cross over down links. */
 const DETAILED_CELL = 6;
@@ -31,6 +35,10 @@ export class Heatmap {
   /** Duration of the last redraw, ms (read by the bench and the tests). */
   lastDrawMs = 0;
   private hoverRow = -1;
+  /** The canvas's CSS size, kept by a ResizeObserver so a redraw never forces a layout. */
+  private size = { width: 1, height: 1 };
+  /** The one-pixel-per-switch image, reused while the grid keeps its shape. */
+  private image: ImageData | undefined;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -48,6 +56,11 @@ export class Heatmap {
       if (row !== -1) this.onSelect(this.model.ids[row]!);
     });
     this.drawLegendBar();
+    this.size = { width: Math.max(1, canvas.clientWidth), height: Math.max(1, canvas.clientHeight) };
+    new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]?.contentRect;
+      if (box !== undefined) this.size = { width: Math.max(1, box.width), height: Math.max(1, box.height) };
+    }).observe(canvas);
   }
 
   /** The metric the cells are coloured by. */
@@ -65,8 +78,7 @@ export class Heatmap {
     const started = performance.now();
     const { model, canvas } = this;
     const n = model.ids.length;
-    const width = Math.max(1, canvas.clientWidth);
-    const height = Math.max(1, canvas.clientHeight);
+    const { width, height } = this.size;
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
       canvas.width = Math.round(width * dpr);
@@ -90,7 +102,8 @@ export class Heatmap {
         const y = Math.floor(row / cols) * cell;
         const down = link !== undefined && link[row] === 0;
         const v = column === undefined ? NaN : column[row]!;
-        ctx.fillStyle = down ? cssRgb(DOWN_RGB) : v !== v ? cssRgb(MISSING_RGB) : cssRgb(scaleRgb((v - lo) / (hi - lo)));
+        const i = (v - lo) * scale;
+        ctx.fillStyle = down ? DOWN_CSS : v !== v ? MISSING_CSS : SCALE_CSS[i <= 0 ? 0 : i >= 255 ? 255 : i | 0]!;
         ctx.fillRect(x, y, cell - gap, cell - gap);
         if (down) {
           ctx.strokeStyle = '#000';
@@ -110,9 +123,11 @@ export class Heatmap {
         this.pixels.height = rows;
       }
       const pctx = this.pixels.getContext('2d')!;
-      const image = pctx.createImageData(cols, rows);
+      if (this.image?.width !== cols || this.image.height !== rows) this.image = pctx.createImageData(cols, rows);
+      const image = this.image;
       const words = new Uint32Array(image.data.buffer);
-      words.fill(0xff1c1511);
+      // The cells past the last switch keep the background colour.
+      words.fill(0xff1c1511, n);
       for (let row = 0; row < n; row++) {
         const v = column === undefined ? NaN : column[row]!;
         if (link !== undefined && link[row] === 0) words[row] = DOWN_WORD;

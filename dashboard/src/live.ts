@@ -48,7 +48,22 @@ export class LiveFeed {
   /** Starts: opens the stream and the health poll (whose first tick loads data if the stream cannot). */
   start(): void {
     this.openStream();
+    // First data as soon as possible: ListMetrics at once, beside the stream and the first health
+    // round (on a server with a stream its first event replaces this; it is the same snapshot or newer).
+    void this.firstLoad();
     void this.tick();
+  }
+
+  private async firstLoad(): Promise<void> {
+    try {
+      const list = await fetchListMetrics();
+      if (this.knownVersion === undefined || (list.version !== undefined && list.version > this.knownVersion)) {
+        this.knownVersion = list.version;
+        this.on.snapshot(list.rows, list.version, list.timestamp);
+      }
+    } catch {
+      // No snapshot yet (503) or no server: the health round reports it, and polling loads it later.
+    }
   }
 
   /** The version the page shows (set by whoever applied data last). */

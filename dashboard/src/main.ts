@@ -137,8 +137,9 @@ function schedule(): void {
 
 function render(): void {
   frameRequested = false;
-  summary.update(model);
+  // The canvas first: drawn before any DOM write of this frame, so nothing forces a layout in between.
   probe.heatmapMs = heatmap.draw();
+  summary.update(model);
   table.refresh();
   detail.extend();
   probe.version = model.version;
@@ -193,5 +194,6 @@ const feed = new LiveFeed({
   },
 });
 feed.start();
-void top.refresh();
+// The top-N lists after the first data, so their requests do not queue ahead of it.
+setTimeout(() => void top.refresh(), 500);
 window.addEventListener('resize', schedule);
