@@ -91,7 +91,12 @@ function loadFiles(root: string): Map<string, StaticFile> {
       });
     }
   };
-  if (existsSync(join(root, 'index.html'))) walk(root);
+  try {
+    if (existsSync(join(root, 'index.html'))) walk(root);
+  } catch {
+    // A build replacing the folder right now: serve "not built" rather than fail the server's start.
+    files.clear();
+  }
   return files;
 }
 
