@@ -70,7 +70,8 @@ export interface ChildService {
 
 /** Starts `node --import tsx <entry>` and waits for its "listening on" line. */
 async function startChild(entry: string, env: NodeJS.ProcessEnv, what: string): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Only what it is given: a POLL_INTERVAL_SECONDS or LOG_FORMAT in the caller's environment must not change the run.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

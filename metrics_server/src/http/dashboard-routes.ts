@@ -124,8 +124,11 @@ export function dashboardPlugin(dir: string = defaultDashboardDir()): RoutePlugi
     prefixes: ['/assets/'],
     register(app: FastifyInstance) {
       const page = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+        // The router also lands the asterisk form (`GET * HTTP/1.1`) here; only `/` is the page.
+        if (!request.url.startsWith('/')) throw notFound('no such endpoint');
         const index = files.get('/index.html');
-        if (index === undefined) throw new HttpError(503, `the dashboard is not built (${root} has no index.html): run npm run build:dashboard`);
+        // No filesystem path in the answer: error bodies never show the server's internals.
+        if (index === undefined) throw new HttpError(503, 'the dashboard is not built: run npm run build:dashboard');
         return send(request, reply, index, 'no-cache');
       };
       app.get('/', page);
