@@ -15,8 +15,9 @@ export default tseslint.config(
     },
   },
   {
-    // A TSDoc line on every exported function, class, interface, type and constant of the services.
-    files: ['common/**/*.ts', 'telemetry_generator/src/**/*.ts', 'metrics_server/src/**/*.ts'],
+    // A TSDoc line on every exported function, class, interface, type and constant of the services
+    // and of the dashboard (its browser sources and the scripts that build and drive it).
+    files: ['common/**/*.ts', 'telemetry_generator/src/**/*.ts', 'metrics_server/src/**/*.ts', 'dashboard/src/**/*.ts', 'scripts/build-dashboard.ts', 'scripts/dashboard-browser.ts'],
     plugins: { jsdoc },
     rules: {
       'jsdoc/require-jsdoc': [

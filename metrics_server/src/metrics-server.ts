@@ -17,6 +17,7 @@ import type { MetricsServerConfig } from './config.js';
 import { Checkpointer } from './history/checkpoint-file.js';
 import { HistoryStore } from './history/history-store.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { dashboardPlugin } from './http/dashboard-routes.js';
 import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
 import { historyRoutes } from './http/history-routes.js';
 import { Ingester } from './ingest/ingester.js';
@@ -174,6 +175,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     plugins: [
       metrics.plugin(),
       telemetryStreamPlugin(streams, store),
+      dashboardPlugin(),
       historyRoutes({ history, reader: store, retentionSeconds: historyConfig.retentionSeconds, logger: historyLogger }),
       ...(deps.plugins ?? []),
     ],

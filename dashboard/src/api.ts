@@ -1,0 +1,140 @@
+/**
+ * The metrics server's API as the dashboard reads it: same-origin GETs only, JSON shapes narrowed
+ * from `unknown` (SPEC.md: Status, ListMetrics, and once merged, GetHistory and Top). An endpoint
+ * the server does not have answers 404 `{"error":"no such endpoint"}`: `endpointMissing` tells that
+ * apart from a 404 about an unknown switch, so history and Top degrade to a note, not an error.
+ */
+import { rowsFromJson } from './model.js';
+
+/** A non-2xx answer, with the server's `{"error": ...}` message when it sent one. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly serverMessage: string,
+  ) {
+    super(`HTTP ${status}${serverMessage === '' ? '' : `: ${serverMessage}`}`);
+  }
+}
+
+/** True when the server does not have the endpoint at all (a build without history or streams). */
+export function endpointMissing(err: unknown): boolean {
+  return err instanceof HttpStatusError && err.status === 404 && err.serverMessage === 'no such endpoint';
+}
+
+/** A field of a JSON object, or undefined. */
+export function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** A finite number, or undefined. */
+export function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** A string, or undefined. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** GETs a same-origin path and parses its JSON; non-2xx throws HttpStatusError. */
+export async function getJson(path: string, signal?: AbortSignal): Promise<{ body: unknown; etag: string | null }> {
+  const res = await fetch(path, { headers: { accept: 'application/json' }, ...(signal === undefined ? {} : { signal }) });
+  const text = await res.text();
+  let body: unknown = undefined;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) throw new HttpStatusError(res.status, str(field(body, 'error')) ?? '');
+  return { body, etag: res.headers.get('etag') };
+}
+
+/** The parts of `/telemetry/Status` the dashboard shows. */
+export interface StatusView {
+  readonly version: number | undefined;
+  readonly switches: number | undefined;
+  readonly metricNames: readonly string[];
+  readonly ageSeconds: number | undefined;
+  readonly pollIntervalSeconds: number | undefined;
+  /** `ingestion.mode` once push ingestion exists; `poll` before. */
+  readonly mode: string;
+  readonly lastOutcome: string | undefined;
+  readonly lastError: string | undefined;
+  readonly consecutiveFailures: number;
+  /** Present in push mode: whether the server's own upstream stream is connected. */
+  readonly streamConnected: boolean | undefined;
+}
+
+/** Narrows a Status document. */
+export function parseStatus(body: unknown): StatusView {
+  const snapshot = field(body, 'snapshot');
+  const ingestion = field(body, 'ingestion');
+  const names = field(snapshot, 'metric_names');
+  const stream = field(ingestion, 'stream');
+  return {
+    version: num(field(snapshot, 'version')),
+    switches: num(field(snapshot, 'switches')),
+    metricNames: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
+    ageSeconds: num(field(snapshot, 'age_seconds')),
+    pollIntervalSeconds: num(field(ingestion, 'poll_interval_seconds')),
+    mode: str(field(ingestion, 'mode')) ?? 'poll',
+    lastOutcome: str(field(field(ingestion, 'last_poll'), 'outcome')),
+    lastError: str(field(field(ingestion, 'last_error'), 'message')),
+    consecutiveFailures: num(field(ingestion, 'consecutive_failures')) ?? 0,
+    streamConnected: typeof field(stream, 'connected') === 'boolean' ? (field(stream, 'connected') as boolean) : undefined,
+  };
+}
+
+/** The snapshot version an ETag names (`"v42"` → 42). */
+export function versionFromEtag(etag: string | null): number | undefined {
+  const match = etag === null ? null : /^(?:W\/)?"v(\d+)"$/.exec(etag);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** ListMetrics, whole: its rows, the version from its ETag and the snapshot timestamp. */
+export async function fetchListMetrics(): Promise<{ rows: ReturnType<typeof rowsFromJson>; version: number | undefined; timestamp: number }> {
+  const { body, etag } = await getJson('/telemetry/ListMetrics');
+  const rows = rowsFromJson(body);
+  const first: unknown = typeof body === 'object' && body !== null ? Object.values(body)[0] : undefined;
+  return { rows, version: versionFromEtag(etag), timestamp: num(field(first, 'timestamp')) ?? 0 };
+}
+
+/** One point of a history series: a sample's value or a bucket's average. */
+export interface HistoryPoint {
+  readonly t: number;
+  readonly v: number | null;
+}
+
+/** GetHistory for one switch and metric (SPEC.md, History), as points in time order. */
+export async function fetchHistory(switchId: string, metric: string, since: string): Promise<HistoryPoint[]> {
+  const q = new URLSearchParams({ switch: switchId, metric, since });
+  const { body } = await getJson(`/telemetry/GetHistory?${q.toString()}`);
+  const samples = field(body, 'samples');
+  if (!Array.isArray(samples)) return [];
+  const points: HistoryPoint[] = [];
+  for (const s of samples as unknown[]) {
+    const t = num(field(s, 'timestamp'));
+    const v = num(field(s, 'value')) ?? num(field(s, 'avg'));
+    if (t !== undefined) points.push({ t, v: v ?? null });
+  }
+  return points;
+}
+
+/** One entry of a Top answer. */
+export interface TopEntry {
+  readonly switchId: string;
+  readonly value: number | null;
+}
+
+/** Top (SPEC.md, History): the k switches ranked by `fn` of `metric` over `window`. */
+export async function fetchTop(metric: string, fn: string, window: string, k: number): Promise<TopEntry[]> {
+  const q = new URLSearchParams({ metric, fn, window, k: String(k), order: 'desc' });
+  const { body } = await getJson(`/telemetry/Top?${q.toString()}`);
+  const switches = field(body, 'switches');
+  if (!Array.isArray(switches)) return [];
+  return (switches as unknown[]).flatMap((s) => {
+    const id = str(field(s, 'switch'));
+    return id === undefined ? [] : [{ switchId: id, value: num(field(s, 'value')) ?? null }];
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The dashboard's pure parts, under Node: the column model (whole snapshots, `changes` events,
+ * summary, spike threshold), hostile keys kept as data, the colour scale and the heatmap layout.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SCALE_WORDS, colourDomain, packRgba, scaleRgb } from '../../../dashboard/src/colors.js';
+import { formatBandwidth, formatCount, formatValue } from '../../../dashboard/src/format.js';
+import { FabricModel, rowsFromJson, spikeThreshold } from '../../../dashboard/src/model.js';
+import { versionFromEtag } from '../../../dashboard/src/api.js';
+
+const LIST = {
+  sw1: { bandwidth_mbps: 8123, latency_ms: 1.42, packet_errors: 0, link_status: 1, tx_queue_depth: 128, utilization_percent: 47.5, timestamp: 1766501919 },
+  sw2: { bandwidth_mbps: 6400, latency_ms: 6.8, packet_errors: 2, link_status: 1, tx_queue_depth: 512, utilization_percent: 63.1, timestamp: 1766501919 },
+  sw3: { bandwidth_mbps: 0, latency_ms: 0, packet_errors: 0, link_status: 0, tx_queue_depth: 0, utilization_percent: 0, timestamp: 1766501919 },
+};
+
+test('a ListMetrics body becomes columns in snapshot order; the summary reads them', () => {
+  const model = new FabricModel();
+  model.replace(rowsFromJson(LIST), 42, 1766501919);
+  assert.deepEqual(model.ids, ['sw1', 'sw2', 'sw3']);
+  assert.deepEqual(model.metrics, ['bandwidth_mbps', 'latency_ms', 'packet_errors', 'link_status', 'tx_queue_depth', 'utilization_percent']);
+  assert.equal(model.value('latency_ms', 1), 6.8);
+  assert.equal(model.isDown(2), true);
+  assert.equal(model.isDown(0), false);
+  assert.deepEqual(model.summary(), { switches: 3, linksDown: 1, totalBandwidthMbps: 14523, worstLatency: { id: 'sw2', value: 6.8 } });
+  assert.equal(model.version, 42);
+});
+
+test('a changes event updates only what it names, appends new switches and metrics', () => {
+  const model = new FabricModel();
+  model.replace(rowsFromJson(LIST), 1, 100);
+  const revision = model.revision;
+  model.applyChanges(rowsFromJson({ sw2: { latency_ms: 9.5 }, sw9: { latency_ms: 1, link_status: 1 }, sw1: { new_metric: 3 } }), 2, 110);
+  assert.equal(model.value('latency_ms', 1), 9.5);
+  assert.equal(model.value('bandwidth_mbps', 1), 6400, 'untouched');
+  assert.deepEqual(model.ids, ['sw1', 'sw2', 'sw3', 'sw9']);
+  assert.equal(model.value('latency_ms', 3), 1);
+  assert.ok(Number.isNaN(model.value('bandwidth_mbps', 3)), 'unknown until sent');
+  assert.equal(model.value('new_metric', 0), 3);
+  assert.equal(model.timestamp, 110);
+  assert.ok(model.revision > revision);
+});
+
+test('hostile keys and values stay data: __proto__, constructor, strings, nulls', () => {
+  const json = JSON.parse('{"constructor":{"__proto__":5,"toString":"x","latency_ms":null,"link_status":1},"__proto__":{"latency_ms":2}}') as unknown;
+  const model = new FabricModel();
+  model.replace(rowsFromJson(json), undefined, 0);
+  assert.deepEqual(model.ids, ['constructor', '__proto__']);
+  assert.equal(model.value('__proto__', 0), 5);
+  assert.ok(Number.isNaN(model.value('toString', 0)));
+  assert.ok(Number.isNaN(model.value('latency_ms', 0)));
+  assert.equal(model.value('latency_ms', 1), 2);
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  assert.deepEqual(rowsFromJson('not an object'), new Map());
+});
+
+test('a spike is SPIKE_FACTOR times the median latency of up links', () => {
+  const latency = Float64Array.from([1, 1, 1, 2, 50, 0]);
+  const link = Float64Array.from([1, 1, 1, 1, 1, 0]);
+  assert.equal(spikeThreshold(latency, link), 5);
+  assert.equal(spikeThreshold(undefined, undefined), Infinity);
+  const model = new FabricModel();
+  model.replace(rowsFromJson({ a: { latency_ms: 1, link_status: 1 }, b: { latency_ms: 1, link_status: 1 }, c: { latency_ms: 30, link_status: 1 } }), 1, 1);
+  assert.deepEqual([0, 1, 2].map((r) => model.isSpike(r)), [false, false, true]);
+});
+
+test('colours: a 256-step scale from calm to hot, domains per metric, little-endian words', () => {
+  assert.deepEqual(scaleRgb(0), [23, 37, 84]);
+  assert.deepEqual(scaleRgb(1), [215, 25, 28]);
+  assert.equal(SCALE_WORDS.length, 256);
+  assert.equal(packRgba([1, 2, 3]), 0xff030201);
+  assert.deepEqual(colourDomain('utilization_percent', new Float64Array(0)), [0, 100]);
+  assert.deepEqual(colourDomain('link_status', new Float64Array(0)), [1, 0]);
+  assert.deepEqual(colourDomain('latency_ms', Float64Array.from({ length: 100 }, (_, i) => i)), [0, 99]);
+});
+
+test('numbers read as the server sent them', () => {
+  assert.equal(formatValue(1.42), '1.42');
+  assert.equal(formatValue(NaN), '–');
+  assert.equal(formatBandwidth(820_500), '820.5 Gb/s');
+  assert.equal(formatCount(100000), '100,000');
+  assert.equal(versionFromEtag('"v42"'), 42);
+  assert.equal(versionFromEtag('W/"v7"'), 7);
+  assert.equal(versionFromEtag(null), undefined);
+});
