@@ -113,7 +113,7 @@ export async function startGenerator(options: { switches: number; intervalSecond
 }
 
 /** Starts the real metrics server polling `generatorUrl` (…/counters), with the dashboard built first. */
-export async function startServer(options: { generatorUrl: string; pollSeconds: number; timeoutSeconds?: number; readinessSeconds?: number; maxBodyBytes?: number }): Promise<ChildService> {
+export async function startServer(options: { generatorUrl: string; pollSeconds: number; timeoutSeconds?: number; readinessSeconds?: number; maxBodyBytes?: number; history?: boolean }): Promise<ChildService> {
   await ensureDashboardBuilt({ quiet: true });
   const dir = mkdtempSync(join(tmpdir(), 'fabric-srv-'));
   const config = join(dir, 'server.json');
@@ -124,6 +124,7 @@ export async function startServer(options: { generatorUrl: string; pollSeconds: 
       logging: { level: 'WARNING', format: 'text' },
       ingestion: { generator_url: options.generatorUrl, poll_interval_seconds: options.pollSeconds, fetch_timeout_seconds: timeout, max_body_bytes: options.maxBodyBytes ?? 67108864 },
       ...(options.readinessSeconds === undefined ? {} : { readiness: { max_age_seconds: options.readinessSeconds } }),
+      ...(options.history === false ? { history: { enabled: false } } : {}),
     }),
   );
   return startChild('metrics_server/src/main.ts', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0', METRICS_SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'INFO', GENERATOR_URL: options.generatorUrl }, 'metrics server');

@@ -1,8 +1,9 @@
 /**
  * The metrics server's API as the dashboard reads it: same-origin GETs only, JSON shapes narrowed
  * from `unknown` (SPEC.md: Status, ListMetrics, and once merged, GetHistory and Top). An endpoint
- * the server does not have answers 404 `{"error":"no such endpoint"}`: `endpointMissing` tells that
- * apart from a 404 about an unknown switch, so history and Top degrade to a note, not an error.
+ * the server does not have answers 404 `{"error":"no such endpoint"}` (and history turned off by config
+ * 404 `history is turned off ...`): `endpointMissing` tells those apart from a 404 about an unknown
+ * switch, so history and Top degrade to a note, not an error.
  */
 import { rowsFromJson } from './model.js';
 
@@ -16,9 +17,12 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** True when the server does not have the endpoint at all (a build without history or streams). */
+/**
+ * True when the server does not offer the endpoint: a build without it (`no such endpoint`), or a
+ * server whose history is turned off by config (`history is turned off ...`, history-routes.ts).
+ */
 export function endpointMissing(err: unknown): boolean {
-  return err instanceof HttpStatusError && err.status === 404 && err.serverMessage === 'no such endpoint';
+  return err instanceof HttpStatusError && err.status === 404 && (err.serverMessage === 'no such endpoint' || err.serverMessage.startsWith('history is turned off'));
 }
 
 /** A field of a JSON object, or undefined. */

@@ -150,20 +150,30 @@ describe('dashboard in Chromium, real generator and server', { skip, timeout: 18
     assert.equal((await visibleRows(page))[0]![0], 'sw1', 'back to snapshot order');
   });
 
-  test('without history on the server, the detail and the top-N panel say so (and the detail still opens from the heatmap)', async (t) => {
-    if (!absent.includes('/telemetry/GetHistory')) {
-      t.skip('SKIP: this server has GetHistory; the history-present test below covers the detail');
-      return;
+  test('without history on the server, the detail and the top-N panel say so (and the detail still opens from the heatmap)', async () => {
+    // Its own server with history off (config history.enabled: false), beside the suite's, on the same generator.
+    const bare = await startServer({ generatorUrl: `${generator.url}/counters`, pollSeconds: 0.5, timeoutSeconds: 0.5, history: false });
+    const noHistoryPage = await browser.context.newPage();
+    try {
+      await waitFor(async () => (await fetch(`${bare.url}/readyz`)).ok, 'the first snapshot');
+      assert.equal((await fetch(`${bare.url}/telemetry/GetHistory?switch=sw1&metric=latency_ms`)).status, 404);
+      await noHistoryPage.addInitScript(CSP_LISTENER);
+      const pageProblems = watch(noHistoryPage, ['/telemetry/GetHistory', '/telemetry/Top']);
+      await noHistoryPage.goto(`${bare.url}/`);
+      await waitFor(async () => (await text(noHistoryPage, '#sum-switches')) === '50', 'the switch count');
+      const cell = (await noHistoryPage.evaluate(`window.fabricDashboard.cellCenter('sw7')`)) as { x: number; y: number };
+      await noHistoryPage.locator('#heatmap').click({ position: cell });
+      await waitFor(async () => (await text(noHistoryPage, '#detail-title')) === 'sw7', 'the detail of sw7');
+      await waitFor(async () => /history not available on this server/.test(await text(noHistoryPage, '#detail-note')), 'the no-history note');
+      assert.equal(await noHistoryPage.locator('#detail-charts .uplot').count(), 6, 'one chart per metric, extended live');
+      await waitFor(async () => (await text(noHistoryPage, '#top-note')) === 'history not available on this server', 'the top-N note');
+      await noHistoryPage.locator('#detail-close').click();
+      assert.equal(await noHistoryPage.locator('#detail').isHidden(), true);
+      assert.deepEqual(pageProblems, []);
+    } finally {
+      await noHistoryPage.close();
+      await bare.stop();
     }
-    const cell = (await page.evaluate(`window.fabricDashboard.cellCenter('sw7')`)) as { x: number; y: number };
-    await page.locator('#heatmap').click({ position: cell });
-    await waitFor(async () => (await text(page, '#detail-title')) === 'sw7', 'the detail of sw7');
-    await waitFor(async () => /history not available on this server/.test(await text(page, '#detail-note')), 'the no-history note');
-    assert.equal(await page.locator('#detail-charts .uplot').count(), 6, 'one chart per metric, extended live');
-    await waitFor(async () => (await text(page, '#top-note')) === 'history not available on this server', 'the top-N note');
-    await page.locator('#detail-close').click();
-    assert.equal(await page.locator('#detail').isHidden(), true);
-    assert.deepEqual(problems, []);
   });
 
   test('with history: a heatmap click opens the detail with charts from GetHistory, and the top-N panel matches Top', async (t) => {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { SCALE_WORDS, colourDomain, packRgba, scaleRgb } from '../../../dashboard/src/colors.js';
 import { formatBandwidth, formatCount, formatValue } from '../../../dashboard/src/format.js';
 import { FabricModel, rowsFromJson, spikeThreshold } from '../../../dashboard/src/model.js';
-import { versionFromEtag } from '../../../dashboard/src/api.js';
+import { HttpStatusError, endpointMissing, versionFromEtag } from '../../../dashboard/src/api.js';
 
 const LIST = {
   sw1: { bandwidth_mbps: 8123, latency_ms: 1.42, packet_errors: 0, link_status: 1, tx_queue_depth: 128, utilization_percent: 47.5, timestamp: 1766501919 },
@@ -83,4 +83,12 @@ test('numbers read as the server sent them', () => {
   assert.equal(versionFromEtag('"v42"'), 42);
   assert.equal(versionFromEtag('W/"v7"'), 7);
   assert.equal(versionFromEtag(null), undefined);
+});
+
+test('an absent endpoint (no such endpoint, or history turned off by config) is told apart from an unknown switch', () => {
+  assert.equal(endpointMissing(new HttpStatusError(404, 'no such endpoint')), true);
+  assert.equal(endpointMissing(new HttpStatusError(404, 'history is turned off (config history.enabled)')), true);
+  assert.equal(endpointMissing(new HttpStatusError(404, "unknown switch 'sw9'")), false);
+  assert.equal(endpointMissing(new HttpStatusError(503, 'no such endpoint')), false);
+  assert.equal(endpointMissing(new Error('no such endpoint')), false);
 });
