@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { ProbeState } from '../dashboard/src/probe-state.js';
 import { PROJECT_ROOT, ensureDashboardBuilt } from './build-dashboard.js';
 
 /** Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it); CHROMIUM_PATH overrides. */
@@ -128,20 +129,6 @@ export async function startServer(options: { generatorUrl: string; pollSeconds: 
     }),
   );
   return startChild('metrics_server/src/main.ts', { METRICS_SERVER_CONFIG: config, METRICS_SERVER_PORT: '0', METRICS_SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'INFO', GENERATOR_URL: options.generatorUrl }, 'metrics server');
-}
-
-/** What the page exposes (dashboard/src/main.ts `DashboardProbe`, the serializable part). */
-export interface ProbeState {
-  firstDataMs: number | undefined;
-  heatmapMs: number;
-  changesMs: number;
-  snapshotMs: number;
-  renders: number;
-  version: number | undefined;
-  switches: number;
-  mode: string;
-  history: string;
-  top: string;
 }
 
 /** Reads the page's probe. */

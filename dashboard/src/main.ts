@@ -13,25 +13,12 @@ import { LiveFeed, type LiveMode } from './live.js';
 import { FabricModel, LINK_STATUS, LATENCY, UTILIZATION, type SwitchRows } from './model.js';
 import { Summary } from './summary.js';
 import { SwitchTable } from './table.js';
+import type { ProbeState } from './probe-state.js';
 import { TopPanel } from './top.js';
 
 /** What the page exposes for tests and benchmarks (read with `page.evaluate`). */
-export interface DashboardProbe {
-  /** `performance.now()` when the first data was on screen (ms since navigation start). */
-  firstDataMs: number | undefined;
-  /** Last heatmap redraw, ms. */
-  heatmapMs: number;
-  /** Last `changes` event applied to the model, ms. */
-  changesMs: number;
-  /** Last whole snapshot applied to the model, ms. */
-  snapshotMs: number;
-  /** Frames rendered (each after new data). */
-  renders: number;
-  version: number | undefined;
-  switches: number;
+export interface DashboardProbe extends ProbeState {
   mode: LiveMode;
-  history: string;
-  top: string;
   /** Redraws the heatmap now and returns how long it took (the bench calls it repeatedly). */
   redrawHeatmap(): number;
   /** Where a switch's heatmap cell is (CSS px within the canvas), if it is shown. */
