@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
 
 const fromSource = import.meta.url.endsWith('.ts');
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -170,4 +171,23 @@ export async function killProcess(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
   await exited;
+}
+
+/** Undefined when Redis answers PING, else why not. */
+export async function redisUnavailable(url: string): Promise<string | undefined> {
+  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (err) {
+    return `Redis at ${url} does not answer (${err instanceof Error ? err.message : String(err)})`;
+  } finally {
+    try {
+      client.destroy();
+    } catch {
+      // never connected
+    }
+  }
 }

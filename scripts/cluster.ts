@@ -6,8 +6,7 @@
  * Redis must already run; if it does not answer, this says how to start it and exits.
  * REDIS_URL (default redis://127.0.0.1:6379/0) and REDIS_KEY_PREFIX (default `fabric:`) are honoured.
  */
-import { createClient } from 'redis';
-import { instanceState, startGenerator, startInstance, stopProcess, type ClusterProcess } from './cluster-processes.js';
+import { instanceState, redisUnavailable, startGenerator, startInstance, stopProcess, type ClusterProcess } from './cluster-processes.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 const KEY_PREFIX = process.env['REDIS_KEY_PREFIX'] ?? 'fabric:';
@@ -18,24 +17,6 @@ const POLL_SECONDS = 1;
 
 const children: ClusterProcess[] = [];
 let stopping = false;
-
-async function redisAnswers(): Promise<string | undefined> {
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    try {
-      client.destroy();
-    } catch {
-      // never connected
-    }
-  }
-}
 
 async function stopAll(code: number): Promise<never> {
   stopping = true;
@@ -49,9 +30,9 @@ const prefixed = (name: string) => (line: string) => {
 };
 
 async function main(): Promise<void> {
-  const problem = await redisAnswers();
+  const problem = await redisUnavailable(REDIS_URL);
   if (problem !== undefined) {
-    process.stderr.write(`cluster: Redis at ${REDIS_URL} does not answer (${problem}). Start it with:\n  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n`);
+    process.stderr.write(`cluster: ${problem}. Start it with:\n  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n`);
     process.exit(1);
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stopAll(0));

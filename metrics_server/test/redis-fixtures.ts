@@ -8,28 +8,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
+import { redisUnavailable as redisAnswersPing } from '../../scripts/cluster-processes.js';
 import { freePort } from './helpers.js';
 
 /** The shared test Redis. */
 export const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 
 /** Undefined when Redis answers PING, else why not. */
-export async function redisUnavailable(url = REDIS_URL): Promise<string | undefined> {
-  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (err) {
-    return `Redis at ${url} does not answer (${err instanceof Error ? err.message : String(err)})`;
-  } finally {
-    try {
-      client.destroy();
-    } catch {
-      // never connected
-    }
-  }
+export function redisUnavailable(url = REDIS_URL): Promise<string | undefined> {
+  return redisAnswersPing(url);
 }
 
 /**
