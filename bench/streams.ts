@@ -286,15 +286,36 @@ export interface StreamsBenchResult {
 }
 
 /** Runs every measurement of issue 13. */
-export async function streamsBench(short: boolean): Promise<StreamsBenchResult> {
+export async function streamsBench(short: boolean, only: ReadonlySet<StreamsPart> = new Set(STREAMS_PARTS)): Promise<StreamsBenchResult> {
   const result: StreamsBenchResult = { payload: [], freshness: [], fanOut: [], idle: [] };
-  for (const switches of [10_000, 100_000]) result.payload.push(payload(switches, short ? 3 : 6));
-  result.freshness.push(await freshness('push', 10_000, short ? 10 : 40));
-  result.freshness.push(await freshness('push', 100_000, short ? 5 : 20));
-  result.freshness.push(await freshness('poll', 10_000, short ? 5 : 20, 1000));
-  result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15));
-  result.idle.push(await idleConnections(short ? 2000 : 10_000));
+  if (only.has('payload')) for (const switches of [10_000, 100_000]) result.payload.push(payload(switches, short ? 3 : 6));
+  if (only.has('freshness')) {
+    result.freshness.push(await freshness('push', 10_000, short ? 10 : 40));
+    result.freshness.push(await freshness('push', 100_000, short ? 5 : 20));
+    result.freshness.push(await freshness('poll', 10_000, short ? 5 : 20, 1000));
+  }
+  if (only.has('fanout')) result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15));
+  if (only.has('idle')) result.idle.push(await idleConnections(short ? 2000 : 10_000));
   return result;
+}
+
+/** The parts of the streams benchmark, selectable with `--only part,part`. */
+export const STREAMS_PARTS = ['payload', 'freshness', 'fanout', 'idle'] as const;
+/** One part of the streams benchmark. */
+export type StreamsPart = (typeof STREAMS_PARTS)[number];
+
+/** The parts `--only a,b` names (every part without it); an unknown name is an error. */
+function partsOf(argv: readonly string[]): Set<StreamsPart> {
+  const at = argv.indexOf('--only');
+  if (at === -1) return new Set(STREAMS_PARTS);
+  const names = (argv[at + 1] ?? '').split(',');
+  const parts = new Set<StreamsPart>();
+  for (const name of names) {
+    const part = STREAMS_PARTS.find((p) => p === name);
+    if (part === undefined) throw new Error(`--only: unknown part "${name}" (parts: ${STREAMS_PARTS.join(', ')})`);
+    parts.add(part);
+  }
+  return parts;
 }
 
 /** The table of `streamsBench`'s result. */
@@ -323,7 +344,7 @@ export function streamsTable(r: StreamsBenchResult): string {
 
 async function main(): Promise<void> {
   const loadBefore = loadavg();
-  const result = await streamsBench(quick);
+  const result = await streamsBench(quick, partsOf(process.argv));
   const text = streamsTable(result);
   process.stdout.write(`${text}\n\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const dir = join(root, 'bench/results');

@@ -116,10 +116,12 @@ test('filters: unknown switch or metric 404, malformed 400, more than 1,000 ids 
 });
 
 test('Last-Event-ID of a held version resumes with the changes since; an unknown one gets a snapshot first', async () => {
-  const { app, store, url } = await rig();
+  const { app, store, url, hub } = await rig();
   publish(store, V1);
   publish(store, V2);
   publish(store, V3);
+  // Events are prepared off the request path: until v3 is delivered, a new client catches up to v2.
+  await hub.whenDelivered();
   const resumed = await openSse(`${url}?changes=1`, { 'last-event-id': '1' });
   await resumed.waitForEvents(1);
   assert.equal(resumed.events[0]!.event, 'changes');

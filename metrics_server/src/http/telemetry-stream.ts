@@ -26,6 +26,10 @@ import { LIST_METRICS_VIEW, commaList, currentOrUnavailable } from './telemetry-
 export const TELEMETRY_STREAM_PATH = '/telemetry/stream';
 /** Versions kept for Last-Event-ID. */
 export const HELD_VERSIONS = 16;
+/** The filter key of a client that wants every switch and every metric. */
+const WHOLE_FABRIC = '*|*';
+/** The render worker's view of the unfiltered `changes` event. */
+const STREAM_CHANGES_VIEW = 'stream-changes.json';
 /** Most switch ids in one `switch=` filter. */
 export const MAX_FILTER_SWITCHES = 1000;
 /** Floor of the default per-client buffer limit. */
@@ -54,6 +58,9 @@ export class TelemetryStreamHub {
   /** Framed events of the newest snapshot, by kind and filter key. */
   private events = new Map<string, Buffer>();
   private largestFullEvent = 0;
+  /** The delivery of the newest published snapshot, after those before it. */
+  private delivering: Promise<void> = Promise.resolve();
+  private closed = false;
   /** Events serialized and framed since start: one per snapshot and filter set, not per client. */
   eventsMade = 0;
   private readonly unsubscribe: () => void;
@@ -71,6 +78,15 @@ export class TelemetryStreamHub {
     const current = reader.current();
     if (current !== undefined) this.held.push(current);
     this.unsubscribe = reader.onPublish((snapshot) => this.published(snapshot));
+  }
+
+  /**
+   * Resolves once every snapshot published so far has been delivered (its events prepared and its
+   * broadcast queued). A client that connects meanwhile catches up from the last delivered one and
+   * gets the rest as live events, in order.
+   */
+  whenDelivered(): Promise<void> {
+    return this.delivering;
   }
 
   /** Clients connected now. */
@@ -119,14 +135,47 @@ export class TelemetryStreamHub {
 
   /** Ends every stream and stops following the store. */
   close(): void {
+    this.closed = true;
     this.unsubscribe();
     this.clients.closeAll();
   }
 
   private published(snapshot: Snapshot): void {
+    // One delivery at a time, in publish order: a snapshot's events may wait for the render worker.
+    this.delivering = this.delivering.then(() => this.deliver(snapshot));
+  }
+
+  /**
+   * Prepares `snapshot`'s whole-fabric events in the render worker (they are as large as a
+   * ListMetrics body and took up to 470 ms to build on this thread at 100,000 switches), then makes
+   * it the newest held snapshot and broadcasts. Filtered events are small and made on first need.
+   */
+  private async deliver(snapshot: Snapshot): Promise<void> {
+    // A turn of the event loop first: deliveries that queued up behind a slow render would otherwise
+    // go out back to back, with no chance for a socket to drain in between.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return;
+    const previous = this.held[this.held.length - 1];
+    const prepared = new Map<string, Buffer>();
+    // A failed render leaves the event to be made on this thread on first need (the old way), never unsent.
+    try {
+      const views = this.views;
+      if (views !== undefined && previous !== undefined && this.clients.some((wants) => wants.changes && wants.key === WHOLE_FABRIC)) {
+        const data = await views.renderOnce(STREAM_CHANGES_VIEW, snapshot, { previousBlock: previous.block });
+        // Empty: the two snapshots differ in switches or metrics, so these clients get a `snapshot` event.
+        if (data.length > 0) prepared.set(`c|${WHOLE_FABRIC}`, this.frame(snapshot, 'changes', data));
+      }
+      if (views?.has(LIST_METRICS_VIEW) === true && this.clients.some((wants) => wants.key === WHOLE_FABRIC && (!wants.changes || !prepared.has(`c|${WHOLE_FABRIC}`)))) {
+        const body = await views.body(LIST_METRICS_VIEW, snapshot);
+        prepared.set(`s|${WHOLE_FABRIC}`, this.wholeFabricEvent(this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, {}, body))));
+      }
+    } catch {
+      prepared.clear();
+    }
+    if (this.closed) return;
     this.held.push(snapshot);
     if (this.held.length > HELD_VERSIONS) this.held.shift();
-    this.events = new Map();
+    this.events = prepared;
     this.clients.broadcast((wants) => this.event(snapshot, wants));
   }
 
@@ -149,6 +198,12 @@ export class TelemetryStreamHub {
     return encodeSseEvent({ id: String(snapshot.version), event, data });
   }
 
+  /** Notes the size of an unfiltered `snapshot` event: the default slow-client limit follows it. */
+  private wholeFabricEvent(event: Buffer): Buffer {
+    this.largestFullEvent = Math.max(this.largestFullEvent, event.length);
+    return event;
+  }
+
   private snapshotEvent(snapshot: Snapshot, wants: StreamWants): Buffer {
     const cacheKey = `s|${wants.key}`;
     const newest = this.held[this.held.length - 1] === snapshot;
@@ -156,7 +211,7 @@ export class TelemetryStreamHub {
     if (event === undefined) {
       const body = this.views?.ready(LIST_METRICS_VIEW, snapshot);
       event = this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, body));
-      if (wants.key === '*|*') this.largestFullEvent = Math.max(this.largestFullEvent, event.length);
+      if (wants.key === WHOLE_FABRIC) this.wholeFabricEvent(event);
       if (newest) this.events.set(cacheKey, event);
     }
     return event;

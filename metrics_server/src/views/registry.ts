@@ -96,6 +96,15 @@ export class ViewRegistry {
     return body;
   }
 
+  /**
+   * Renders `name` of `snapshot` with the given extras, for a caller that keeps the result itself
+   * (the stream's `changes` event depends on the previous snapshot too, which only its caller knows).
+   * Not kept here and not counted as a read.
+   */
+  renderOnce(name: ViewName, snapshot: Snapshot, extras: RenderExtras): Promise<Buffer> {
+    return this.renderer.render(name, snapshot, extras);
+  }
+
   /** Render counts of one view. */
   stats(name: ViewName): ViewStats {
     const { renders, eager } = this.state(name);

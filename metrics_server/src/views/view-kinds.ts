@@ -5,6 +5,8 @@
  * caller.
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
+import { decodeColumns } from '../snapshot/wire.js';
+import { renderChangesJson } from './changes-event-json.js';
 import { renderFabricGzip, type CounterColumn } from './fabric-metrics-text.js';
 import { renderListMetricsArrow } from './list-metrics-arrow.js';
 import { brotliListMetrics, gzipListMetrics, renderListMetricsJson } from './list-metrics-json.js';
@@ -20,6 +22,8 @@ export interface RenderContext extends RenderExtras {
 export interface RenderExtras {
   /** Running totals per switch (the fabric text's counters), one value per row of the snapshot. */
   readonly counters?: readonly CounterColumn[];
+  /** The column block of the snapshot published before this one (the stream's `changes` view). */
+  readonly previousBlock?: Uint8Array;
 }
 
 /** Renders one view; `pause` lets a long render yield between pieces of work. */
@@ -39,7 +43,20 @@ export const VIEW_KINDS = {
   'fabric-metrics.txt.gz': (columns, context, pause) => renderFabricGzip(columns, pause, 'text', context.counters),
   /** The same series for an OpenMetrics scrape (only the counter families' HELP/TYPE lines differ). */
   'fabric-metrics.om.gz': (columns, context, pause) => renderFabricGzip(columns, pause, 'openmetrics', context.counters),
+  /**
+   * The stream's unfiltered `changes` event data, from the previous snapshot (`previousBlock`) to
+   * this one; empty when there is no previous snapshot or the two differ in switches or metrics
+   * (the stream then sends a `snapshot` event).
+   */
+  'stream-changes.json': (columns, context) => changesView(columns, context),
 } as const satisfies Record<string, ViewRenderFunction>;
+
+function changesView(columns: TelemetryColumns, context: RenderContext): Uint8Array {
+  if (context.previousBlock === undefined) return new Uint8Array(0);
+  const before = decodeColumns(context.previousBlock, 'own');
+  if (!before.ok) throw new Error(`previous snapshot's block unreadable: ${before.reason}`);
+  return renderChangesJson(before.value, columns, context.version, context.timestamp) ?? new Uint8Array(0);
+}
 
 /** The name of a view in VIEW_KINDS. */
 export type ViewName = keyof typeof VIEW_KINDS;
