@@ -4,7 +4,7 @@
  * each event, records the wall-clock moment its last byte arrived. Deliberately light per byte: it
  * looks for the `id:` line and the blank line that ends an event, nothing more.
  *
- * argv: url connections seconds. Prints one JSON line: `{ "opened", "arrivals": { version: [ms, ...] }, "failed" }`.
+ * argv: url connections seconds. Prints one JSON line: `{ "opened", "arrivals": { version: [ms, ...] }, "sizes": { version: bytes }, "failed" }`.
  */
 import http from 'node:http';
 
@@ -12,12 +12,14 @@ const [url = '', connectionsText = '1', secondsText = '10'] = process.argv.slice
 const connections = Number(connectionsText);
 const wallNow = (): number => performance.timeOrigin + performance.now();
 const arrivals = new Map<number, number[]>();
+/** Bytes of each event on the first connection (the others get the same bytes). */
+const sizes = new Map<number, number>();
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 let opened = 0;
 let failed = 0;
 const requests: http.ClientRequest[] = [];
 
-function open(): Promise<void> {
+function open(index: number): Promise<void> {
   return new Promise((resolve) => {
     const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) {
@@ -30,7 +32,9 @@ function open(): Promise<void> {
       resolve();
       let version = -1;
       let tail = '';
+      let bytes = 0;
       res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
         // The id line sits at an event's start; look only at a chunk's head and the previous tail.
         const head = tail + chunk.subarray(0, 64).toString('latin1');
         const at = head.indexOf('id: ');
@@ -43,6 +47,8 @@ function open(): Promise<void> {
           let list = arrivals.get(version);
           if (list === undefined) arrivals.set(version, (list = []));
           list.push(wallNow());
+          if (index === 0) sizes.set(version, bytes);
+          bytes = 0;
           version = -1;
         }
       });
@@ -57,13 +63,13 @@ function open(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  for (let i = 0; i < connections; i += 100) await Promise.all(Array.from({ length: Math.min(100, connections - i) }, open));
+  for (let i = 0; i < connections; i += 100) await Promise.all(Array.from({ length: Math.min(100, connections - i) }, (_, k) => open(i + k)));
   process.stdout.write(`${JSON.stringify({ ready: true, opened, failed })}\n`);
   await new Promise((r) => setTimeout(r, Number(secondsText) * 1000));
   for (const req of requests) req.destroy();
   // Exit only once the line is written: a pipe takes ~64 KB at a time, and the arrivals of 1,000
   // clients are several hundred KB (process.exit right after write() cut the line short).
-  process.stdout.write(`${JSON.stringify({ opened, failed, arrivals: Object.fromEntries(arrivals) })}\n`, () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ opened, failed, arrivals: Object.fromEntries(arrivals), sizes: Object.fromEntries(sizes) })}\n`, () => process.exit(0));
 }
 
 void main();

@@ -157,7 +157,13 @@ async function freshness(mode: 'push' | 'poll', switches: number, ticks: number,
 
 // ---------------------------------------------------------------------------------------------
 
+/** The share of switches that change per snapshot in the sparse fan-out row. */
+const SPARSE_SHARE = 0.01;
+
 interface FanOutRow {
+  churn: 'default' | 'sparse';
+  /** Mean bytes of the changes events the clients got. */
+  eventBytes: number;
   clients: number;
   opened: number;
   switches: number;
@@ -172,25 +178,56 @@ interface FanOutRow {
   rssAfterMb: number;
 }
 
-function startClients(url: string, connections: number, seconds: number): { child: ChildProcess; ready: Promise<{ opened: number; failed: number }>; done: Promise<{ opened: number; failed: number; arrivals: Record<string, number[]> }> } {
+/** What the client process saw: event arrival times per version, and the first client's event sizes. */
+interface ClientsResult {
+  opened: number;
+  failed: number;
+  arrivals: Record<string, number[]>;
+  sizes: Record<string, number>;
+}
+
+function startClients(url: string, connections: number, seconds: number): { child: ChildProcess; ready: Promise<{ opened: number; failed: number }>; done: Promise<ClientsResult> } {
   const child = spawn(process.execPath, [join(root, 'dist/bench/stream-clients.js'), url, String(connections), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   let resolveReady: (v: { opened: number; failed: number }) => void = () => undefined;
-  let resolveDone: (v: { opened: number; failed: number; arrivals: Record<string, number[]> }) => void = () => undefined;
+  let resolveDone: (v: ClientsResult) => void = () => undefined;
   const ready = new Promise<{ opened: number; failed: number }>((r) => (resolveReady = r));
-  const done = new Promise<{ opened: number; failed: number; arrivals: Record<string, number[]> }>((r) => (resolveDone = r));
+  const done = new Promise<ClientsResult>((r) => (resolveDone = r));
   lines.on('line', (line) => {
-    const message = JSON.parse(line) as { ready?: boolean; opened: number; failed: number; arrivals?: Record<string, number[]> };
+    const message = JSON.parse(line) as { ready?: boolean; opened: number; failed: number; arrivals?: Record<string, number[]>; sizes?: Record<string, number> };
     if (message.ready === true) resolveReady(message);
-    else resolveDone({ opened: message.opened, failed: message.failed, arrivals: message.arrivals ?? {} });
+    else resolveDone({ opened: message.opened, failed: message.failed, arrivals: message.arrivals ?? {}, sizes: message.sizes ?? {} });
   });
   return { child, ready, done };
 }
 
-async function fanOut(clients: number, switches: number, snapshots: number): Promise<FanOutRow> {
+/**
+ * The CSVs of `count` snapshots after the first where only `share` of the switches change, one
+ * metric each (a fabric whose counters mostly stand still, what an ON_CHANGE subscription is for):
+ * row by row the first tick's text, with the bandwidth of every 1/share-th row (shifted per
+ * snapshot) set to a new value.
+ */
+function sparseTicks(first: Buffer, count: number, share: number): Buffer[] {
+  const lines = first.toString('latin1').trimEnd().split('\n');
+  const column = lines[0]!.split(',').indexOf('bandwidth_mbps');
+  const every = Math.max(1, Math.round(1 / share));
+  return Array.from({ length: count }, (_, k) => {
+    const changed = lines.map((line, i) => {
+      if (i === 0 || i % every !== (k + 1) % every) return line;
+      const fields = line.split(',');
+      fields[column] = String(Number(fields[column]) + k + 1);
+      return fields.join(',');
+    });
+    return Buffer.from(`${changed.join('\n')}\n`, 'latin1');
+  });
+}
+
+async function fanOut(clients: number, switches: number, snapshots: number, churn: 'default' | 'sparse' = 'default'): Promise<FanOutRow> {
   // The CSVs of consecutive ticks, prepared before the clock starts.
   const feed = feedOf(switches);
-  const contents = [feed.current().body, ...Array.from({ length: snapshots }, () => feed.advance().body)].map((body) => {
+  const first = feed.current().body;
+  const later = churn === 'sparse' ? sparseTicks(first, snapshots, SPARSE_SHARE) : Array.from({ length: snapshots }, () => feed.advance().body);
+  const contents = [first, ...later].map((body) => {
     const prepared = prepareBody(body);
     if (!prepared.ok) throw new Error(prepared.reason);
     return prepared.block;
@@ -218,6 +255,7 @@ async function fanOut(clients: number, switches: number, snapshots: number): Pro
     const rssAfter = process.memoryUsage().rss / 1e6;
     const result = await clientsProcess.done;
     const latencies: number[] = [];
+    const eventSizes = [...publishedAt.keys()].map((version) => result.sizes[String(version)]).filter((b): b is number => b !== undefined);
     let everyEvent = true;
     for (const [version, at] of publishedAt) {
       const arrivals = result.arrivals[String(version)] ?? [];
@@ -225,6 +263,8 @@ async function fanOut(clients: number, switches: number, snapshots: number): Pro
       for (const t of arrivals) latencies.push(t - at);
     }
     row = {
+      churn,
+      eventBytes: eventSizes.reduce((a, b) => a + b, 0) / Math.max(1, eventSizes.length),
       clients,
       opened: ready.opened,
       switches,
@@ -294,7 +334,10 @@ export async function streamsBench(short: boolean, only: ReadonlySet<StreamsPart
     result.freshness.push(await freshness('push', 100_000, short ? 5 : 20));
     result.freshness.push(await freshness('poll', 10_000, short ? 5 : 20, 1000));
   }
-  if (only.has('fanout')) result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15));
+  if (only.has('fanout')) {
+    result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15));
+    result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15, 'sparse'));
+  }
   if (only.has('idle')) result.idle.push(await idleConnections(short ? 2000 : 10_000));
   return result;
 }
@@ -330,9 +373,9 @@ export function streamsTable(r: StreamsBenchResult): string {
   }
   for (const o of r.fanOut) {
     rows.push([
-      `fan-out ${o.clients} × /telemetry/stream?changes=1`,
+      `fan-out ${o.clients} × /telemetry/stream?changes=1, ${o.churn === 'sparse' ? `${100 * SPARSE_SHARE} % of switches change` : 'default churn'}`,
       o.switches.toLocaleString('en-US'),
-      `${o.opened} open, every event: ${o.everyEvent ? 'yes' : 'NO'}; delivery after swap p50 ${f1(o.deliveryP50Ms)} ms, p99 ${f1(o.deliveryP99Ms)} ms, max ${f1(o.deliveryMaxMs)} ms; loop delay max ${f1(o.loopDelayMaxMs)} ms (p99 ${f1(o.loopDelayP99Ms)}); RSS ${f1(o.rssBeforeMb)} → ${f1(o.rssAfterMb)} MB over ${o.snapshots} snapshots`,
+      `${o.opened} open, changes event ${(o.eventBytes / 1e3).toFixed(1)} kB (${((o.eventBytes * o.clients) / 1e6).toFixed(0)} MB per snapshot to all clients), every event: ${o.everyEvent ? 'yes' : 'NO'}; delivery after swap p50 ${f1(o.deliveryP50Ms)} ms, p99 ${f1(o.deliveryP99Ms)} ms, max ${f1(o.deliveryMaxMs)} ms; loop delay max ${f1(o.loopDelayMaxMs)} ms (p99 ${f1(o.loopDelayP99Ms)}); RSS ${f1(o.rssBeforeMb)} → ${f1(o.rssAfterMb)} MB over ${o.snapshots} snapshots`,
       `p99 ≤ 100 ms: ${o.deliveryP99Ms <= 100 ? 'met' : 'NOT met'}; loop max ≤ 20 ms: ${o.loopDelayMaxMs <= 20 ? 'met' : 'NOT met'}`,
     ]);
   }

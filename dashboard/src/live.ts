@@ -15,7 +15,8 @@ export type LiveMode = 'connecting' | 'stream' | 'polling';
 /** What the feed tells the page. */
 export interface LiveHandlers {
   snapshot(rows: SwitchRows, version: number | undefined, timestamp: number): void;
-  changes(rows: SwitchRows, version: number | undefined, timestamp: number): void;
+  /** `receivedAt`: `performance.now()` when the event arrived, before its JSON was parsed. */
+  changes(rows: SwitchRows, version: number | undefined, timestamp: number, receivedAt: number): void;
   status(status: StatusView): void;
   /** Readiness: undefined when ready, else why not (the server's reason, or that it cannot be reached). */
   health(problem: string | undefined): void;
@@ -118,6 +119,7 @@ export class LiveFeed {
   }
 
   private event(e: MessageEvent<unknown>, kind: 'snapshot' | 'changes'): void {
+    const receivedAt = performance.now();
     let data: unknown;
     try {
       data = JSON.parse(String(e.data));
@@ -129,7 +131,7 @@ export class LiveFeed {
     const rows = rowsFromJson(field(data, 'switches'));
     this.knownVersion = version;
     if (kind === 'snapshot') this.on.snapshot(rows, version, timestamp);
-    else this.on.changes(rows, version, timestamp);
+    else this.on.changes(rows, version, timestamp, receivedAt);
   }
 
   /** One health round (Status, readiness) and, unless the stream delivers, a data poll. */

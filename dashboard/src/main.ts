@@ -94,6 +94,7 @@ const probe: DashboardProbe = {
   firstDataMs: undefined,
   heatmapMs: 0,
   changesMs: 0,
+  changesHandledMs: 0,
   snapshotMs: 0,
   renders: 0,
   version: undefined,
@@ -161,10 +162,12 @@ const feed = new LiveFeed({
     updateMetricChoice(model.metrics);
     schedule();
   },
-  changes(rows: SwitchRows, version, timestamp) {
+  changes(rows: SwitchRows, version, timestamp, receivedAt) {
     const started = performance.now();
     model.applyChanges(rows, version, timestamp);
-    probe.changesMs = performance.now() - started;
+    const applied = performance.now();
+    probe.changesMs = applied - started;
+    probe.changesHandledMs = applied - receivedAt;
     updateMetricChoice(model.metrics);
     schedule();
   },

@@ -12,6 +12,8 @@ export interface ProbeState {
   heatmapMs: number;
   /** Last `changes` event applied to the model, ms. */
   changesMs: number;
+  /** Last `changes` event from its arrival to the model updated (JSON parse and rows included), ms. */
+  changesHandledMs: number;
   /** Last whole snapshot applied to the model, ms. */
   snapshotMs: number;
   /** Frames rendered (each after new data). */

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { SCALE_WORDS, colourDomain, packRgba, scaleRgb } from '../../../dashboard/src/colors.js';
 import { formatBandwidth, formatCount, formatValue } from '../../../dashboard/src/format.js';
 import { FabricModel, rowsFromJson, spikeThreshold } from '../../../dashboard/src/model.js';
@@ -40,6 +41,40 @@ test('a changes event updates only what it names, appends new switches and metri
   assert.equal(model.value('new_metric', 0), 3);
   assert.equal(model.timestamp, 110);
   assert.ok(model.revision > revision);
+});
+
+test('any sequence of changes events leaves the model as a whole snapshot of the merged state would', () => {
+  // Events list metrics in any order, drop some, add switches and metrics: the position cache of
+  // applyChanges must never write a value into another metric's column.
+  const metric = fc.constantFrom('a', 'b', 'c', 'd');
+  const event = fc.dictionary(fc.constantFrom('s1', 's2', 's3', 's4', 's5'), fc.dictionary(metric, fc.integer({ min: -50, max: 50 }), { minKeys: 1 }));
+  fc.assert(
+    // A whole snapshot lists the same metrics for every switch (ListMetrics does).
+    fc.property(fc.uniqueArray(metric, { minLength: 1 }), fc.uniqueArray(fc.constantFrom('s1', 's2', 's3'), { minLength: 1 }), fc.array(event, { maxLength: 6 }), (names, ids, events) => {
+      const first = Object.fromEntries(ids.map((id, i) => [id, Object.fromEntries(names.map((name, c) => [name, i * 10 + c]))]));
+      const model = new FabricModel();
+      model.replace(rowsFromJson(first), 1, 1);
+      const merged = new Map(Object.entries(first).map(([id, values]) => [id, new Map(Object.entries(values))]));
+      events.forEach((e, k) => {
+        model.applyChanges(rowsFromJson(e), k + 2, k + 2);
+        for (const [id, values] of Object.entries(e)) {
+          const row = merged.get(id) ?? new Map<string, number>();
+          for (const [name, value] of Object.entries(values)) row.set(name, value);
+          merged.set(id, row);
+        }
+      });
+      assert.deepEqual(model.ids, [...merged.keys()]);
+      for (const [id, values] of merged) {
+        const row = model.index.get(id)!;
+        for (const name of model.metrics) {
+          const expected = values.get(name);
+          if (expected === undefined) assert.ok(Number.isNaN(model.value(name, row)), `${id}.${name} never sent`);
+          else assert.equal(model.value(name, row), expected, `${id}.${name}`);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('hostile keys and values stay data: __proto__, constructor, strings, nulls', () => {
