@@ -2,10 +2,11 @@
  * `npm run bench:streams` (`--quick` for a short run): the figures of issue 13, on this machine.
  *
  * - **Payload**: a delta event's bytes against a full event's at the simulator's default churn, at
- *   10,000 and 100,000 switches (mean over ticks after the first).
+ *   10,000 and 100,000 switches (mean over ticks after the first), CSV and Arrow (base64) events.
  * - **Freshness**: the lag from the start of a generator tick (step + render) to the moment GetMetric
  *   over HTTP returns that tick's value for a switch that changed in it. Push mode at 10,000 and
- *   100,000 switches; poll mode at 10,000 with a 1 s poll interval, ticks at random phases. The
+ *   100,000 switches, with CSV and with Arrow events (`ingestion.format`); poll mode at 10,000 with a
+ *   1 s poll interval, ticks at random phases. `--only freshness` runs these rows alone. The
  *   generator (TelemetryFeed + its stream app) and the metrics server (ingestion worker, render
  *   worker) run in this process on loopback, so a tick's rendering shares the event loop with the
  *   server: a conservative setup.
@@ -76,26 +77,37 @@ interface PayloadRow {
   fullBytes: number;
   deltaBytes: number;
   changedShare: number;
+  /** The same events with Arrow IPC in base64 (`?format=arrow`). */
+  arrowFullBytes: number;
+  arrowDeltaBytes: number;
 }
 
-function payload(switches: number, ticks: number): PayloadRow {
+async function payload(switches: number, ticks: number): Promise<PayloadRow> {
   const feed = feedOf(switches);
+  await feed.loadArrow();
   let full = 0;
   let delta = 0;
   let changed = 0;
+  let arrowFull = 0;
+  let arrowDelta = 0;
   for (let t = 0; t < ticks; t++) {
     const c = feed.advance();
     full += encodeSseEvent({ id: `run:${c.tick}`, event: 'full', data: c.body }).length;
     delta += encodeSseEvent({ id: `run:${c.tick}`, event: 'delta', data: c.delta }).length;
     changed += c.changedSwitches / switches;
+    const arrow = feed.currentArrowBodies()!;
+    arrowFull += encodeSseEvent({ id: `run:${c.tick}`, event: 'full', data: arrow.full.toString('base64') }).length;
+    arrowDelta += encodeSseEvent({ id: `run:${c.tick}`, event: 'delta', data: arrow.delta.toString('base64') }).length;
   }
-  return { switches, fullBytes: full / ticks, deltaBytes: delta / ticks, changedShare: changed / ticks };
+  return { switches, fullBytes: full / ticks, deltaBytes: delta / ticks, changedShare: changed / ticks, arrowFullBytes: arrowFull / ticks, arrowDeltaBytes: arrowDelta / ticks };
 }
 
 // ---------------------------------------------------------------------------------------------
 
 interface FreshnessRow {
   mode: 'push' | 'poll';
+  /** What the server asked for (`ingestion.format`); push mode's events carry it. */
+  format: 'csv' | 'arrow';
   switches: number;
   samples: number[];
   pollIntervalMs?: number;
@@ -122,14 +134,14 @@ function changedSwitch(delta: Buffer): { id: string; value: number } | undefined
   return undefined;
 }
 
-async function freshness(mode: 'push' | 'poll', switches: number, ticks: number, pollIntervalMs = 1000): Promise<FreshnessRow> {
+async function freshness(mode: 'push' | 'poll', switches: number, ticks: number, pollIntervalMs = 1000, format: 'csv' | 'arrow' = 'csv'): Promise<FreshnessRow> {
   const feed = feedOf(switches);
   const stream = new CounterStream(feed, { replayTicks: 60, replayMaxBytes: 64 * 1024 * 1024, maxClients: 10, maxBufferedBytes: undefined, keepAliveMs: 15_000 });
   const generator = buildGeneratorApp({ feed, stream });
   await generator.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(generator.server.address() as AddressInfo).port}`;
   const server = await startMetricsServer(
-    serverConfig({ mode, generatorUrl: new URL(`${base}/counters`), streamUrl: new URL(`${base}/counters/stream?delta=1`), pollIntervalMs: mode === 'push' ? 3_600_000 : pollIntervalMs }),
+    serverConfig({ mode, format, generatorUrl: new URL(`${base}/counters`), streamUrl: new URL(`${base}/counters/stream?delta=1`), pollIntervalMs: mode === 'push' ? 3_600_000 : pollIntervalMs }),
     { logger: quiet() },
   );
   const samples: number[] = [];
@@ -152,7 +164,7 @@ async function freshness(mode: 'push' | 'poll', switches: number, ticks: number,
     await server.stop();
     await generator.close();
   }
-  return { mode, switches, samples, ...(mode === 'poll' ? { pollIntervalMs } : {}) };
+  return { mode, format, switches, samples, ...(mode === 'poll' ? { pollIntervalMs } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,10 +340,12 @@ export interface StreamsBenchResult {
 /** Runs every measurement of issue 13. */
 export async function streamsBench(short: boolean, only: ReadonlySet<StreamsPart> = new Set(STREAMS_PARTS)): Promise<StreamsBenchResult> {
   const result: StreamsBenchResult = { payload: [], freshness: [], fanOut: [], idle: [] };
-  if (only.has('payload')) for (const switches of [10_000, 100_000]) result.payload.push(payload(switches, short ? 3 : 6));
+  if (only.has('payload')) for (const switches of [10_000, 100_000]) result.payload.push(await payload(switches, short ? 3 : 6));
   if (only.has('freshness')) {
-    result.freshness.push(await freshness('push', 10_000, short ? 10 : 40));
-    result.freshness.push(await freshness('push', 100_000, short ? 5 : 20));
+    for (const format of ['csv', 'arrow'] as const) {
+      result.freshness.push(await freshness('push', 10_000, short ? 10 : 40, 1000, format));
+      result.freshness.push(await freshness('push', 100_000, short ? 5 : 20, 1000, format));
+    }
     result.freshness.push(await freshness('poll', 10_000, short ? 5 : 20, 1000));
   }
   if (only.has('fanout')) {
@@ -366,10 +380,11 @@ export function streamsTable(r: StreamsBenchResult): string {
   const rows: string[][] = [['scenario', 'switches', 'figure', 'goal']];
   for (const p of r.payload) {
     rows.push(['stream payload (full vs delta event)', p.switches.toLocaleString('en-US'), `full ${(p.fullBytes / 1e6).toFixed(2)} MB, delta ${(p.deltaBytes / 1e6).toFixed(2)} MB (${f1((100 * p.deltaBytes) / p.fullBytes)} %; ${f1(100 * p.changedShare)} % of switches changed per tick)`, 'report']);
+    rows.push(['stream payload, Arrow events (base64)', p.switches.toLocaleString('en-US'), `full ${(p.arrowFullBytes / 1e6).toFixed(2)} MB, delta ${(p.arrowDeltaBytes / 1e6).toFixed(2)} MB (${f1((100 * p.arrowFullBytes) / p.fullBytes)} % of the CSV full event)`, 'report']);
   }
   for (const f of r.freshness) {
     const goal = f.mode === 'poll' ? `report; formula ≈ U(0, ${f.pollIntervalMs ?? 0} ms) + fetch + prepare` : f.switches >= 100_000 ? `p99 ≤ 250 ms: ${percentile(f.samples, 99) <= 250 ? 'met' : 'NOT met'}` : `p99 ≤ 50 ms: ${percentile(f.samples, 99) <= 50 ? 'met' : 'NOT met'}`;
-    rows.push([`freshness tick→GetMetric (${f.mode}${f.mode === 'poll' ? `, poll ${(f.pollIntervalMs ?? 0) / 1000} s` : ''})`, f.switches.toLocaleString('en-US'), `p50 ${f1(percentile(f.samples, 50))} ms, p99 ${f1(percentile(f.samples, 99))} ms, max ${f1(Math.max(...f.samples))} ms (${f.samples.length} ticks)`, goal]);
+    rows.push([`freshness tick→GetMetric (${f.mode}${f.mode === 'poll' ? `, poll ${(f.pollIntervalMs ?? 0) / 1000} s` : `, ${f.format === 'arrow' ? 'Arrow' : 'CSV'} events`})`, f.switches.toLocaleString('en-US'), `p50 ${f1(percentile(f.samples, 50))} ms, p99 ${f1(percentile(f.samples, 99))} ms, max ${f1(Math.max(...f.samples))} ms (${f.samples.length} ticks)`, goal]);
   }
   for (const o of r.fanOut) {
     rows.push([

@@ -21,7 +21,7 @@ export const DEFAULT_FETCH_TIMEOUT_SECONDS = 2;
 /** 64 MiB: a 100,000-switch CSV is about 4 MB, a 1,000,000-switch one about 40 MB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 /**
- * What polls ask the generator for (SPEC, `ingestion.format`). `npm run bench:arrow` shows Arrow
+ * What polls and the push stream ask the generator for (SPEC, `ingestion.format`). `npm run bench:arrow` shows Arrow
  * cheaper end to end at 100,000 switches (fetch→swap about 3x shorter, the worker's parse about 10x
  * cheaper; README, "Binary transport"), so polls ask for Arrow; `auto` rather than `arrow` so that an
  * upstream that only speaks CSV (an older generator, the seed's Python one) still works.
@@ -73,8 +73,8 @@ export const metricsServerFileSchema = section(
         fetch_timeout_seconds: numberIn(0.01, 3600, 'Deadline of one whole fetch, in seconds.', DEFAULT_FETCH_TIMEOUT_SECONDS),
         max_body_bytes: integerIn(1024, 2 ** 31 - 1, 'Largest generator body accepted; a larger one fails the poll.', DEFAULT_MAX_BODY_BYTES),
         mode: choiceOf(INGESTION_MODES, 'poll: fetch /counters every interval; push: follow the generator\'s event stream, polling while it is down.', 'poll'),
-        stream_url: httpUrl('The generator\'s event stream, for push mode. Default: the generator URL + /stream?delta=1.', 'http://127.0.0.1:9001/counters/stream?delta=1'),
-        format: choiceOf(INGESTION_FORMATS, 'What polls ask for: csv, arrow (Apache Arrow IPC; a CSV answer fails the poll), or auto (Arrow, CSV accepted).', DEFAULT_INGESTION_FORMAT),
+        stream_url: httpUrl('The generator\'s event stream, for push mode. Default: the generator URL + /stream?delta=1. Its format parameter is set as ingestion.format says (format=arrow for arrow and auto).', 'http://127.0.0.1:9001/counters/stream?delta=1'),
+        format: choiceOf(INGESTION_FORMATS, 'What polls and the push stream ask for: csv, arrow (Apache Arrow IPC; a CSV answer or CSV events fail), or auto (Arrow, CSV accepted).', DEFAULT_INGESTION_FORMAT),
       },
       'Where and how often the generator is polled.',
     ),

@@ -54,7 +54,7 @@ export interface MetricsServerConfig {
     readonly pollIntervalMs: number;
     readonly fetchTimeoutMs: number;
     readonly maxBodyBytes: number;
-    /** What polls ask the generator for (SPEC, `ingestion.format`). */
+    /** What polls and the push stream ask the generator for (SPEC, `ingestion.format`). */
     readonly format: IngestionFormat;
   };
   readonly readiness: { readonly maxAgeMs: number };

@@ -151,6 +151,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       ? new PushSource(
           {
             streamUrl: config.ingestion.streamUrl,
+            format: config.ingestion.format,
             pollIntervalMs: config.ingestion.pollIntervalMs,
             connectTimeoutMs: config.ingestion.fetchTimeoutMs,
             maxEventBytes: config.ingestion.maxBodyBytes,

@@ -8,7 +8,7 @@ import { METRICS_PATH, registerMetricsRoute } from '../../common/metrics-endpoin
 import { ARROW_STREAM_TYPE, prefersArrow } from '../../common/arrow-media.js';
 import { etagListMatches } from '../../common/http-etag.js';
 import { SSE_HEADERS } from '../../common/sse.js';
-import type { CounterStream } from './counter-stream.js';
+import { EVENT_DATA_TYPES, type CounterStream, type CounterStreamFormat } from './counter-stream.js';
 import type { CountersBody, CountersProvider } from './feed.js';
 import type { GeneratorMetrics } from './generator-metrics.js';
 
@@ -49,17 +49,28 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
 
   const stream = options.stream;
   if (stream !== undefined) {
-    app.get(COUNTERS_STREAM_PATH, (request, reply) => {
+    // `?format=arrow`: the events carry Arrow IPC (base64) instead of CSV lines. A query parameter
+    // rather than `Accept`, because a browser's EventSource cannot set headers; the answer's
+    // `X-Event-Data-Type` says which one a client got (a generator without Arrow ignores the parameter
+    // and sends no such header).
+    app.get(COUNTERS_STREAM_PATH, async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       const delta = query['delta'] === '1' || query['delta'] === 'true';
+      const format = streamFormat(query['format']);
+      if (format === undefined) return sendError(reply, 400, 'format must be csv or arrow');
+      if (format === 'arrow' && !stream.servesArrow) return sendError(reply, 406, 'this generator\'s stream serves CSV only');
       const header = request.headers['last-event-id'];
       const fromQuery = query['last_event_id'];
       const lastEventId = typeof header === 'string' ? header : typeof fromQuery === 'string' ? fromQuery : undefined;
-      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).code(200).send();
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).header('x-event-data-type', EVENT_DATA_TYPES[format]).code(200).send();
+      if (!stream.hasRoom()) return sendError(reply, 503, `too many stream clients (at most ${stream.maxClients}); try again later`);
+      // The first Arrow client loads the writer; checked for room again, since others may have come meanwhile.
+      if (format === 'arrow') await stream.prepareArrow();
       if (!stream.hasRoom()) return sendError(reply, 503, `too many stream clients (at most ${stream.maxClients}); try again later`);
       // From here the response is the stream's: Fastify neither sends nor times it.
       reply.hijack();
-      stream.connect(reply.raw, { delta }, lastEventId);
+      reply.raw.setHeader('x-event-data-type', EVENT_DATA_TYPES[format]);
+      stream.connect(reply.raw, { delta, format }, lastEventId);
       return reply;
     });
     // The streams never end by themselves: end them first, or close would wait for them forever.
@@ -94,6 +105,11 @@ export function buildGeneratorApp(options: GeneratorAppOptions): FastifyInstance
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: message }));
+}
+
+function streamFormat(value: unknown): CounterStreamFormat | undefined {
+  if (value === undefined || value === 'csv') return 'csv';
+  return value === 'arrow' ? 'arrow' : undefined;
 }
 
 function pathOf(url: string): string {

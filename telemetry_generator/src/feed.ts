@@ -10,6 +10,11 @@
  * (and with it the moment the stop signals are handled) is as quick as without Arrow.
  * Each representation has its own ETag (the CSV's with `.arrow` before the closing quote), so a
  * cache holding one is never told it holds the other.
+ *
+ * The event stream's Arrow events (`/counters/stream?format=arrow`) are the same renders: the full
+ * event is the `/counters` Arrow body of the tick, the delta the same writer over the tick's changed
+ * rows; each is rendered at most once per tick, when the stream asks for it (it does while Arrow
+ * clients are connected), between ticks, while the simulator still holds that tick's state.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
@@ -47,12 +52,28 @@ export interface TickReport {
   readonly bytes: number;
 }
 
+/** One tick as Arrow IPC streams, for the event stream's Arrow events. */
+export interface ArrowTickBodies {
+  readonly tick: number;
+  /** Every switch: the `/counters` Arrow body of the tick. */
+  readonly full: Buffer;
+  /** Only the switches whose values changed since the previous tick (every switch on the first tick). */
+  readonly delta: Buffer;
+}
+
 /** The read side, which is all the HTTP app needs. */
 export interface CountersProvider {
   /** The current tick as CSV. */
   current(): CountersBody;
   /** The same tick as an Arrow IPC stream; a provider without it serves CSV only. */
   currentArrow?(): Promise<CountersBody>;
+  /** Loads the Arrow writer (and the library), so that `currentArrowBodies` can answer. */
+  loadArrow?(): Promise<void>;
+  /**
+   * The current tick's Arrow full and delta bodies, rendered on the first call in the tick; undefined
+   * until `loadArrow` has completed. Synchronous, so a tick listener gets the tick it was called for.
+   */
+  currentArrowBodies?(): ArrowTickBodies | undefined;
   /** Calls `listener` with every new tick's body, after it became current; returns an unsubscribe. */
   onTick?(listener: (counters: CountersBody) => void): () => void;
 }
@@ -81,6 +102,10 @@ export class TelemetryFeed implements CountersProvider {
   private published: CountersBody;
   /** The Arrow body of the published tick, once rendered. */
   private publishedArrow: CountersBody | undefined;
+  /** The Arrow delta of the published tick, once rendered (only the stream asks for it). */
+  private publishedArrowDelta: Buffer | undefined;
+  /** The switches whose values changed in the published tick, ascending. */
+  private publishedRows: Int32Array = new Int32Array(0);
   /** Whether Arrow was asked for since the last tick: then the next tick renders it at once. */
   private arrowWanted = false;
   /** The Arrow writer, once its module (and the library) is loaded. */
@@ -102,9 +127,21 @@ export class TelemetryFeed implements CountersProvider {
 
   async currentArrow(): Promise<CountersBody> {
     this.arrowWanted = true;
-    this.arrowWriter ??= (await import('./arrow-writer.js')).renderArrow;
+    await this.loadArrow();
     this.publishedArrow ??= this.renderArrowOf(this.published);
     return this.publishedArrow;
+  }
+
+  async loadArrow(): Promise<void> {
+    this.arrowWriter ??= (await import('./arrow-writer.js')).renderArrow;
+  }
+
+  currentArrowBodies(): ArrowTickBodies | undefined {
+    const writer = this.arrowWriter;
+    if (writer === undefined) return undefined;
+    this.publishedArrow ??= this.renderArrowOf(this.published);
+    this.publishedArrowDelta ??= writer(this.simulator.state, this.options.metrics, this.publishedRows);
+    return { tick: this.published.tick, full: this.publishedArrow.body, delta: this.publishedArrowDelta };
   }
 
   onTick(listener: (counters: CountersBody) => void): () => void {
@@ -118,6 +155,7 @@ export class TelemetryFeed implements CountersProvider {
     this.simulator.step();
     this.published = this.render();
     this.publishedArrow = this.arrowWanted && this.arrowWriter !== undefined ? this.renderArrowOf(this.published) : undefined;
+    this.publishedArrowDelta = undefined;
     this.arrowWanted = false;
     const elapsedMs = performance.now() - started;
     for (const listener of this.listeners) listener(this.published);
@@ -162,6 +200,7 @@ export class TelemetryFeed implements CountersProvider {
     const state = this.simulator.state;
     const nowMs = this.now();
     const changed = this.changes.changedRows(state);
+    this.publishedRows = changed;
     return Object.freeze({
       tick: state.tick,
       body: renderCsv(state, this.options.metrics),

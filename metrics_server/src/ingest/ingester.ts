@@ -12,7 +12,7 @@ import type { Logger } from '../../../common/logger.js';
 import type { SnapshotPublisher } from '../store/publisher.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { IngestionHealth, IngestRecord } from './ingestion-health.js';
-import { formatLabel, nonZeroRejects, totalRejected, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
+import { formatLabel, nonZeroRejects, totalRejected, type BodyEncoding, type BodyFormat, type RowRejectCounts } from './parse-outcome.js';
 import type { PrepareResult } from './prepare.js';
 import type { SnapshotPreparer } from './worker/preparer.js';
 
@@ -74,21 +74,25 @@ export class Ingester {
     this.now = deps.now ?? Date.now;
   }
 
-  /** A body (CSV unless told otherwise) to parse and publish. Never rejects: a failure is a `failed` record. */
-  ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv'): Promise<IngestRecord> {
-    return this.ingest(body.byteLength, () => this.deps.preparer.prepare(body, format), delivery, `unusable ${formatLabel(format)}: `, format);
+  /**
+   * A body (CSV unless told otherwise; in base64 for a push stream's Arrow event) to parse and
+   * publish. Never rejects: a failure is a `failed` record.
+   */
+  ingestBody(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<IngestRecord> {
+    return this.ingest(body.byteLength, () => this.deps.preparer.prepare(body, format, encoding), delivery, `unusable ${formatLabel(format)}: `, format);
   }
 
   /**
-   * A stream's delta (CSV rows), applied to the current snapshot and published as the next one.
+   * A stream's delta (CSV rows, or an Arrow stream of the changed rows), applied to the current
+   * snapshot and published as the next one.
    * Refused whole (a `failed` record, the current snapshot kept) when it does not fit the current
    * snapshot, or when another snapshot became current while it was being applied: the source then
    * asks for a full body.
    */
-  ingestDelta(body: Uint8Array, delivery: Delivery): Promise<IngestRecord> {
+  ingestDelta(body: Uint8Array, delivery: Delivery, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<IngestRecord> {
     const base = this.deps.reader.current();
     if (base === undefined) return Promise.resolve(this.failed('a delta arrived before any snapshot', delivery, body.byteLength));
-    return this.ingest(body.byteLength, () => this.deps.preparer.prepareDelta(body, base.block), delivery, 'delta not applicable: ', 'csv', () =>
+    return this.ingest(body.byteLength, () => this.deps.preparer.prepareDelta(body, base.block, format, encoding), delivery, format === 'csv' ? 'delta not applicable: ' : `delta not applicable (${formatLabel(format)}): `, format, () =>
       this.deps.reader.current() === base ? undefined : 'delta not applicable: the snapshot changed while it was applied',
     );
   }

@@ -8,6 +8,12 @@ import type { TelemetryColumns } from '../snapshot/columns.js';
 /** How a delivered body is encoded: the generator's CSV, or an Arrow IPC stream (SPEC, "Binary transport"). */
 export type BodyFormat = 'csv' | 'arrow';
 
+/**
+ * How the body is wrapped on its way: as it is (a poll's body, a CSV event's data), or in base64 (an
+ * Arrow event's data on the push stream, since an event stream is text).
+ */
+export type BodyEncoding = 'raw' | 'base64';
+
 /** The format's name in log lines and Status (`unusable Arrow: ...`). */
 export function formatLabel(format: BodyFormat): string {
   return format === 'arrow' ? 'Arrow' : 'CSV';

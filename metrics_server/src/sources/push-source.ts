@@ -11,6 +11,15 @@
  * for longer than one poll interval, the poll source stands in; it is stopped as soon as the stream
  * is back, before the first event is applied, so the two never publish concurrently.
  *
+ * `format` (config `ingestion.format`) applies to the stream as to polls: `csv` asks for CSV events;
+ * `arrow` and `auto` add `format=arrow` to the stream URL, and the answer's `X-Event-Data-Type` says
+ * what the events carry (SPEC, "Binary transport"): an Arrow IPC stream in base64, decoded and parsed
+ * in the ingestion worker by the Arrow poll's own decoder, or CSV (a generator without Arrow ignores
+ * the parameter and sends no such header). `arrow` refuses a stream of CSV events, as its polls refuse
+ * a CSV body; `auto` takes either. A malformed Arrow event (not base64, a truncated or bombed IPC
+ * stream, a wrong schema) is refused like a malformed CSV event: reason logged, snapshot kept, and a
+ * full event asked for.
+ *
  * A delta is only applied on top of the state it was computed from: same run, the next tick, and the
  * snapshot this source published last still current. Anything else (a new generator run, a gap in
  * ticks, a poll that published in between, a delta the ingester refuses) drops `Last-Event-ID` and
@@ -21,7 +30,9 @@ import https from 'node:https';
 import type { Logger } from '../../../common/logger.js';
 import type { IngestRecord } from '../ingest/ingestion-health.js';
 import type { Delivery, Ingester } from '../ingest/ingester.js';
+import type { BodyFormat } from '../ingest/parse-outcome.js';
 import type { SnapshotReader } from '../store/reader.js';
+import { bodyFormat, type IngestionFormat } from './poll-source.js';
 import { SseDecodeError, SseDecoder, type SseMessage } from './sse-decoder.js';
 import type { TelemetrySource } from './source.js';
 
@@ -32,9 +43,14 @@ export const RECONNECT_MAX_MS = 30_000;
 /** No byte (event or keep-alive comment) for this long means the connection is dead: 3 keep-alives. */
 export const STREAM_IDLE_TIMEOUT_MS = 45_000;
 
+/** The generator's response header naming what each event's data decodes to. */
+export const EVENT_DATA_TYPE_HEADER = 'x-event-data-type';
+
 /** Where to subscribe and the limits. */
 export interface PushSourceOptions {
   readonly streamUrl: URL;
+  /** What the events should carry (config `ingestion.format`); `csv` when absent. */
+  readonly format?: IngestionFormat;
   /** How long the stream may be down before polling stands in. */
   readonly pollIntervalMs: number;
   /** Connect and response-headers deadline. */
@@ -67,12 +83,16 @@ export interface PushStreamStatus {
   /** Unix seconds since the stream has been in its current state (connected, or down). */
   readonly since: number;
   readonly polling_standing_in: boolean;
+  /** What the events of the current (or last) connection carry; null before the first. */
+  readonly format: BodyFormat | null;
 }
 
 /** One attempt at the stream; a newer one makes an older one's events moot. */
 interface Connection {
   readonly request: http.ClientRequest;
   closed: boolean;
+  /** What its events carry, from the answer's headers. */
+  payload: BodyFormat;
 }
 
 /** Subscribes to the generator's event stream; polls while it is down. */
@@ -98,6 +118,7 @@ export class PushSource implements TelemetrySource {
   private run: string | undefined;
   private tick = -1;
   private appliedVersion: number | undefined;
+  private payload: BodyFormat | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -136,6 +157,7 @@ export class PushSource implements TelemetrySource {
       reconnects: this.reconnects,
       since: Math.floor(this.sinceMs / 1000),
       polling_standing_in: this.standingIn,
+      format: this.payload ?? null,
     };
   }
 
@@ -147,15 +169,23 @@ export class PushSource implements TelemetrySource {
     return { label: this.label, origin: this.options.streamUrl.href, logger: this.deps.logger, startedAtMs: this.now(), startedAt: performance.now() };
   }
 
+  /** The stream URL with `format` as `ingestion.format` asks: `arrow` for arrow and auto, none for csv. */
+  get requestUrl(): URL {
+    const url = new URL(this.options.streamUrl);
+    if ((this.options.format ?? 'csv') === 'csv') url.searchParams.delete('format');
+    else url.searchParams.set('format', 'arrow');
+    return url;
+  }
+
   private connect(): void {
     if (this.stopped) return;
-    const url = this.options.streamUrl;
+    const url = this.requestUrl;
     const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache' };
     // Resume only on top of what this source published last; after a poll stood in, start over.
     const resumable = this.lastEventId !== undefined && this.appliedVersion !== undefined && this.deps.reader.current()?.version === this.appliedVersion;
     if (resumable) headers['last-event-id'] = this.lastEventId!;
     const request = (url.protocol === 'https:' ? https : http).get(url, { headers, timeout: this.options.connectTimeoutMs });
-    const connection: Connection = { request, closed: false };
+    const connection: Connection = { request, closed: false, payload: 'csv' };
     this.connection = connection;
     request.on('timeout', () => this.broken(connection, `no answer within ${this.options.connectTimeoutMs} ms`));
     request.on('error', (err: NodeJS.ErrnoException) => this.broken(connection, describeError(err)));
@@ -166,6 +196,15 @@ export class PushSource implements TelemetrySource {
         this.broken(connection, res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `not an event stream (content-type ${type || 'none'})`);
         return;
       }
+      const dataType = res.headers[EVENT_DATA_TYPE_HEADER];
+      const payload = bodyFormat(this.options.format ?? 'csv', typeof dataType === 'string' ? dataType : undefined);
+      if (payload === undefined) {
+        res.resume();
+        this.broken(connection, `expected Arrow events (ingestion.format arrow), got X-Event-Data-Type ${JSON.stringify(typeof dataType === 'string' ? dataType.slice(0, 80) : '')}`);
+        return;
+      }
+      connection.payload = payload;
+      this.payload = payload;
       // The connect deadline is over; from here silence is measured by the idle timer.
       request.setTimeout(0);
       this.opened(connection);
@@ -243,8 +282,11 @@ export class PushSource implements TelemetrySource {
     const [, run, tickText] = id;
     const tick = Number(tickText);
     let record: IngestRecord;
+    // Arrow events carry the IPC stream in base64: decoded with the parse, in the ingestion worker.
+    const format = connection.payload;
+    const encoding = format === 'arrow' ? 'base64' : 'raw';
     if (message.event === 'full') {
-      record = await this.deps.ingester.ingestBody(message.data, this.delivery());
+      record = await this.deps.ingester.ingestBody(message.data, this.delivery(), format, encoding);
     } else {
       const gap =
         run !== this.run ? 'a new generator run' : tick !== this.tick + 1 ? `a gap in ticks (${this.tick} then ${tick})` : this.deps.reader.current()?.version !== this.appliedVersion ? 'another snapshot was published since the last event' : undefined;
@@ -253,7 +295,7 @@ export class PushSource implements TelemetrySource {
         this.broken(connection, gap, true, false, true);
         return;
       }
-      record = await this.deps.ingester.ingestDelta(message.data, this.delivery());
+      record = await this.deps.ingester.ingestDelta(message.data, this.delivery(), format, encoding);
     }
     if (record.outcome !== 'ok') {
       // The ingester logged and recorded why; the stream's next event cannot build on this one.

@@ -37,11 +37,17 @@ const POW10 = Array.from({ length: MAX_DECIMALS + 1 }, (_, i) => 10 ** i);
 /** A failure of the whole body, thrown inside this module and returned as its reason. */
 class Unusable extends Error {}
 
+/** What a caller may relax. */
+export interface ArrowParseOptions {
+  /** Accept record batches of zero rows in all as zero rows: a stream's delta when nothing changed. */
+  readonly allowNoRows?: boolean;
+}
+
 /** Parses an Arrow IPC stream (or file) body. */
-export function parseArrowBytes(input: Uint8Array): ParseOutcome {
+export function parseArrowBytes(input: Uint8Array, options: ArrowParseOptions = {}): ParseOutcome {
   if (input.byteLength === 0) return { ok: false, reason: 'empty body' };
   try {
-    return decode(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+    return decode(new Uint8Array(input.buffer, input.byteOffset, input.byteLength), options);
   } catch (err) {
     if (err instanceof Unusable) return { ok: false, reason: err.message };
     // The library's own complaint about the framing or metadata; said briefly, never with a stack.
@@ -65,7 +71,7 @@ interface Layout {
   readonly metrics: readonly string[];
 }
 
-function decode(bytes: Uint8Array): ParseOutcome {
+function decode(bytes: Uint8Array, options: ArrowParseOptions): ParseOutcome {
   const reader = RecordBatchReader.from(bytes);
   reader.open();
   // The schema is read before any batch, so a body with 10,000 columns is refused before its data is looked at.
@@ -79,8 +85,14 @@ function decode(bytes: Uint8Array): ParseOutcome {
     batches.push(batch);
   }
   if (batches.length === 0) throw new Unusable('no record batch');
-  if (declaredRows === 0) return { ok: false, reason: 'no data rows', rejected: emptyRejectCounts() };
+  if (declaredRows === 0) return options.allowNoRows === true ? noRows(layout) : { ok: false, reason: 'no data rows', rejected: emptyRejectCounts() };
   return collect(batches, layout, declaredRows);
+}
+
+/** Zero rows of the schema's metrics (the CSV parser's answer for a header-only delta). */
+function noRows(layout: Layout): ParseOutcome {
+  const metrics: MetricColumn[] = layout.metrics.map((name) => ({ name, decimals: 0, values: new Float64Array(0) }));
+  return { ok: true, parsed: { columns: { rowCount: 0, ids: { idText: new Uint8Array(0), idEnds: new Int32Array(0), table: new Int32Array(tableSizeFor(0)) }, metrics }, rejected: emptyRejectCounts(), rowsSeen: 0 } };
 }
 
 /** The header checks of the CSV parser, on the schema's field names, plus SPEC's column types. */

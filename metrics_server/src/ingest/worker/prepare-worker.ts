@@ -13,5 +13,5 @@ import { INGEST_WORKER_NICE, type PrepareAnswer, type PrepareRequest } from './p
 lowerThreadPriority(INGEST_WORKER_NICE);
 
 serveRequests<PrepareRequest, PrepareAnswer>('parsing', (request) => ({
-  answer: { kind: 'prepared', id: request.id, result: request.base === undefined ? prepareBody(request.body, request.format) : prepareDelta(request.body, request.base) },
+  answer: { kind: 'prepared', id: request.id, result: request.base === undefined ? prepareBody(request.body, request.format, request.encoding) : prepareDelta(request.body, request.base, request.format, request.encoding) },
 }));

@@ -3,16 +3,16 @@
  * blocks a request; tests may run it inline. The ingester meets both through `SnapshotPreparer`.
  */
 import { WorkerClient, ownedBuffers } from '../../../../common/worker-thread.js';
-import type { BodyFormat } from '../parse-outcome.js';
+import type { BodyEncoding, BodyFormat } from '../parse-outcome.js';
 import type { PrepareResult } from '../prepare.js';
 import type { PrepareAnswer, PrepareRequest } from './protocol.js';
 
 /** Turns a body into a column block, somewhere. */
 export interface SnapshotPreparer {
   /** Never rejects for a bad body (that is a failed result); rejects only if the preparer itself broke. */
-  prepare(body: Uint8Array, format?: BodyFormat): Promise<PrepareResult>;
+  prepare(body: Uint8Array, format?: BodyFormat, encoding?: BodyEncoding): Promise<PrepareResult>;
   /** A delta applied to `base` (a snapshot's block); the same failure rules as `prepare`. */
-  prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult>;
+  prepareDelta(body: Uint8Array, base: Uint8Array, format?: BodyFormat, encoding?: BodyEncoding): Promise<PrepareResult>;
   /** Gets ready ahead of the first body (a follower that may become leader: failover then pays no worker start-up). */
   warm?(): void;
   close(): Promise<void>;
@@ -23,14 +23,14 @@ export interface SnapshotPreparer {
  * so a main thread that prepares in the worker never loads them (nor the apache-arrow library).
  */
 export class InlinePreparer implements SnapshotPreparer {
-  async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
+  async prepare(body: Uint8Array, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<PrepareResult> {
     const { prepareBody } = await import('../prepare.js');
-    return prepareBody(body, format);
+    return prepareBody(body, format, encoding);
   }
 
-  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+  async prepareDelta(body: Uint8Array, base: Uint8Array, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<PrepareResult> {
     const { prepareDelta } = await import('../prepare.js');
-    return prepareDelta(body, base);
+    return prepareDelta(body, base, format, encoding);
   }
 
   async close(): Promise<void> {}
@@ -48,14 +48,14 @@ export class WorkerPreparer implements SnapshotPreparer {
     this.client.warm();
   }
 
-  async prepare(body: Uint8Array, format: BodyFormat = 'csv'): Promise<PrepareResult> {
-    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format }), ownedBuffers([body]));
+  async prepare(body: Uint8Array, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<PrepareResult> {
+    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format, encoding }), ownedBuffers([body]));
     return answer.result;
   }
 
-  async prepareDelta(body: Uint8Array, base: Uint8Array): Promise<PrepareResult> {
+  async prepareDelta(body: Uint8Array, base: Uint8Array, format: BodyFormat = 'csv', encoding: BodyEncoding = 'raw'): Promise<PrepareResult> {
     // The base is shared memory: posted, not transferred (the current snapshot keeps using it).
-    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format: 'csv', base }), ownedBuffers([body]));
+    const answer = await this.client.request((id) => ({ kind: 'prepare', id, body, format, encoding, base }), ownedBuffers([body]));
     return answer.result;
   }
 

@@ -2,7 +2,7 @@
  * The messages between the main thread and the ingestion worker, in one module both sides import
  * (the worker never imports the main thread's client, nor the client the worker's entry).
  */
-import type { BodyFormat } from '../parse-outcome.js';
+import type { BodyEncoding, BodyFormat } from '../parse-outcome.js';
 import type { PrepareResult } from '../prepare.js';
 
 /** The ingestion worker's nice value on Linux: below the main thread, which answers requests. */
@@ -17,6 +17,8 @@ export interface PrepareRequest {
   readonly id: number;
   readonly body: Uint8Array;
   readonly format: BodyFormat;
+  /** `raw` when absent. */
+  readonly encoding?: BodyEncoding;
   readonly base?: Uint8Array;
 }
 
