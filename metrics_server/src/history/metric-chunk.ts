@@ -278,9 +278,11 @@ export class MetricChunk {
     if (width > held) {
       const size = this.rows * TAIL_VALUES;
       const wider = width === 1 ? new Uint16Array(size) : width === 2 ? new Uint32Array(size) : new Float64Array(size);
-      if (this.tails !== undefined) wider.set(this.tails);
+      const kept = (this.tailKept ??= new Uint8Array(this.rows));
+      const narrow = this.tails;
+      // Only the tails kept so far move (widening comes early, with few kept): no pass over every slot.
+      if (narrow !== undefined) for (let r = 0; r < this.rows; r++) if (kept[r] === 1) for (let i = r * TAIL_VALUES; i < (r + 1) * TAIL_VALUES; i++) wider[i] = narrow[i]!;
       this.tails = wider;
-      this.tailKept ??= new Uint8Array(this.rows);
     }
     const base = s * TAIL_VALUES;
     for (let i = 0; i < kept; i++) this.tails![base + i] = top - values[count - kept + i]!;
