@@ -253,6 +253,36 @@ test('a chunk tail holds the largest samples of its series, however wide their s
   }
 });
 
+test('over max_memory_bytes, percentile tails are freed before any sample, and not made again', () => {
+  const store = new MemoryStore();
+  const csv = (i: number): string => `switch_id,ints\n${Array.from({ length: 500 }, (_, r) => `s${r},${(r * 7 + i * 13) % 1000}`).join('\n')}\n`;
+  const fill = (history: HistoryStore, from: number, to: number): void => {
+    for (let i = from; i < to; i++) history.appendNow(store.publishNow(contentFromCsv(csv(i), (1_766_500_000 + i) * 1000)));
+  };
+  const p99 = (history: HistoryStore): { switch: string; value: number }[] => runNow(topJob(history.view(), 'ints', 'p99', 0, 2e9, 5, 'desc'));
+  // The same history with no limit: its bytes without tails, with them, and the answer.
+  const free = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: 2 ** 40, chunkSamples: 40 });
+  fill(free, 0, 80);
+  const plain = free.stats().bytes;
+  const want = p99(free);
+  const withTails = free.stats().bytes;
+  assert.ok(withTails > plain + 30_000, `tails made: ${plain} → ${withTails} bytes`);
+  // A limit just below: the next append (opening a chunk) frees the tails, drops no sample, and they stay freed.
+  const limited = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: withTails - 1, chunkSamples: 40 });
+  fill(limited, 0, 80);
+  assert.deepEqual(p99(limited), want);
+  assert.ok(limited.stats().bytes > limited.options.maxMemoryBytes);
+  fill(limited, 80, 81);
+  const after = limited.stats();
+  assert.equal(after.earlyDrops.samples, 0);
+  assert.ok(after.bytes <= limited.options.maxMemoryBytes, `${after.bytes} bytes after the trim`);
+  assert.equal(limited.view()[0]!.metric('ints')!.tailInto(0, 40, new Float64Array(TAIL_VALUES), 0), -1);
+  const bytes = limited.stats().bytes;
+  const again = runNow(topJob(limited.view(), 'ints', 'p99', 0, 1_766_500_000 + 79, 5, 'desc'));
+  assert.deepEqual(again, want, 'still exact, from decoded samples');
+  assert.equal(limited.stats().bytes, bytes, 'no tail made again');
+});
+
 test('GetHistory buckets: aligned to the step, empty buckets left out, min/max/avg/count as the reference', () => {
   fc.assert(
     fc.property(historyArb, edgeArb, edgeArb, fc.constantFrom(1, 5, 7, 60), fc.constantFrom(...IDS), fc.constantFrom('ints', 'latency_ms', 'd1'), (h, a, b, step, id, metric) => {

@@ -84,6 +84,8 @@ export class MetricChunk {
   private tailKept: Uint8Array | undefined;
   /** The smallest value the last `tailInto` wrote (stored units). */
   tailMin = NaN;
+  /** Set when the tails were given up for memory (`dropTails`): none are made again. */
+  private tailsOff = false;
 
   constructor(
     readonly name: string,
@@ -267,6 +269,7 @@ export class MetricChunk {
    * as `tailInto` (the summaries are final: max[s] is the series' largest sample).
    */
   keepTail(s: number, values: Float64Array, count: number): void {
+    if (this.tailsOff) return;
     const kept = Math.min(TAIL_VALUES, count);
     if (kept < count) selectKth(values, count, count - kept);
     const top = this.max[s]!;
@@ -287,6 +290,16 @@ export class MetricChunk {
     const base = s * TAIL_VALUES;
     for (let i = 0; i < kept; i++) this.tails![base + i] = top - values[count - kept + i]!;
     this.tailKept![s] = 1;
+  }
+
+  /**
+   * Frees the tails and makes no more (the memory limit wants the bytes back: tails are a cache, and
+   * giving them up costs only speed, never samples). Percentiles then decode this chunk.
+   */
+  dropTails(): void {
+    this.tails = undefined;
+    this.tailKept = undefined;
+    this.tailsOff = true;
   }
 
   /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */
