@@ -9,12 +9,24 @@
  * Every sliced job is timed slice by slice, in CPU time (how long the code held the event loop) and
  * wall time (that, plus any time the process was not scheduled: on a machine shared with other
  * work, wall figures measure the machine as much as the code). Goals are judged on CPU time.
+ *
+ * Queries run on a sliding hour, as a live server sees it: after the hour is filled (and its bytes
+ * counted) another half chunk of snapshots arrives, so the window's oldest chunk is cut by retention
+ * and its newest is open (both decoded), and the chunks between are covered whole. A percentile's
+ * first run over a chunk also makes that chunk's tails (percentiles.ts): the first run of Top p99
+ * over the filled hour is timed on its own ("cold"), and the bytes are counted again with the tails
+ * of every metric made. At 100,000 switches, GetMetric's latency over HTTP (a worker thread as the
+ * client, one request at a time) is taken idle and while a Top p99 loop runs on the server's thread.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { createLogger, MemorySink } from '../common/logger.js';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../metrics_server/src/history/checkpoint-codec.js';
 import { HistoryStore } from '../metrics_server/src/history/history-store.js';
 import { aggregateJob, seriesSamples, topJob } from '../metrics_server/src/history/queries.js';
-import { DEFAULT_SLICE_MS, type SlicedJob } from '../metrics_server/src/history/slices.js';
+import { DEFAULT_SLICE_MS, QUERY_SLICE_MS, runSliced, type SlicedJob } from '../metrics_server/src/history/slices.js';
+import { startMetricsServer } from '../metrics_server/src/metrics-server.js';
 import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
 import type { Snapshot } from '../metrics_server/src/snapshot/snapshot.js';
 import { MemoryStore } from '../metrics_server/src/store/memory-store.js';
@@ -40,16 +52,47 @@ export interface HistorySizeResult {
   readonly samples: number;
   readonly bytes: number;
   readonly bytesPerSample: number;
+  /** Bytes per sample once every metric's tails are made (a p99 over the hour on each). */
+  readonly bytesPerSampleWithTails?: number;
+  /** The first Top p99 over the filled hour, which makes the latency chunks' tails. */
+  readonly topP99Cold?: Timing;
+  /** GetMetric over HTTP, idle and while a Top p99 loop runs (ms; p50/p99 of each phase). */
+  readonly getMetricUnderTop?: GetMetricUnderTop;
   /** Sliced appends of the last snapshots. */
   readonly append: Timing;
-  /** GetHistory of one series over the hour: wall p50/p99 and CPU p99 per call. */
-  readonly getHistory?: { readonly p50Ms: number; readonly p99Ms: number; readonly cpuP99Ms: number };
+  /** GetHistory of one series over the hour (samples and their JSON text): see GetHistoryTiming. */
+  readonly getHistory?: GetHistoryTiming;
   readonly queries: readonly QueryRow[];
   /** Checkpoint: encoded bytes, the sliced encode, and decode + restore (wall and CPU). */
   readonly checkpoint: { readonly bytes: number; readonly encode: Timing; readonly loadMs: number; readonly loadCpuMs: number };
 }
 
+/**
+ * GetHistory's cost per call. Wall p50/p99 over every call, and p99 over the calls no garbage
+ * collection overlapped (a young-generation pause lands on whichever call allocates when it is due);
+ * CPU time as the mean of batches of calls (`process.cpuUsage` ticks too coarsely for one call, and it
+ * counts the GC's helper threads too, which inflated the earlier per-call CPU p99).
+ */
+export interface GetHistoryTiming {
+  readonly calls: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p99NoGcMs: number;
+  readonly callsWithGc: number;
+  readonly cpuMeanMs: number;
+}
+
+/** GetMetric latency idle and under a Top p99 loop. */
+export interface GetMetricUnderTop {
+  readonly idle: { readonly requests: number; readonly p50Ms: number; readonly p99Ms: number };
+  readonly loaded: { readonly requests: number; readonly p50Ms: number; readonly p99Ms: number };
+  /** Top queries completed during the loaded phase. */
+  readonly tops: number;
+}
+
 const TICK_SECONDS = 5;
+/** Snapshots past the hour before queries are timed: half a chunk, so the window slides (header). */
+const SLIDE_SNAPSHOTS = 90;
 const START = 1_766_500_000;
 
 /** CPU time of this process in ms (all its threads; the bench starts none). */
@@ -66,7 +109,7 @@ const slices = { wallMaxMs: 0, cpuMaxMs: 0 };
  * CPU time: on a machine shared with other work, a slice's wall time includes the time the process
  * was not scheduled, which the code cannot help; its CPU time is what the code itself held the loop.
  */
-async function runSlicedMeasured<T>(job: SlicedJob<T>, budgetMs: number = DEFAULT_SLICE_MS): Promise<T> {
+async function runSlicedMeasured<T>(job: SlicedJob<T>, budgetMs: number): Promise<T> {
   for (;;) {
     const started = performance.now();
     const cpu0 = cpuMs();
@@ -94,13 +137,13 @@ export interface Timing {
   readonly sliceCpuMaxMs: number;
 }
 
-/** Runs a sliced job alone on the loop, timed. */
-async function timed<T>(job: SlicedJob<T>): Promise<{ timing: Timing; value: T }> {
+/** Runs a sliced job alone on the loop, timed, in slices of `budgetMs` (queries' and checkpoints' by default, as the server runs them). */
+async function timed<T>(job: SlicedJob<T>, budgetMs: number = QUERY_SLICE_MS): Promise<{ timing: Timing; value: T }> {
   slices.wallMaxMs = 0;
   slices.cpuMaxMs = 0;
   const t0 = performance.now();
   const c0 = cpuMs();
-  const value = await runSlicedMeasured(job);
+  const value = await runSlicedMeasured(job, budgetMs);
   return { timing: { ms: performance.now() - t0, cpuMs: cpuMs() - c0, sliceWallMaxMs: slices.wallMaxMs, sliceCpuMaxMs: slices.cpuMaxMs }, value };
 }
 
@@ -115,23 +158,47 @@ function summarize(timings: readonly Timing[]): Timing {
   };
 }
 
-/** Fills a history with `snapshots` ticks of `switches`; the last `slicedTail` are appended in slices and timed. */
-async function fill(switches: number, snapshots: number, slicedTail: number): Promise<{ history: HistoryStore; append: Timing; last: Snapshot }> {
-  const simulator = new Simulator({ switchCount: switches, simulation: DEFAULT_SIMULATION, seed: SEED });
-  const store = new MemoryStore();
-  const history = new HistoryStore({ retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 ** 3 });
+/** A history being filled from the simulator, the server's way. */
+interface Filling {
+  readonly switches: number;
+  readonly simulator: Simulator;
+  readonly store: MemoryStore;
+  readonly history: HistoryStore;
+  /** Snapshots appended so far. */
+  appended: number;
+  last: Snapshot | undefined;
+}
+
+/** Appends `snapshots` more ticks; the last `slicedTail` of them in slices, timed. */
+async function extend(f: Filling, snapshots: number, slicedTail: number, total: number): Promise<Timing[]> {
   const appends: Timing[] = [];
-  let last: Snapshot | undefined;
-  for (let i = 0; i < snapshots; i++) {
-    const prepared = prepareBody(renderCsv(simulator.state, METRIC_NAMES));
+  const switches = f.switches;
+  for (let n = 0; n < snapshots; n++) {
+    const i = f.appended;
+    const prepared = prepareBody(renderCsv(f.simulator.state, METRIC_NAMES));
     if (!prepared.ok) throw new Error(prepared.reason);
-    last = store.publishNow({ block: prepared.block, ingestedAtMs: (START + i * TICK_SECONDS) * 1000 });
-    if (i >= snapshots - slicedTail) appends.push((await timed(history.appendSlices(last))).timing);
-    else history.appendNow(last);
-    simulator.step();
-    if (i % 120 === 119) process.stderr.write(`  history @ ${switches}: ${i + 1}/${snapshots} snapshots\n`);
+    f.last = f.store.publishNow({ block: prepared.block, ingestedAtMs: (START + i * TICK_SECONDS) * 1000 });
+    if (n >= snapshots - slicedTail) appends.push((await timed(f.history.appendSlices(f.last), DEFAULT_SLICE_MS)).timing);
+    else f.history.appendNow(f.last);
+    f.simulator.step();
+    f.appended += 1;
+    if (f.appended % 120 === 0) process.stderr.write(`  history @ ${switches}: ${f.appended}/${total} snapshots\n`);
   }
-  return { history, append: summarize(appends), last: last! };
+  return appends;
+}
+
+/** Fills a history with `snapshots` ticks of `switches`; the last `slicedTail` are appended in slices and timed. */
+async function fill(switches: number, snapshots: number, slicedTail: number, total: number): Promise<{ filling: Filling; append: Timing }> {
+  const filling: Filling = {
+    switches,
+    simulator: new Simulator({ switchCount: switches, simulation: DEFAULT_SIMULATION, seed: SEED }),
+    store: new MemoryStore(),
+    history: new HistoryStore({ retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 ** 3 }),
+    appended: 0,
+    last: undefined,
+  };
+  const appends = await extend(filling, snapshots, slicedTail, total);
+  return { filling, append: summarize(appends) };
 }
 
 function percentile(values: number[], q: number): number {
@@ -145,37 +212,154 @@ async function timeQuery(what: string, switches: number, runs: number, job: () =
   return { what, switches, runs, ...summarize(timings) };
 }
 
+/** GetHistory of 2,000 series (the route's work without HTTP: samples and their JSON text). */
+async function measureGetHistory(history: HistoryStore, switches: number, since: number, until: number): Promise<GetHistoryTiming> {
+  const gcs: { start: number; end: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const calls: { start: number; ms: number }[] = [];
+  const batchCpu: number[] = [];
+  const BATCH = 100;
+  let c0 = cpuMs();
+  for (let i = 0; i < 2100; i++) {
+    const id = `sw${1 + ((i * 7919) % switches)}`;
+    const metric = METRIC_NAMES[i % METRIC_NAMES.length]!;
+    const t0 = performance.now();
+    const samples = seriesSamples(history.view(), id, metric, since, until);
+    const body = samples.map((x) => `{"timestamp":${x.timestamp},"value":${x.value}}`).join(',');
+    if (body.length === 0) throw new Error(`no samples for ${id}`);
+    // The first 100 calls warm the code up.
+    if (i >= 100) calls.push({ start: t0, ms: performance.now() - t0 });
+    if (i % BATCH === BATCH - 1) {
+      const c1 = cpuMs();
+      if (i >= 100) batchCpu.push((c1 - c0) / BATCH);
+      c0 = c1;
+    }
+  }
+  // GC entries are delivered on a later turn of the loop.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  observer.disconnect();
+  const overlapsGc = (c: { start: number; ms: number }): boolean => gcs.some((g) => g.start < c.start + c.ms && g.end > c.start);
+  const clean = calls.filter((c) => !overlapsGc(c)).map((c) => c.ms);
+  const all = calls.map((c) => c.ms);
+  return {
+    calls: calls.length,
+    p50Ms: percentile(all, 0.5),
+    p99Ms: percentile(all, 0.99),
+    p99NoGcMs: percentile(clean, 0.99),
+    callsWithGc: calls.length - clean.length,
+    cpuMeanMs: percentile(batchCpu, 0.5),
+  };
+}
+
+/** The worker thread's client: GetMetric one request at a time over one keep-alive connection for `durationMs`. */
+const CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const { url, paths } = workerData;
+const get = (path) => new Promise((resolve, reject) => {
+  const t0 = performance.now();
+  http.get(url + path, { agent }, (res) => { res.resume(); res.on('end', () => resolve(performance.now() - t0)); res.on('error', reject); }).on('error', reject);
+});
+parentPort.on('message', async (durationMs) => {
+  const times = [];
+  const end = performance.now() + durationMs;
+  let i = 0;
+  while (performance.now() < end) times.push(await get(paths[i++ % paths.length]));
+  parentPort.postMessage(times);
+});
+`;
+
+/**
+ * GetMetric's latency at this size over HTTP from a worker thread, idle and while Top p99 over the
+ * hour runs back to back on the server's thread (the job the Top route runs, in its slices).
+ */
+async function getMetricUnderTop(f: Filling, since: number, until: number): Promise<GetMetricUnderTop> {
+  const sink = new MemorySink();
+  const server = await startMetricsServer(
+    {
+      source: 'bench',
+      host: '127.0.0.1',
+      port: 0,
+      logging: { level: 'ERROR', format: 'text' },
+      // Nothing listens on port 9: the poll fails once a minute and the store keeps the bench's snapshot.
+      ingestion: { mode: 'poll', streamUrl: new URL('http://127.0.0.1:9/counters/stream?delta=1'), generatorUrl: new URL('http://127.0.0.1:9/counters'), pollIntervalMs: 60_000, fetchTimeoutMs: 1000, maxBodyBytes: 1024 * 1024, format: 'csv' },
+      readiness: { maxAgeMs: 3_600_000 },
+      http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 60_000, fastReadPath: true },
+      prometheus: { fabricSeries: false },
+      stream: { maxClients: 10, maxBufferedBytes: undefined, keepAliveMs: 15_000 },
+      history: { enabled: false, retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 * 1024, checkpointPath: undefined, checkpointIntervalMs: 300_000 },
+    },
+    { store: f.store, logger: createLogger({ level: 'ERROR', format: 'text', sink }) },
+  );
+  const switches = f.switches;
+  const paths: string[] = [];
+  for (let i = 0; i < 1000; i++) paths.push(`/telemetry/GetMetric?switch=sw${1 + ((i * 7919) % switches)}&metric=${METRIC_NAMES[i % METRIC_NAMES.length]!}`);
+  const client = new Worker(CLIENT, { eval: true, workerData: { url: server.url, paths } });
+  const phase = (ms: number): Promise<number[]> =>
+    new Promise((resolve) => {
+      client.once('message', (times: number[]) => resolve(times));
+      client.postMessage(ms);
+    });
+  const stats = (times: number[]): { requests: number; p50Ms: number; p99Ms: number } => ({ requests: times.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) });
+  try {
+    await phase(1000); // warm-up
+    const idle = await phase(8000);
+    let running = true;
+    let tops = 0;
+    const loop = (async (): Promise<void> => {
+      while (running) {
+        await runSliced(topJob(f.history.view(), 'latency_ms', 'p99', since, until, 10, 'desc'));
+        tops += 1;
+      }
+    })();
+    const loaded = await phase(8000);
+    running = false;
+    await loop;
+    return { idle: stats(idle), loaded: stats(loaded), tops };
+  } finally {
+    await client.terminate();
+    await server.stop();
+  }
+}
+
 /** Measures one size: fill, bytes, append cost, and (when `queries`) the query rows. */
-export async function historyBenchSize(switches: number, snapshots: number, queries: boolean): Promise<HistorySizeResult> {
-  process.stderr.write(`history @ ${switches}: ${snapshots} snapshots\n`);
-  const { history, append, last } = await fill(switches, snapshots, 10);
+export async function historyBenchSize(switches: number, snapshots: number, queries: boolean, underLoad = false): Promise<HistorySizeResult> {
+  process.stderr.write(`history @ ${switches}: ${snapshots} snapshots (+${queries ? SLIDE_SNAPSHOTS : 0} sliding)\n`);
+  const total = snapshots + (queries ? SLIDE_SNAPSHOTS : 0);
+  const { filling, append } = await fill(switches, snapshots, 10, total);
+  const history = filling.history;
   const stats = history.stats();
   const out: QueryRow[] = [];
   let getHistory: HistorySizeResult['getHistory'];
+  let topP99Cold: Timing | undefined;
+  let bytesPerSampleWithTails: number | undefined;
+  let underTop: GetMetricUnderTop | undefined;
   if (queries) {
-    const chunks = history.view();
-    const until = last.timestamp;
-    const since = until - 3600;
-    const times: number[] = [];
-    const cpus: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const id = `sw${1 + ((i * 7919) % switches)}`;
-      const metric = METRIC_NAMES[i % METRIC_NAMES.length]!;
-      const t0 = performance.now();
-      const c0 = cpuMs();
-      const samples = seriesSamples(history.view(), id, metric, since, until);
-      // The route's body text too: what a request costs beyond HTTP.
-      const body = samples.map((s) => `{"timestamp":${s.timestamp},"value":${s.value}}`).join(',');
-      times.push(performance.now() - t0);
-      cpus.push(cpuMs() - c0);
-      if (body.length === 0) throw new Error(`no samples for ${id}`);
-    }
-    getHistory = { p50Ms: percentile(times.slice(100), 0.5), p99Ms: percentile(times.slice(100), 0.99), cpuP99Ms: percentile(cpus.slice(100), 0.99) };
     const runs = switches >= 100_000 ? 3 : 7;
-    for (const fn of ['max', 'avg', 'p99', 'last'] as const) out.push(await timeQuery(`Top fn=${fn} k=10 window=1h`, switches, runs, () => topJob(chunks, 'latency_ms', fn, since, until, 10, 'desc')));
-    for (const fn of ['avg', 'max', 'p95'] as const) out.push(await timeQuery(`Aggregate fabric fn=${fn} window=1h`, switches, runs, () => aggregateJob(chunks, 'latency_ms', fn, since, until)));
+    // The filled hour, every chunk whole: the first p99 makes the tails (cold); then every metric's, for the bytes.
+    const filledUntil = filling.last!.timestamp;
+    topP99Cold = (await timed(topJob(history.view(), 'latency_ms', 'p99', filledUntil - 3600, filledUntil, 10, 'desc'))).timing;
+    for (const metric of METRIC_NAMES) await runSliced(topJob(history.view(), metric, 'p99', filledUntil - 3600, filledUntil, 10, 'desc'));
+    bytesPerSampleWithTails = history.stats().bytes / history.stats().samples;
+    // The hour aligned on chunks (every chunk whole, as the earlier figures were taken): summaries and tails only.
+    for (const fn of ['max', 'avg', 'p99'] as const) out.push(await timeQuery(`Top fn=${fn} k=10 window=1h (aligned)`, switches, runs, () => topJob(history.view(), 'latency_ms', fn, filledUntil - 3600, filledUntil, 10, 'desc')));
+    out.push(await timeQuery('Aggregate fabric fn=p95 window=1h (aligned)', switches, runs, () => aggregateJob(history.view(), 'latency_ms', 'p95', filledUntil - 3600, filledUntil)));
+    // Slide the window: the oldest chunk cut by retention, the newest half full (both decoded).
+    await extend(filling, SLIDE_SNAPSHOTS, 0, total);
+    const chunks = history.view();
+    const until = filling.last!.timestamp;
+    const since = until - 3600;
+    getHistory = await measureGetHistory(history, switches, since, until);
+    for (const fn of ['max', 'avg', 'p99', 'p95', 'last'] as const) out.push(await timeQuery(`Top fn=${fn} k=10 window=1h`, switches, runs, () => topJob(chunks, 'latency_ms', fn, since, until, 10, 'desc')));
+    for (const fn of ['avg', 'max', 'p95', 'p99', 'p50'] as const) out.push(await timeQuery(`Aggregate fabric fn=${fn} window=1h`, switches, runs, () => aggregateJob(chunks, 'latency_ms', fn, since, until)));
+    if (underLoad) underTop = await getMetricUnderTop(filling, since, until);
   }
   // Checkpoint: what a save costs the loop, and what a start spends reading it back (file I/O aside).
+  const last = filling.last!;
   const encoded = await timed(encodeCheckpoint(history.view(), Date.now()));
   const file = Buffer.concat(encoded.value);
   const t0 = performance.now();
@@ -186,14 +370,27 @@ export async function historyBenchSize(switches: number, snapshots: number, quer
   restored.restore(decoded.chunks, last.timestamp);
   const loadMs = performance.now() - t0;
   const loadCpuMs = cpuMs() - c0;
-  if (restored.stats().samples !== stats.samples) throw new Error('the restored history differs');
+  if (restored.stats().samples !== history.stats().samples) throw new Error('the restored history differs');
   const checkpoint = { bytes: file.byteLength, encode: encoded.timing, loadMs, loadCpuMs };
-  return { switches, snapshots: stats.snapshots, samples: stats.samples, bytes: stats.bytes, bytesPerSample: stats.bytes / stats.samples, append, ...(getHistory !== undefined ? { getHistory } : {}), queries: out, checkpoint };
+  return {
+    switches,
+    snapshots: stats.snapshots,
+    samples: stats.samples,
+    bytes: stats.bytes,
+    bytesPerSample: stats.bytes / stats.samples,
+    ...(bytesPerSampleWithTails !== undefined ? { bytesPerSampleWithTails } : {}),
+    ...(topP99Cold !== undefined ? { topP99Cold } : {}),
+    ...(underTop !== undefined ? { getMetricUnderTop: underTop } : {}),
+    append,
+    ...(getHistory !== undefined ? { getHistory } : {}),
+    queries: out,
+    checkpoint,
+  };
 }
 
 /** The history rows of the bench: 10,000 switches (all figures) and 100,000 (bytes, append, heavy queries). */
 export async function runHistoryBench(quick: boolean): Promise<HistorySizeResult[]> {
-  return [await historyBenchSize(10_000, 720, true), await historyBenchSize(100_000, quick ? 180 : 720, true)];
+  return [await historyBenchSize(10_000, 720, true), await historyBenchSize(100_000, quick ? 180 : 720, true, true)];
 }
 
 const f2 = (x: number): string => x.toFixed(2);
@@ -210,15 +407,25 @@ export function historyRows(results: readonly HistorySizeResult[]): string[][] {
     const at10k = r.switches === 10_000;
     const span = `${((r.snapshots * TICK_SECONDS) / 60).toFixed(0)} min at ${TICK_SECONDS} s`;
     rows.push([`history bytes per sample (${span})`, n, `${r.bytesPerSample.toFixed(3)} B (${(r.bytes / 1e6).toFixed(1)} MB for ${r.samples.toLocaleString('en-US')} samples)`, at10k ? `<= ${HISTORY_GOALS.bytesPerSample} B: ${verdict(r.bytesPerSample <= HISTORY_GOALS.bytesPerSample)}` : '']);
+    const tails = r.bytesPerSampleWithTails;
+    if (tails !== undefined) rows.push(['history bytes per sample, tails of every metric made', n, `${tails.toFixed(3)} B`, at10k ? `<= ${HISTORY_GOALS.bytesPerSample} B: ${verdict(tails <= HISTORY_GOALS.bytesPerSample)}` : '']);
+    const cold = r.topP99Cold;
+    if (cold !== undefined) rows.push(['Top fn=p99 1 h, first run (makes the tails)', n, `${f2(cold.cpuMs)} ms CPU, ${f2(cold.ms)} ms wall; ${sliceText(cold)}`, `slice <= ${HISTORY_GOALS.queryLoopMs} ms: ${verdict(cold.sliceCpuMaxMs <= HISTORY_GOALS.queryLoopMs)}`]);
+    const u = r.getMetricUnderTop;
+    if (u !== undefined) {
+      const ratio = u.loaded.p99Ms / u.idle.p99Ms;
+      rows.push(['GetMetric over HTTP, idle vs a Top p99 loop', n, `idle p50 ${f2(u.idle.p50Ms)} / p99 ${f2(u.idle.p99Ms)} ms (${u.idle.requests} req); under Top p50 ${f2(u.loaded.p50Ms)} / p99 ${f2(u.loaded.p99Ms)} ms (${u.loaded.requests} req, ${u.tops} Tops)`, `p99 <= 2x idle: ${verdict(ratio <= 2)} (${ratio.toFixed(2)}x)`]);
+    }
     const a = r.append;
     rows.push(['history append (sliced)', n, `${f2(a.cpuMs)} ms CPU, ${f2(a.ms)} ms wall per snapshot; ${sliceText(a)}`, `slice <= ${HISTORY_GOALS.appendLoopMs} ms: ${verdict(a.sliceCpuMaxMs <= HISTORY_GOALS.appendLoopMs)}`]);
     const c = r.checkpoint;
     rows.push(['history checkpoint write (sliced)', n, `${(c.bytes / 1e6).toFixed(1)} MB; ${f2(c.encode.cpuMs)} ms CPU; ${sliceText(c.encode)}`, `slice <= ${HISTORY_GOALS.queryLoopMs} ms: ${verdict(c.encode.sliceCpuMaxMs <= HISTORY_GOALS.queryLoopMs)}`]);
     rows.push(['history checkpoint load (decode + restore)', n, `${f2(c.loadCpuMs)} ms CPU, ${f2(c.loadMs)} ms wall`, at10k ? `<= ${HISTORY_GOALS.checkpointLoadMs} ms: ${verdict(c.loadCpuMs <= HISTORY_GOALS.checkpointLoadMs)}` : '']);
     const g = r.getHistory;
-    if (g !== undefined) rows.push(['GetHistory one series 1 h (in-process)', n, `p99 ${f2(g.cpuP99Ms)} ms CPU; wall p50 ${f2(g.p50Ms)} ms, p99 ${f2(g.p99Ms)} ms`, at10k ? `p99 <= ${HISTORY_GOALS.getHistoryP99Ms} ms: ${verdict(g.cpuP99Ms <= HISTORY_GOALS.getHistoryP99Ms)}` : '']);
+    if (g !== undefined) rows.push(['GetHistory one series 1 h (in-process)', n, `wall p50 ${f2(g.p50Ms)} ms, p99 ${f2(g.p99Ms)} ms (p99 ${f2(g.p99NoGcMs)} ms over the calls no GC overlapped; ${g.callsWithGc} of ${g.calls} were); CPU mean ${f2(g.cpuMeanMs)} ms`, at10k ? `p99 <= ${HISTORY_GOALS.getHistoryP99Ms} ms: ${verdict(g.p99Ms <= HISTORY_GOALS.getHistoryP99Ms)}` : '']);
     for (const q of r.queries) {
-      const goal = q.what.startsWith('Aggregate') ? HISTORY_GOALS.aggregateMs : q.what.includes('p99') ? HISTORY_GOALS.topP99Ms : q.what.includes('last') ? undefined : HISTORY_GOALS.topMaxAvgMs;
+      // The issue's goals: Aggregate over the fabric; Top by max or avg, and by p99 (none for p95 or last).
+      const goal = q.what.startsWith('Aggregate') ? HISTORY_GOALS.aggregateMs : q.what.includes('p99') ? HISTORY_GOALS.topP99Ms : q.what.includes('fn=max') || q.what.includes('fn=avg') ? HISTORY_GOALS.topMaxAvgMs : undefined;
       const timeGoal = goal !== undefined && at10k ? `<= ${goal} ms: ${verdict(q.cpuMs <= goal)}; ` : '';
       rows.push([q.what, n, `median ${f2(q.cpuMs)} ms CPU, ${f2(q.ms)} ms wall (${q.runs} runs); ${sliceText(q)}`, `${timeGoal}slice <= ${HISTORY_GOALS.queryLoopMs} ms: ${verdict(q.sliceCpuMaxMs <= HISTORY_GOALS.queryLoopMs)}`]);
     }

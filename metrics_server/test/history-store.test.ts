@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { AGGREGATE_FNS, type AggregateFn } from '../src/history/aggregate-fns.js';
 import { HistoryStore } from '../src/history/history-store.js';
+import { TAIL_VALUES } from '../src/history/metric-chunk.js';
 import { aggregateJob, seriesBuckets, seriesSamples, topJob } from '../src/history/queries.js';
 import { runNow, runSliced } from '../src/history/slices.js';
 import { bitLength, decodeSeries, riceK, riceN, nextA, writeDelta, writeFirst, zigzag, RICE_INITIAL_A } from '../src/history/series-codec.js';
@@ -173,6 +174,113 @@ test('Top: ranking, order and ties as the reference; switches without samples le
     }),
     { numRuns: 300 },
   );
+});
+
+/**
+ * Histories whose chunks are longer than a tail (TAIL_VALUES), with many ties and rare spikes, so that
+ * percentiles read truncated tails, and tails that hide values that matter are decoded.
+ */
+const tiedValueArb = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 2, arbitrary: fc.integer({ min: -40, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }) });
+const longStepArb: fc.Arbitrary<Step> = fc
+  .tuple(fc.constantFrom(1, 5, 5, 5, 5, 5, 30), fc.oneof({ weight: 80, arbitrary: fc.constant(IDS.slice(0, 4)) }, { weight: 1, arbitrary: fc.shuffledSubarray(IDS, { minLength: 1 }) }))
+  .chain(([gap, ids]) => fc.record({ gap: fc.constant(gap), ids: fc.constant(ids), values: fc.array(fc.array(tiedValueArb, { minLength: METRICS.length, maxLength: METRICS.length }), { minLength: ids.length, maxLength: ids.length }) }));
+const longHistoryArb = fc
+  .record({
+    steps: fc.array(longStepArb, { minLength: 2 * TAIL_VALUES, maxLength: 6 * TAIL_VALUES }),
+    chunkSamples: fc.integer({ min: TAIL_VALUES + 1, max: TAIL_VALUES + 12 }),
+    retention: fc.integer({ min: 600, max: 4000 }),
+    // A trend makes later chunks hold most of the large values: their tails then hide values that matter.
+    slope: fc.constantFrom(0, 3, -3, 10),
+  })
+  .map(({ slope, ...h }) => ({ ...h, steps: h.steps.map((step, i) => ({ ...step, values: step.values.map((row) => row.map((v) => v + slope * i)) })) }));
+const PERCENTILES = AGGREGATE_FNS.filter((fn) => fn.startsWith('p'));
+
+test('percentiles from chunk tails: Top and Aggregate equal the reference, asked cold (tails made) and again (tails read)', () => {
+  fc.assert(
+    fc.property(longHistoryArb, edgeArb, edgeArb, fc.constantFrom(...PERCENTILES), fc.constantFrom(...METRICS), fc.option(fc.constantFrom(...IDS)), fc.constantFrom<'asc' | 'desc'>('asc', 'desc'), (h, a, b, fn, metric, id, order) => {
+      const { history, ref, times } = build(h);
+      const windows: [number, number][] = [[edge(times, a), edge(times, b)].sort((x, y) => x - y) as [number, number], [times[0]! - 1, times[times.length - 1]!]];
+      const exact = metric !== 'sci';
+      for (const [since, until] of windows) {
+        const order0 = ref.switchOrder(metric, since, until);
+        const ranked = order0
+          .map((sw, i) => ({ sw, i, value: ReferenceHistory.apply(fn, [ref.samples(sw, metric, since, until)]) }))
+          .filter((x): x is { sw: string; i: number; value: number } => x.value !== null)
+          .sort((x, y) => (x.value === y.value ? x.i - y.i : order === 'desc' ? y.value - x.value : x.value - y.value));
+        const series = id === null ? order0.map((sw) => ref.samples(sw, metric, since, until)) : [ref.samples(id, metric, since, until)];
+        const want = ReferenceHistory.apply(fn, series);
+        for (const pass of ['cold', 'warm']) {
+          const top = runNow(topJob(history.view(), metric, fn, since, until, IDS.length, order));
+          assert.deepEqual(top.map((x) => x.switch), ranked.map((x) => x.sw), `Top ${fn} ${metric} ${order} [${since}, ${until}] ${pass}`);
+          top.forEach((x, i) => close(x.value, ranked[i]!.value, exact, `Top ${fn} ${metric} ${x.switch} ${pass}`));
+          for (const maxCountingRange of [2 ** 22, 0]) {
+            const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, { maxCountingRange }));
+            assert.equal(got.samples, series.flat().length);
+            close(got.value, want, exact, `Aggregate ${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] ${pass} counting range ${maxCountingRange}`);
+          }
+        }
+      }
+    }),
+    { numRuns: 120 },
+  );
+});
+
+test('a chunk tail holds the largest samples of its series, however wide their spread', () => {
+  const store = new MemoryStore();
+  const history = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: 2 ** 40, chunkSamples: 40 });
+  // sw1 spreads little (16-bit offsets), sw2 needs 32 bits, sw3 more than 32: the tails widen as needed.
+  const value = (row: number, i: number): number => (row === 0 ? (i * 37) % 50 : row === 1 ? ((i * 7919) % 41) * 1_000_000 : ((i * 31) % 43) * 2 ** 40);
+  for (let i = 0; i < 80; i++) {
+    const csv = `switch_id,ints\n${[0, 1, 2].map((r) => `sw${r + 1},${value(r, i)}`).join('\n')}\n`;
+    history.appendNow(store.publishNow(contentFromCsv(csv, (1_766_500_000 + i) * 1000)));
+  }
+  const chunk = history.view()[0]!;
+  assert.ok(chunk.closed);
+  const metric = chunk.metric('ints')!;
+  const out = new Float64Array(TAIL_VALUES);
+  for (const row of [0, 1, 2]) {
+    assert.equal(metric.tailInto(row, chunk.count, out, 0), -1, 'no tail before it is needed');
+    const all = new Float64Array(chunk.count);
+    metric.decode(row, chunk.count, all, 0);
+    metric.keepTail(row, all, chunk.count);
+  }
+  for (const row of [0, 1, 2]) {
+    const all = Array.from({ length: chunk.count }, (_, i) => value(row, i));
+    const want = all.sort((x, y) => y - x).slice(0, TAIL_VALUES);
+    assert.equal(metric.tailInto(row, chunk.count, out, 0), TAIL_VALUES);
+    assert.deepEqual([...out].sort((x, y) => y - x), want, `row ${row}`);
+    assert.equal(metric.tailMin, want[want.length - 1]);
+  }
+});
+
+test('over max_memory_bytes, percentile tails are freed before any sample, and not made again', () => {
+  const store = new MemoryStore();
+  const csv = (i: number): string => `switch_id,ints\n${Array.from({ length: 500 }, (_, r) => `s${r},${(r * 7 + i * 13) % 1000}`).join('\n')}\n`;
+  const fill = (history: HistoryStore, from: number, to: number): void => {
+    for (let i = from; i < to; i++) history.appendNow(store.publishNow(contentFromCsv(csv(i), (1_766_500_000 + i) * 1000)));
+  };
+  const p99 = (history: HistoryStore): { switch: string; value: number }[] => runNow(topJob(history.view(), 'ints', 'p99', 0, 2e9, 5, 'desc'));
+  // The same history with no limit: its bytes without tails, with them, and the answer.
+  const free = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: 2 ** 40, chunkSamples: 40 });
+  fill(free, 0, 80);
+  const plain = free.stats().bytes;
+  const want = p99(free);
+  const withTails = free.stats().bytes;
+  assert.ok(withTails > plain + 30_000, `tails made: ${plain} → ${withTails} bytes`);
+  // A limit just below: the next append (opening a chunk) frees the tails, drops no sample, and they stay freed.
+  const limited = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: withTails - 1, chunkSamples: 40 });
+  fill(limited, 0, 80);
+  assert.deepEqual(p99(limited), want);
+  assert.ok(limited.stats().bytes > limited.options.maxMemoryBytes);
+  fill(limited, 80, 81);
+  const after = limited.stats();
+  assert.equal(after.earlyDrops.samples, 0);
+  assert.ok(after.bytes <= limited.options.maxMemoryBytes, `${after.bytes} bytes after the trim`);
+  assert.equal(limited.view()[0]!.metric('ints')!.tailInto(0, 40, new Float64Array(TAIL_VALUES), 0), -1);
+  const bytes = limited.stats().bytes;
+  const again = runNow(topJob(limited.view(), 'ints', 'p99', 0, 1_766_500_000 + 79, 5, 'desc'));
+  assert.deepEqual(again, want, 'still exact, from decoded samples');
+  assert.equal(limited.stats().bytes, bytes, 'no tail made again');
 });
 
 test('GetHistory buckets: aligned to the step, empty buckets left out, min/max/avg/count as the reference', () => {

@@ -99,6 +99,11 @@ export class HistoryChunk {
     this.count += 1;
   }
 
+  /** Frees every metric's percentile tails for good (the memory limit: see MetricChunk.dropTails). */
+  dropTails(): void {
+    for (const m of this.metrics) m.dropTails();
+  }
+
   /** Size hints for the next chunk, by metric name. */
   hints(): Map<string, MetricSizeHint> {
     return new Map(this.metrics.map((m) => [m.name, { p99Bytes: m.p99Bytes, samples: this.count }]));

@@ -6,8 +6,8 @@
  * Appending is cut into slices of a few milliseconds (slices.ts) so that encoding 600,000 values at
  * 100,000 switches never holds the event loop; readers see a sample only once every series has it
  * (`HistoryChunk.commit`). Retention and the memory limit are applied after each commit, oldest
- * first: retention cuts samples, the memory limit drops whole chunks (never the newest) and is
- * reported as early drops.
+ * first: retention cuts samples; the memory limit first frees percentile tails (a cache), then drops
+ * whole chunks (never the newest), reported as early drops.
  */
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
@@ -197,6 +197,8 @@ export class HistoryStore {
       oldest.start = oldest.lowerBound(cutoff);
       break;
     }
+    // Over the limit, percentile tails go first, oldest chunk first: they are a cache, samples are not.
+    for (let i = 0; i < this.chunks.length && this.bytes > this.options.maxMemoryBytes; i++) this.chunks[i]!.dropTails();
     // The chunk holding the newest sample is never dropped: a limit below one chunk keeps one chunk.
     while (this.chunks.length > 1 && this.bytes > this.options.maxMemoryBytes) {
       const dropped = this.chunks.shift()!;

@@ -9,12 +9,20 @@
  * the chunk packs every series tightly into one arena with an offset table. Readers decode only the
  * samples the chunk has committed, so bits an append in progress has written past them are ignored.
  */
+import { selectKth } from './aggregate-fns.js';
 import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeSeries, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
 
 /** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
 const FIRST_SLOT_BYTES_PER_SAMPLE = 2;
 /** Room kept in every slot beyond the estimate: one worst-case sample. */
 const SLOT_HEADROOM_BYTES = Math.ceil(MAX_SAMPLE_BITS / 8) + 2;
+
+/**
+ * Largest samples kept per series of a closed chunk once a high percentile has needed them (its
+ * "tail"): p99 of a window up to about 3,000 samples (4 hours at 5 s) then never decodes the chunks
+ * the window covers whole, and p95 of an hour rarely does (percentiles.ts).
+ */
+export const TAIL_VALUES = 32;
 
 /** Series sizes above this many bytes count as this many in the slot estimate. */
 const P99_BUCKETS = 4096;
@@ -66,6 +74,18 @@ export class MetricChunk {
   private riceA: Float64Array | undefined;
   /** Bit position of the series `locate` found (set by `locate`). */
   private at = 0;
+  /**
+   * The tails: for series s, TAIL_VALUES slots from s × TAIL_VALUES holding max[s] − value (an exact
+   * integer in stored units; 16 bits while every kept offset fits, else 32, else a double).
+   * Made on first need (a percentile query), never written for a series again.
+   */
+  private tails: Uint16Array | Uint32Array | Float64Array | undefined;
+  /** 1 for a series whose tail is kept. */
+  private tailKept: Uint8Array | undefined;
+  /** The smallest value the last `tailInto` wrote (stored units). */
+  tailMin = NaN;
+  /** Set when the tails were given up for memory (`dropTails`): none are made again. */
+  private tailsOff = false;
 
   constructor(
     readonly name: string,
@@ -222,6 +242,66 @@ export class MetricChunk {
     decodeSeries(buf, this.at, count, out, outAt);
   }
 
+  /**
+   * Writes the tail of series `s` (its min(TAIL_VALUES, count) largest samples, stored units, in no
+   * order) into `out` from `outAt` and sets `tailMin`; returns how many, or -1 when it is not kept.
+   * For a closed chunk whose summaries are trusted, with `count` its sample count.
+   */
+  tailInto(s: number, count: number, out: Float64Array, outAt: number): number {
+    const tails = this.tails;
+    if (tails === undefined || this.tailKept![s] === 0) return -1;
+    const kept = Math.min(TAIL_VALUES, count);
+    const top = this.max[s]!;
+    const base = s * TAIL_VALUES;
+    let deepest = 0;
+    for (let i = 0; i < kept; i++) {
+      const offset = tails[base + i]!;
+      out[outAt + i] = top - offset;
+      if (offset > deepest) deepest = offset;
+    }
+    this.tailMin = top - deepest;
+    return kept;
+  }
+
+  /**
+   * Keeps the tail of series `s` from all its `count` samples, decoded in `values[0, count)` (stored
+   * units), which it rearranges: afterwards `values[count − kept, count)` is the tail. Same conditions
+   * as `tailInto` (the summaries are final: max[s] is the series' largest sample).
+   */
+  keepTail(s: number, values: Float64Array, count: number): void {
+    if (this.tailsOff) return;
+    const kept = Math.min(TAIL_VALUES, count);
+    if (kept < count) selectKth(values, count, count - kept);
+    const top = this.max[s]!;
+    let deepest = 0;
+    for (let i = count - kept; i < count; i++) deepest = Math.max(deepest, top - values[i]!);
+    // 16 bits an offset while they fit; the first series whose tail is deeper widens them all (once).
+    const width = deepest <= 0xffff ? 1 : deepest <= 0xffffffff ? 2 : 3;
+    const held = this.tails === undefined ? 0 : this.tails instanceof Uint16Array ? 1 : this.tails instanceof Uint32Array ? 2 : 3;
+    if (width > held) {
+      const size = this.rows * TAIL_VALUES;
+      const wider = width === 1 ? new Uint16Array(size) : width === 2 ? new Uint32Array(size) : new Float64Array(size);
+      const kept = (this.tailKept ??= new Uint8Array(this.rows));
+      const narrow = this.tails;
+      // Only the tails kept so far move (widening comes early, with few kept): no pass over every slot.
+      if (narrow !== undefined) for (let r = 0; r < this.rows; r++) if (kept[r] === 1) for (let i = r * TAIL_VALUES; i < (r + 1) * TAIL_VALUES; i++) wider[i] = narrow[i]!;
+      this.tails = wider;
+    }
+    const base = s * TAIL_VALUES;
+    for (let i = 0; i < kept; i++) this.tails![base + i] = top - values[count - kept + i]!;
+    this.tailKept![s] = 1;
+  }
+
+  /**
+   * Frees the tails and makes no more (the memory limit wants the bytes back: tails are a cache, and
+   * giving them up costs only speed, never samples). Percentiles then decode this chunk.
+   */
+  dropTails(): void {
+    this.tails = undefined;
+    this.tailKept = undefined;
+    this.tailsOff = true;
+  }
+
   /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */
   p99Bytes = 0;
 
@@ -309,13 +389,14 @@ export class MetricChunk {
     return { kind: 'encoded', min, max, sum, offsets, data };
   }
 
-  /** Bytes held: encoded data, offsets, summaries and the encoder's state. */
+  /** Bytes held: encoded data, offsets, summaries, tails and the encoder's state. */
   get bytes(): number {
     let total = this.arena.byteLength + this.min.byteLength + this.max.byteLength + this.sum.byteLength;
     if (this.raw !== undefined) total += this.raw.byteLength;
     if (this.offsets !== undefined) total += this.offsets.byteLength;
     if (this.bitPos !== undefined) total += this.bitPos.byteLength + this.prev!.byteLength + this.riceA!.byteLength;
     if (this.overflow !== undefined) for (const buf of this.overflow.values()) total += buf.byteLength;
+    if (this.tails !== undefined) total += this.tails.byteLength + this.tailKept!.byteLength;
     return total;
   }
 }

@@ -3,13 +3,14 @@
  * over one switch or the whole fabric (Aggregate), and the k switches ranked by `fn` (Top).
  *
  * Closed chunks answer min, max, sum, count and avg from their summaries when the window covers
- * them whole; anything else is decoded. Aggregate and Top are jobs (slices.ts) that yield between
+ * them whole, and high percentiles from their tails (percentiles.ts); anything else is decoded. Aggregate and Top are jobs (slices.ts) that yield between
  * switches, so a query over 100,000 switches never holds the event loop for long; they read the
  * chunk list and counts taken when they start (window.ts), so appends in between do not change them.
  */
-import { AGGREGATE_FNS, quantile, quantileOf, quantileOfCounts, round15, summaryAnswers, type AggregateFn } from './aggregate-fns.js';
+import { AGGREGATE_FNS, quantileOf, round15, summaryAnswers, type AggregateFn } from './aggregate-fns.js';
 import type { HistoryChunk } from './history-chunk.js';
 import type { IdSource } from './id-source.js';
+import { ArrayCandidates, DenseCounts, MapCounts, PercentileQuery, wholeCount, type Candidates } from './percentiles.js';
 import type { SlicedJob } from './slices.js';
 import { metricWindow, type MetricWindow, type Piece } from './window.js';
 
@@ -118,12 +119,6 @@ export function seriesBuckets(chunks: readonly HistoryChunk[], switchId: string,
   return out;
 }
 
-/** How a percentile keeps its values: all in an array (one switch), counted by value in an array, or in a map. */
-type Pool =
-  | { readonly kind: 'array'; values: Float64Array }
-  | { readonly kind: 'counts'; readonly lo: number; readonly counts: Uint32Array }
-  | { readonly kind: 'map'; readonly counts: Map<number, number> };
-
 /** Running state of one fn over samples in common units. */
 class Accumulator {
   count = 0;
@@ -134,16 +129,10 @@ class Accumulator {
   lastAt = -Infinity;
   changes = 0;
   private prev = NaN;
-  private readonly quantile: number | undefined;
 
-  constructor(
-    private readonly fn: AggregateFn,
-    private readonly pool: Pool | undefined,
-  ) {
-    this.quantile = quantileOf(fn);
-  }
+  constructor(private readonly fn: AggregateFn) {}
 
-  /** Starts again for another switch (Top), keeping the pool's memory. */
+  /** Starts again for another switch (Top). */
   reset(): void {
     this.count = 0;
     this.sum = 0;
@@ -174,11 +163,6 @@ class Accumulator {
   /** Adds samples [from, to) of `units` (stored units × mult = common units) taken at `times`. */
   addSamples(units: Float64Array, from: number, to: number, mult: number, times: Float64Array): void {
     const fn = this.fn;
-    if (this.quantile !== undefined) {
-      this.addToPool(units, from, to, mult);
-      this.count += to - from;
-      return;
-    }
     if (fn === 'last') {
       // Ties at one timestamp: the later switch in row order wins, as the fabric's samples are ordered (time, switch).
       const t = times[to - 1]!;
@@ -200,29 +184,6 @@ class Accumulator {
     this.count += to - from;
   }
 
-  private addToPool(units: Float64Array, from: number, to: number, mult: number): void {
-    const pool = this.pool!;
-    if (pool.kind === 'counts') {
-      const { lo, counts } = pool;
-      for (let i = from; i < to; i++) counts[units[i]! * mult - lo]! += 1;
-    } else if (pool.kind === 'map') {
-      for (let i = from; i < to; i++) {
-        const v = units[i]! * mult;
-        pool.counts.set(v, (pool.counts.get(v) ?? 0) + 1);
-      }
-    } else {
-      const filled = this.count;
-      const needed = filled + to - from;
-      if (pool.values.length < needed) {
-        const grown = new Float64Array(Math.max(needed, pool.values.length * 2));
-        grown.set(pool.values.subarray(0, filled));
-        pool.values = grown;
-      }
-      const values = pool.values;
-      for (let i = from; i < to; i++) values[filled + i - from] = units[i]! * mult;
-    }
-  }
-
   /** The fn's value (count and changes as they are), or null without samples. */
   result(window: MetricWindow): number | null {
     if (this.count === 0) return null;
@@ -240,42 +201,20 @@ class Accumulator {
         return window.exact ? this.sum / scale : round15(this.sum / scale);
       case 'avg':
         return round15(this.sum / this.count / scale);
-      case 'last':
+      default:
+        // 'last' (percentiles never reach an Accumulator: percentiles.ts).
         return this.last / scale;
-      default: {
-        const pool = this.pool!;
-        const q = this.quantile!;
-        const value =
-          pool.kind === 'array' ? quantile(pool.values, this.count, q) : pool.kind === 'map' ? quantileOfCounts(pool.counts, this.count, q) : pool.lo + quantileOfDenseCounts(pool.counts, this.count, q);
-        return round15(value / scale);
-      }
     }
   }
 }
 
-/** The q-quantile of the index multiset `counts` (index i counted counts[i] times) holding n values. */
-function quantileOfDenseCounts(counts: Uint32Array, n: number, q: number): number {
-  const rank = q * (n - 1);
-  const lower = Math.max(0, Math.floor(rank));
-  const upper = Math.min(n - 1, lower + 1);
-  const weight = rank - Math.floor(rank);
-  let seen = 0;
-  let lo = -1;
-  for (let i = 0; i < counts.length; i++) {
-    seen += counts[i]!;
-    if (lo === -1 && lower < seen) lo = i;
-    if (upper < seen) return weight === 0 || upper === lower ? lo : lo * (1 - weight) + i * weight;
-  }
-  return lo;
-}
-
 /**
- * The pool for a percentile over the fabric: the summaries bound every value of the window (a
+ * The candidates of a percentile over the fabric: the summaries bound every value of the window (a
  * chunk's min and max cover at least its committed samples), so exact values spanning at most
  * `maxRange` units are counted in an array indexed by value; others in a map.
  */
-function fabricPool(window: MetricWindow, maxRange: number): Pool {
-  if (!window.exact) return { kind: 'map', counts: new Map() };
+function fabricCandidates(window: MetricWindow, maxRange: number): Candidates {
+  if (!window.exact) return new MapCounts();
   let lo = Infinity;
   let hi = -Infinity;
   for (const piece of window.pieces) {
@@ -288,8 +227,28 @@ function fabricPool(window: MetricWindow, maxRange: number): Pool {
       if (b > hi) hi = b;
     }
   }
-  if (hi - lo + 1 > maxRange || !(hi >= lo)) return { kind: 'map', counts: new Map() };
-  return { kind: 'counts', lo, counts: new Uint32Array(hi - lo + 1) };
+  if (hi - lo + 1 > maxRange || !(hi >= lo)) return new MapCounts();
+  return new DenseCounts(lo, hi);
+}
+
+/** A percentile in common units back to a value (null stays null). */
+function percentileValue(window: MetricWindow, units: number | null): number | null {
+  return units === null ? null : round15(units / window.commonScale);
+}
+
+/** Samples of one switch in the window (`rows`/`row` or `id` as in rowIn). */
+function seriesCount(window: MetricWindow, rows: readonly Int32Array[] | undefined, row: number, id: string | undefined): number {
+  let n = 0;
+  for (let p = 0; p < window.pieces.length; p++) if (rowIn(window, rows, p, row, id) !== -1) n += window.pieces[p]!.to - window.pieces[p]!.from;
+  return n;
+}
+
+/** Feeds one switch's pieces to a percentile. */
+function addSeriesPieces(query: PercentileQuery, window: MetricWindow, rows: readonly Int32Array[] | undefined, row: number, id: string | undefined): void {
+  for (let p = 0; p < window.pieces.length; p++) {
+    const r = rowIn(window, rows, p, row, id);
+    if (r !== -1) query.addPiece(window.pieces[p]!, r);
+  }
 }
 
 /** The row of the switch in piece `p`: from the precomputed rows, or by id (-1: absent). */
@@ -377,9 +336,26 @@ export interface QueryOptions {
 /** `fn` over one switch's samples in [since, until], or over every switch's when `switchId` is undefined. */
 export function* aggregateJob(chunks: readonly HistoryChunk[], metric: string, fn: AggregateFn, since: number, until: number, switchId?: string, options: QueryOptions = {}): SlicedJob<AggregateResult> {
   const window = metricWindow(chunks, metric, since, until);
-  const percentile = quantileOf(fn) !== undefined;
-  const pool = !percentile ? undefined : switchId !== undefined ? { kind: 'array' as const, values: new Float64Array(256) } : fabricPool(window, options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE);
-  const acc = new Accumulator(fn, pool);
+  if (quantileOf(fn) !== undefined) {
+    // Percentiles: every series' pieces into one multiset, tails where they suffice (percentiles.ts).
+    const query = new PercentileQuery(fn, switchId !== undefined ? new ArrayCandidates() : fabricCandidates(window, options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE));
+    if (switchId !== undefined) {
+      const n = seriesCount(window, undefined, -1, switchId);
+      query.begin(n, wholeCount(window));
+      addSeriesPieces(query, window, undefined, -1, switchId);
+      return { samples: n, value: percentileValue(window, yield* query.finish()) };
+    }
+    let n = 0;
+    for (const piece of window.pieces) n += (piece.to - piece.from) * piece.chunk.ids.count;
+    query.begin(n, wholeCount(window));
+    const { ids, rows } = switchOrder(window);
+    for (let s = 0; s < ids.length; s++) {
+      addSeriesPieces(query, window, rows, s, undefined);
+      if (s % SWITCHES_PER_YIELD_DECODING === SWITCHES_PER_YIELD_DECODING - 1) yield;
+    }
+    return { samples: n, value: percentileValue(window, yield* query.finish()) };
+  }
+  const acc = new Accumulator(fn);
   if (switchId !== undefined) {
     accumulateSeries(acc, fn, window, undefined, -1, switchId);
   } else {
@@ -405,12 +381,23 @@ export function* topJob(chunks: readonly HistoryChunk[], metric: string, fn: Agg
   const keptValues: number[] = [];
   const keptIds: number[] = [];
   const better = order === 'desc' ? (a: number, b: number): boolean => a > b : (a: number, b: number): boolean => a < b;
-  const acc = new Accumulator(fn, quantileOf(fn) === undefined ? undefined : { kind: 'array', values: new Float64Array(256) });
+  const acc = new Accumulator(fn);
+  const candidates = new ArrayCandidates();
+  const percentile = quantileOf(fn) === undefined ? undefined : new PercentileQuery(fn, candidates);
+  const most = wholeCount(window);
   const perYield = summaryAnswers(fn) ? SWITCHES_PER_YIELD_SUMMARIES : SWITCHES_PER_YIELD_DECODING;
   for (let s = 0; s < ids.length; s++) {
-    acc.reset();
-    accumulateSeries(acc, fn, window, rows, s, undefined);
-    const value = acc.result(window);
+    let value: number | null;
+    if (percentile !== undefined) {
+      candidates.clear();
+      percentile.begin(seriesCount(window, rows, s, undefined), most);
+      addSeriesPieces(percentile, window, rows, s, undefined);
+      value = percentileValue(window, yield* percentile.finish());
+    } else {
+      acc.reset();
+      accumulateSeries(acc, fn, window, rows, s, undefined);
+      value = acc.result(window);
+    }
     if (value !== null && (keptValues.length < k || better(value, keptValues[keptValues.length - 1]!))) {
       let at = keptValues.length;
       while (at > 0 && better(value, keptValues[at - 1]!)) at--;

@@ -115,25 +115,22 @@ export function deltaBits(zz: number, k: number): number {
 
 const reader = new BitReader();
 
-/**
- * The 32 bits from bit `pos` of `buf`, most significant first. Reads up to 5 bytes past the byte of
- * `pos`: every buffer the history decodes from keeps READ_PADDING_BYTES beyond its last written bit.
- */
-function peek32(buf: Uint8Array, pos: number): number {
-  const byte = pos >>> 3;
-  const offset = pos & 7;
-  const word = (buf[byte]! << 24) | (buf[byte + 1]! << 16) | (buf[byte + 2]! << 8) | buf[byte + 3]!;
-  return offset === 0 ? word >>> 0 : ((word << offset) | (buf[byte + 4]! >>> (8 - offset))) >>> 0;
-}
-
-/** Bytes a decoder may read past the last written bit (peek32). */
+/** Bytes a decoder may read past the last written bit (one 32-bit word and one byte beyond it). */
 export const READ_PADDING_BYTES = 8;
+
+/** Below this, A's and the Rice parameter's arithmetic stays in 32-bit integers. */
+const SMALL_A = 2 ** 30;
 
 /**
  * Decodes the first `count` samples of the chunk at bit `pos` of `buf` into `out` from index
- * `outAt` (scaled integers); returns the bit position after the last one read. The common case (a
- * quotient and remainder within 32 bits) is read from one 32-bit window: the unary quotient is the
- * count of leading ones (`clz32` of the complement).
+ * `outAt` (scaled integers); returns the bit position after the last one read.
+ *
+ * One tight loop, no call per sample: the common sample (quotient below ESCAPE_ONES, remainder of at
+ * most 26 bits, both within one 32-bit window) is read from one big-endian 32-bit load and one byte
+ * (`DataView`; every buffer keeps READ_PADDING_BYTES past its last bit), its unary quotient is the
+ * count of leading ones (`clz32` of the complement), and k, the zigzag and A's update are 32-bit
+ * integer operations (k, the smallest with N·2^k ≥ A as in `riceK`, from two `clz32`).
+ * Anything else (an escape, a long remainder, a huge A) takes the general path of the same code.
  */
 export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: Float64Array, outAt: number): number {
   if (count <= 0) return pos;
@@ -141,34 +138,43 @@ export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: F
   let value = unzigzag(reader.read(reader.read(6)));
   pos = reader.pos;
   out[outAt] = value;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let a = RICE_INITIAL_A;
+  let n = 0;
   for (let i = 1; i < count; i++) {
-    const n = i < RICE_RESET ? i : RICE_RESET / 2 + ((i - RICE_RESET) & (RICE_RESET / 2 - 1));
-    const k = riceK(a, n);
-    const word = peek32(buf, pos);
+    // N: 1, 2 … 15, then 8 … 15 over and over (riceN).
+    n = n === RICE_RESET - 1 ? RICE_RESET / 2 : n + 1;
+    let k = 0;
+    if (a > n) {
+      if (a < SMALL_A) {
+        // n << k has the bit length of a: enough, or one more doubling is.
+        k = Math.clz32(n) - Math.clz32(a);
+        if (n << k < a) k++;
+      } else k = riceK(a, n);
+    }
+    const byte = pos >>> 3;
+    const offset = pos & 7;
+    const word = (view.getUint32(byte) << offset) | (buf[byte + 4]! >>> (8 - offset));
     const q = Math.clz32(~word);
     let zz: number;
-    if (q < ESCAPE_ONES) {
-      const head = q + 1;
-      if (k === 0) {
-        zz = q;
-        pos += head;
-      } else if (head + k <= 32 && k <= 26) {
-        zz = q * POW2[k]! + ((word << head) >>> (32 - k));
-        pos += head + k;
-      } else {
-        reader.reset(buf, pos + head);
-        zz = q * POW2[k]! + reader.read(k);
-        pos = reader.pos;
-      }
+    if (q < ESCAPE_ONES && k <= 26 && q + 1 + k <= 32) {
+      // q < 16 and k ≤ 26: zz < 2^30, a 32-bit integer.
+      zz = k === 0 ? q : (q << k) | ((word << (q + 1)) >>> (32 - k));
+      pos += q + 1 + k;
+      value += (zz >>> 1) ^ -(zz & 1);
     } else {
-      reader.reset(buf, pos + ESCAPE_ONES);
-      zz = reader.read(reader.read(6));
+      if (q < ESCAPE_ONES) {
+        reader.reset(buf, pos + q + 1);
+        zz = q * POW2[k]! + reader.read(k);
+      } else {
+        reader.reset(buf, pos + ESCAPE_ONES);
+        zz = reader.read(reader.read(6));
+      }
       pos = reader.pos;
+      value += unzigzag(zz);
     }
-    value += zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
     out[outAt + i] = value;
-    a = n + 1 === RICE_RESET ? Math.floor((a + zz) / 2) : a + zz;
+    a = n === RICE_RESET - 1 ? Math.floor((a + zz) / 2) : a + zz;
   }
   return pos;
 }
