@@ -112,6 +112,8 @@ function oneConnection(target: StreamTarget, part: Part, options: StreamClientsO
   return new Promise((done) => {
     let leaving = false;
     let settled = false;
+    /** A stalled client reading again, to see whether the server dropped it. */
+    let probing = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = (): void => {
       if (settled) return;
@@ -164,7 +166,7 @@ function oneConnection(target: StreamTarget, part: Part, options: StreamClientsO
           const known = stats.states.get(version);
           if (known === undefined) stats.states.set(version, fingerprint);
           else if (known !== fingerprint) error(`${target.name}: two different states for v${version} on streams`);
-          if (part.stalled) {
+          if (part.stalled && !probing) {
             // Stop reading after the first event: TCP backpressure fills the server's buffer.
             res.pause();
           }
@@ -198,6 +200,7 @@ function oneConnection(target: StreamTarget, part: Part, options: StreamClientsO
             // A paused socket reads nothing, so the server's drop is not seen until the client reads
             // again: it drains what the kernel holds and meets the end of the stream if it was
             // dropped. Still open 3 s later: it was not dropped, and it leaves.
+            probing = true;
             res.resume();
             timer = setTimeout(() => {
               stats.stalledLeft += 1;
