@@ -20,9 +20,9 @@ const CONFIG_ENV = [
 ];
 
 /** `node` and its arguments for one service's entry point. */
-function nodeArgs(service: 'telemetry_generator' | 'metrics_server', args: readonly string[]): string[] {
+function nodeArgs(service: 'telemetry_generator' | 'metrics_server', args: readonly string[], nodeFlags: readonly string[] = []): string[] {
   const entry = resolve(root, `${service}/src/main.${fromSource ? 'ts' : 'js'}`);
-  return [...(fromSource ? ['--import', 'tsx'] : []), entry, ...args];
+  return [...nodeFlags, ...(fromSource ? ['--import', 'tsx'] : []), entry, ...args];
 }
 
 /** A running child and where it listens. */
@@ -36,10 +36,33 @@ export interface ClusterProcess {
   output(): string;
 }
 
-/** Spawns `node <service>` and waits for its "listening on" line. */
-async function spawnService(name: string, service: 'telemetry_generator' | 'metrics_server', args: readonly string[], env: Record<string, string>, timeoutMs: number, echo?: (line: string) => void): Promise<ClusterProcess> {
+/** How a child is run beyond its service, arguments and environment. */
+interface SpawnOptions {
+  readonly echo?: ((line: string) => void) | undefined;
+  readonly nodeFlags?: readonly string[] | undefined;
+  /**
+   * Ready when `GET /healthz` on this port answers 200, not on the "listening on" line: a child
+   * logging at WARNING never writes that INFO line.
+   */
+  readonly healthzPort?: number | undefined;
+}
+
+/** Answers whether `GET /healthz` on loopback `port` is 200 right now. */
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(500) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawns `node <service>` and waits for its "listening on" line (or its /healthz). */
+async function spawnService(name: string, service: 'telemetry_generator' | 'metrics_server', args: readonly string[], env: Record<string, string>, timeoutMs: number, options: SpawnOptions = {}): Promise<ClusterProcess> {
+  const { echo, nodeFlags, healthzPort } = options;
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONFIG_ENV.includes(key)));
-  const child = spawn(process.execPath, nodeArgs(service, args), { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs(service, args, nodeFlags), { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   let partial = '';
   const onData = (chunk: Buffer): void => {
@@ -54,7 +77,11 @@ async function spawnService(name: string, service: 'telemetry_generator' | 'metr
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms: ${text.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running behind the caller's back: whoever gets this error has no child to stop.
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs} ms: ${text.slice(-2000)}`));
+    }, timeoutMs);
     const check = (): void => {
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(text);
       if (match === null) return;
@@ -63,6 +90,19 @@ async function spawnService(name: string, service: 'telemetry_generator' | 'metr
       resolveUrl(match[1]!);
     };
     child.stdout!.on('data', check);
+    if (healthzPort !== undefined) {
+      const poll = async (): Promise<void> => {
+        while (child.exitCode === null && child.signalCode === null) {
+          if (await healthy(healthzPort)) {
+            clearTimeout(timer);
+            resolveUrl(`http://127.0.0.1:${healthzPort}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      void poll();
+    }
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code ?? signal}) before listening: ${text.slice(-2000)}`));
@@ -78,12 +118,14 @@ export interface GeneratorSettings {
   readonly seed: number;
   /** 0 picks a free port. */
   readonly port: number;
+  /** How long it may take to listen (default 20 s; the soak allows more on a loaded machine). */
+  readonly startTimeoutMs?: number;
 }
 
 /** Starts a generator on 127.0.0.1. */
 export function startGenerator(settings: GeneratorSettings, echo?: (line: string) => void): Promise<ClusterProcess> {
   const args = ['--host', '127.0.0.1', '--port', String(settings.port), '--switches', String(settings.switches), '--interval', String(settings.intervalSeconds), '--seed', String(settings.seed)];
-  return spawnService('generator', 'telemetry_generator', args, { LOG_LEVEL: 'INFO' }, 20_000, echo);
+  return spawnService('generator', 'telemetry_generator', args, { LOG_LEVEL: 'INFO' }, settings.startTimeoutMs ?? 20_000, { echo });
 }
 
 /** Settings of one metrics-server instance of a cluster. */
@@ -96,11 +138,18 @@ export interface InstanceSettings {
   readonly pollIntervalSeconds: number;
   /** 0 picks a free port. */
   readonly port: number;
+  /** Above INFO (the soak's WARNING, which keeps the request log out), `port` must be fixed: readiness is then read from /healthz. */
   readonly logLevel?: string;
+  /** Flags for `node` itself (the soak's `--expose-gc`); none by default. */
+  readonly nodeFlags?: readonly string[];
+  /** A configuration file for the settings no environment variable reaches (the soak's history and streams). */
+  readonly configPath?: string;
 }
 
 /** Starts one instance with `store.kind: redis` on 127.0.0.1. */
 export function startInstance(settings: InstanceSettings, echo?: (line: string) => void): Promise<ClusterProcess> {
+  const quiet = settings.logLevel !== undefined && !['DEBUG', 'INFO'].includes(settings.logLevel.toUpperCase());
+  if (quiet && settings.port === 0) return Promise.reject(new Error(`${settings.name}: a log level above INFO needs a fixed port (its readiness is read from /healthz)`));
   return spawnService(settings.name, 'metrics_server', [], {
     STORE_KIND: 'redis',
     REDIS_URL: settings.redisUrl,
@@ -111,7 +160,8 @@ export function startInstance(settings: InstanceSettings, echo?: (line: string) 
     METRICS_SERVER_HOST: '127.0.0.1',
     METRICS_SERVER_PORT: String(settings.port),
     LOG_LEVEL: settings.logLevel ?? 'INFO',
-  }, 60_000, echo);
+    ...(settings.configPath === undefined ? {} : { METRICS_SERVER_CONFIG: settings.configPath }),
+  }, 60_000, { echo, nodeFlags: settings.nodeFlags, healthzPort: quiet ? settings.port : undefined });
 }
 
 /** What `/telemetry/Status` says about the snapshot and the store. */

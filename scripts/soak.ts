@@ -1,211 +1,212 @@
 /**
- * `npm run soak [-- --seconds N] [--inject-leak snapshot:BYTES|request:BYTES]`: a bounded soak test
- * on loopback (default 60 s).
+ * `npm run soak [-- --seconds N] [--mode poll|push] [--stream-clients N] [--no-history] [--cluster]
+ * [--inject-leak snapshot:BYTES|request:BYTES]`: a bounded soak test on loopback (default 60 s).
  *
- * Starts a real generator process (300 switches, a new tick every second) and a real metrics server
- * process (polling every second, logging to a file), then runs full-speed mixed reads (GetMetric,
- * ListMetrics, Status) over several keep-alive connections while snapshots swap every second; the
- * generator is stopped and restarted twice. Meanwhile it samples the generator's own CSV so every
- * snapshot the server served can be checked against a CSV the generator really produced.
+ * Starts a real generator (300 switches, a new tick every second) and a real metrics server (or,
+ * with `--cluster`, three on Redis), then runs full-speed mixed reads over several keep-alive
+ * connections while snapshots swap every second (soak-reads.ts; the history queries join the mix
+ * when the history is on, as it is by default). Faults during the run: a single server sees the
+ * generator stopped and restarted at a third of the run and killed (kill -9) and restarted at two
+ * thirds, whether it polls or (`--mode push`) follows the generator's stream; a cluster sees its
+ * leader killed at a sixth of the run and then paused at a third (soak-cluster.ts). `--stream-clients N` adds `/telemetry/stream`
+ * clients that connect, read, stall and leave all through the run (soak-streams.ts). The generator's
+ * own CSV is sampled ten times a tick so every state served can be checked against one it produced.
  *
- * Reports requests served, errors (anything but 200, except 503 before the first snapshot), torn
- * reads (a ListMetrics answer whose switches do not share one timestamp, two different bodies under
- * one ETag, a GetMetric value that disagrees with ListMetrics of the same ETag, or a snapshot that
- * matches no CSV the generator served), and a memory verdict (memory-verdict.ts): the server runs
- * with `--expose-gc`, and every few seconds SIGUSR2 has it run a full collection and log its live
- * memory (soak-hooks.ts); a line through the second half must stay flat. RSS is sampled from
- * /proc/PID/status every second and its troughs judged on long runs. `--inject-leak` turns on the
- * server's deliberate leak, the negative control that shows the verdict can fail. Exits non-zero if
- * any check fails. Every process it starts is stopped by PID on the way out.
+ * Memory (memory-verdict.ts): every server runs with `--expose-gc`, and every few seconds SIGUSR2
+ * has it run a full collection and log its live memory (soak-hooks.ts); the history's bytes (Status)
+ * read at the same moment are subtracted, and a line through the second half of each process's life
+ * must stay flat. RSS is sampled every second and its troughs judged on long runs. `--inject-leak`
+ * turns on the server's deliberate leak, the negative control that shows the verdict can fail.
+ *
+ * Prints one table and exits non-zero if any check fails. Every process it starts is stopped by PID
+ * on the way out, and a cluster's Redis keys (a prefix of the soak's own) are deleted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { HEAP_PROBE_MESSAGE, LEAK_ENV, parseLeakSpec } from '../metrics_server/src/soak-hooks.js';
-import { describeVerdict, judgeLiveMemory, judgeRssMinima, type MemoryPoint } from './memory-verdict.js';
+import { HEAP_PROBE_MESSAGE, LEAK_ENV } from '../metrics_server/src/soak-hooks.js';
+import { killProcess, redisUnavailable, startGenerator, stopProcess, type ClusterProcess } from './cluster-processes.js';
+import { describeVerdict, judgeLiveMemory, judgeRssMinima, type GrowthVerdict, type MemoryPoint } from './memory-verdict.js';
+import { FaultWindows, RoleMonitor, SOAK_LEASE_SECONDS, deleteKeys, runLeaderFaults, startInstances, type FaultReport, type InstanceSlot } from './soak-cluster.js';
+import { HOST, csvFingerprint, describe, freePort, get, sleep } from './soak-http.js';
+import { USAGE, parseSoakOptions, type SoakOptions } from './soak-options.js';
+import { ReadLoad, type ReadTarget } from './soak-reads.js';
+import { SLOW_DROP_MIN_RUN_SECONDS, runStreamClients, type StreamClientStats } from './soak-streams.js';
 
 const distRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = '127.0.0.1';
 const SWITCHES = 300;
 const CONNECTIONS = 8;
-const MAX_SECONDS = 3600;
+const REDIS_URL = process.env['SOAK_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
+/** A stalled stream client is dropped past this many unsent bytes (the default, at least 1 MiB, would take half a minute at 300 switches). */
+const STREAM_MAX_BUFFERED_BYTES = 256 * 1024;
 
-/** The soak's options; a bad one prints a line and exits 2. */
-function parseOptions(argv: readonly string[]): { seconds: number; leak: string | undefined } {
+function options(): SoakOptions {
   try {
-    const { values } = parseArgs({ args: [...argv], options: { seconds: { type: 'string' }, 'inject-leak': { type: 'string' } }, strict: true });
-    const seconds = values.seconds === undefined ? 60 : Number(values.seconds);
-    if (!Number.isFinite(seconds) || seconds < 10 || seconds > MAX_SECONDS) throw new Error(`--seconds must be a number from 10 to ${MAX_SECONDS}`);
-    const leak = values['inject-leak'];
-    parseLeakSpec(leak);
-    return { seconds, leak };
+    return parseSoakOptions(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`soak: ${describe(err)}\n${USAGE}\n`);
     process.exit(2);
   }
 }
 
-const { seconds, leak } = parseOptions(process.argv.slice(2));
-/** Seconds between heap probes: at least 15 in the judged second half of the shortest runs. */
-const PROBE_EVERY_S = seconds <= 300 ? 2 : 10;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-interface Reply {
-  readonly status: number;
-  readonly etag: string | undefined;
-  readonly body: string;
-}
-
-function get(agent: http.Agent, port: number, path: string, timeoutMs = 5000): Promise<Reply> {
-  return new Promise((resolveReply, reject) => {
-    const req = http.get({ host: HOST, port, path, agent, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const etag = res.headers.etag;
-        resolveReply({ status: res.statusCode ?? 0, etag: typeof etag === 'string' ? etag : undefined, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const opts = options();
+/** Seconds between heap probes: every second on the CI's short runs (the more points, the less noise in the slope), at least 15 in the judged half of runs up to 5 minutes. */
+const PROBE_EVERY_S = opts.seconds <= 120 ? 1 : opts.seconds <= 300 ? 2 : 10;
 
 // ---------------------------------------------------------------- processes
-const children = new Set<ChildProcess>();
-
-function startProcess(script: string, env: NodeJS.ProcessEnv, logPath: string, nodeFlags: readonly string[] = []): ChildProcess {
-  const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...nodeFlags, join(distRoot, script)], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
+/** One server process of the run (a cluster's restarted instance is a second process in its slot). */
+interface ServerProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly startedAtMs: number;
+  log(): string;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
+const started = new Set<ChildProcess>();
+/** The cluster's Redis keys start with this, the soak's own; deleted on the way out. */
+const keyPrefix = `soak-${process.pid}-${Date.now().toString(36)}:`;
+let generator: ClusterProcess | undefined;
+let slots: InstanceSlot[] = [];
 
 async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(stopProcess));
+  const all = [...started, ...slots.flatMap((s) => s.processes.map((p) => p.process.child)), ...(generator === undefined ? [] : [generator.child])];
+  // A paused instance must be resumed to take its SIGTERM.
+  for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
+  await Promise.all(all.map((c) => stopProcess(c)));
 }
 
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+// A bug in the soak itself must not leave its processes behind.
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`soak: ${describe(err)}\n`);
+  void stopAll().then(() => process.exit(1));
+});
 process.on('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
-function rssKb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? 0 : Number(match[1]);
-}
-
-// ---------------------------------------------------------------- fingerprints
-/** One canonical text per fabric state: `id:v1,v2,…;` in CSV order, from either side. */
-function csvFingerprint(csv: string): string | undefined {
-  const lines = csv.split('\n').filter((l) => l !== '');
-  if (lines.length < 2) return undefined;
-  const hash = createHash('sha1');
-  for (const line of lines.slice(1)) {
-    const comma = line.indexOf(',');
-    hash.update(`${line.slice(0, comma)}:${line.slice(comma + 1)};`);
+/** The single server, logging to a file (its request log at WARNING: only 4xx/5xx). */
+async function startServer(configPath: string, port: number, logPath: string): Promise<ServerProcess> {
+  const fd = openSync(logPath, 'a');
+  const env = { ...process.env, METRICS_SERVER_CONFIG: configPath, METRICS_SERVER_HOST: HOST, METRICS_SERVER_PORT: String(port), ...(opts.leak === undefined ? {} : { [LEAK_ENV]: opts.leak }) };
+  const child = spawn(process.execPath, ['--expose-gc', join(distRoot, 'metrics_server/src/main.js')], { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  started.add(child);
+  const probe = new http.Agent({ keepAlive: false });
+  const upBy = Date.now() + 15_000;
+  for (;;) {
+    const reply = await get(probe, port, '/healthz', 1000).catch(() => undefined);
+    if (reply?.status === 200) break;
+    if (Date.now() > upBy || child.exitCode !== null) throw new Error(`the metrics server did not come up; see ${logPath}`);
+    await sleep(50);
   }
-  return hash.digest('hex');
+  return { name: 'server', port, child, startedAtMs: Date.now(), log: () => readFileSync(logPath, 'utf8') };
 }
 
-function listFingerprint(list: Record<string, Record<string, number>>, metrics: readonly string[]): string {
-  const hash = createHash('sha1');
-  for (const [id, entry] of Object.entries(list)) hash.update(`${id}:${metrics.map((m) => String(entry[m])).join(',')};`);
-  return hash.digest('hex');
+function rssKb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+interface StatusDoc {
+  snapshot: { version: number } | null;
+  ingestion: { polls: Record<string, number>; stream?: { reconnects: number; events: number; connected: boolean } };
+  store: { role: string; term: number };
+  streams?: { clients: number; slow_clients_dropped: number };
+  history: { bytes: number; samples: number; snapshots: number; failed_appends: number; skipped_snapshots: number; checkpoint: { saves: number; last_error: unknown } | null } | null;
+}
+
+async function status(port: number): Promise<StatusDoc | undefined> {
+  const reply = await get(new http.Agent({ keepAlive: false }), port, '/telemetry/Status', 2000).catch(() => undefined);
+  return reply?.status === 200 ? (JSON.parse(reply.body) as StatusDoc) : undefined;
 }
 
 // ---------------------------------------------------------------- main
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'fabric-soak-'));
   const generatorPort = await freePort();
-  const serverPort = await freePort();
-  const generatorConfig = join(dir, 'generator.json');
-  const serverConfig = join(dir, 'server.json');
-  const serverLog = join(dir, 'server.log');
-  const generatorLog = join(dir, 'generator.log');
-  writeFileSync(generatorConfig, JSON.stringify({ switches: { count: SWITCHES }, update_interval_seconds: 1, seed: 4242, logging: { level: 'INFO', format: 'text' } }));
-  writeFileSync(
-    serverConfig,
-    JSON.stringify({
-      // WARNING keeps the log to what matters (poll failures, 4xx/5xx): an INFO request log at full
-      // speed would write hundreds of megabytes.
-      logging: { level: 'WARNING', format: 'text' },
-      ingestion: { generator_url: `http://${HOST}:${generatorPort}/counters`, poll_interval_seconds: 1, fetch_timeout_seconds: 0.8, max_body_bytes: 64 * 1024 * 1024 },
-    }),
-  );
-  const generatorEnv = { GENERATOR_CONFIG: generatorConfig, GENERATOR_HOST: HOST, GENERATOR_PORT: String(generatorPort) };
-  const metrics = ['bandwidth_mbps', 'latency_ms', 'packet_errors', 'link_status', 'tx_queue_depth', 'utilization_percent'];
-  process.stdout.write(`soak: ${seconds} s, ${SWITCHES} switches, ${CONNECTIONS} connections, logs in ${dir}${leak === undefined ? '' : `, INJECTED LEAK ${leak}`}\n`);
+  const serverConfig = (name: string): string => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        // WARNING keeps the log to what matters (failures, 4xx/5xx, the heap probe): an INFO request
+        // log at full speed would write hundreds of megabytes.
+        logging: { level: 'WARNING', format: 'text' },
+        ingestion: { mode: opts.mode, generator_url: `http://${HOST}:${generatorPort}/counters`, poll_interval_seconds: 1, fetch_timeout_seconds: 0.8, max_body_bytes: 64 * 1024 * 1024 },
+        // The checkpoint in the run's own directory, saved every minute: never the project's var/.
+        history: { enabled: opts.history, checkpoint_path: join(dir, `${name}-history.bin`), checkpoint_interval_seconds: 60 },
+        stream: { max_buffered_bytes: STREAM_MAX_BUFFERED_BYTES },
+      }),
+    );
+    return path;
+  };
+  const shape = [
+    opts.cluster ? `cluster of 3 on Redis (prefix ${keyPrefix}, lease ${SOAK_LEASE_SECONDS} s)` : 'one server',
+    `${opts.mode} mode`,
+    `history ${opts.history ? 'on' : 'off'}`,
+    `${opts.streamClients} stream clients`,
+  ].join(', ');
+  process.stdout.write(`soak: ${opts.seconds} s, ${SWITCHES} switches, ${CONNECTIONS} connections, ${shape}, logs in ${dir}${opts.leak === undefined ? '' : `, INJECTED LEAK ${opts.leak}`}\n`);
 
-  // The server first, so the reads begin before any snapshot exists (those 503s are expected).
-  const server = startProcess(
-    'metrics_server/src/main.js',
-    { METRICS_SERVER_CONFIG: serverConfig, METRICS_SERVER_HOST: HOST, METRICS_SERVER_PORT: String(serverPort), ...(leak === undefined ? {} : { [LEAK_ENV]: leak }) },
-    serverLog,
-    ['--expose-gc'],
-  );
-  const probe = new http.Agent({ keepAlive: false });
-  const upBy = Date.now() + 15_000;
-  for (;;) {
-    const reply = await get(probe, serverPort, '/healthz', 1000).catch(() => undefined);
-    if (reply?.status === 200) break;
-    if (Date.now() > upBy || server.exitCode !== null) throw new Error(`the metrics server did not come up; see ${serverLog}`);
-    await sleep(50);
+  // The servers first, so the reads begin before any snapshot exists (those 503s are expected).
+  const faults = new FaultWindows();
+  let single: ServerProcess | undefined;
+  if (opts.cluster) {
+    const problem = await redisUnavailable(REDIS_URL);
+    if (problem !== undefined) throw new Error(`--cluster needs Redis: ${problem}`);
+    if (opts.leak !== undefined) process.env[LEAK_ENV] = opts.leak;
+    const ports = [await freePort(), await freePort(), await freePort()];
+    slots = await startInstances(
+      ports.map((port, i) => ({
+        name: `server-${i + 1}`,
+        generatorUrl: `http://${HOST}:${generatorPort}/counters`,
+        redisUrl: REDIS_URL,
+        keyPrefix,
+        leaseSeconds: SOAK_LEASE_SECONDS,
+        pollIntervalSeconds: 1,
+        port,
+        logLevel: 'WARNING',
+        nodeFlags: ['--expose-gc'],
+        configPath: serverConfig(`server-${i + 1}`),
+      })),
+    );
+  } else {
+    single = await startServer(serverConfig('server'), await freePort(), join(dir, 'server.log'));
   }
-  let generator = startProcess('telemetry_generator/src/main.js', generatorEnv, generatorLog);
+  // 60 s to start: at nice 10 on two cores busy with other work, a start has taken over 20 s.
+  const startGen = (): Promise<ClusterProcess> => startGenerator({ switches: SWITCHES, intervalSeconds: 1, seed: 4242, port: generatorPort, startTimeoutMs: 60_000 });
+  generator = await startGen();
 
-  const stats = { requests: 0, ok: 0, expected503: 0, errors: 0, torn: 0, lists: 0, gets: 0, statuses: 0 };
-  const errorSamples: string[] = [];
-  const tornSamples: string[] = [];
-  let firstSnapshotSeen = false;
-  const versions = new Map<string, { fingerprint: string; body: string; timestamp: number }>();
-  const getSamples: { etag: string; id: string; metric: string; value: number }[] = [];
-  const generatorFingerprints = new Set<string>();
-  const error = (what: string): void => {
-    stats.errors += 1;
-    if (errorSamples.length < 10) errorSamples.push(what);
+  /** Every server process of the run so far. */
+  const processes = (): ServerProcess[] =>
+    single !== undefined
+      ? [single]
+      : slots.flatMap((slot) => slot.processes.map((p) => ({ name: slot.name, port: slot.port, child: p.process.child, startedAtMs: p.startedAtMs, log: p.process.output })));
+  /** The processes that are up now and not being faulted. */
+  const targets = (): ReadTarget[] =>
+    single !== undefined ? [{ name: single.name, port: single.port, pid: single.child.pid! }] : slots.filter((s) => !faults.isOpen(s.name)).map((s) => ({ name: s.name, port: s.port, pid: s.current.child.pid! }));
+  const pick = (i: number): ReadTarget | undefined => {
+    const up = targets();
+    return up.length === 0 ? undefined : up[i % up.length];
   };
-  const torn = (what: string): void => {
-    stats.torn += 1;
-    if (tornSamples.length < 10) tornSamples.push(what);
-  };
+  const faulted = (name: string, fromMs: number, toMs: number): boolean => faults.overlaps(name, fromMs, toMs);
 
-  const started = Date.now();
-  const deadline = started + seconds * 1000;
+  const startedMs = Date.now();
+  const deadline = startedMs + opts.seconds * 1000;
+  const atS = (ms = Date.now()): number => (ms - startedMs) / 1000;
   let running = true;
+  const load = new ReadLoad({ switches: SWITCHES, history: opts.history, deadlineMs: deadline, pick, faulted });
 
-  // Sample the generator's CSV ten times a tick, so every tick it served is known.
-  // Each new tick the sampler sees wakes whoever waits for one (the restarts, below).
+  // Sample the generator's CSV ten times a tick, so every tick it served is known. Each new tick the
+  // sampler sees wakes whoever waits for one (the generator faults, below).
+  const generatorFingerprints = new Set<string>();
   let lastTickEtag: string | undefined;
   let tickWaiters: (() => void)[] = [];
   const sampler = (async () => {
@@ -231,195 +232,232 @@ async function main(): Promise<number> {
       setTimeout(resolveWait, timeoutMs);
     });
 
-  const reader = async (n: number): Promise<void> => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    let i = n;
-    while (running && Date.now() < deadline) {
-      i += 1;
-      const kind = i % 10 < 5 ? 'get' : i % 10 < 8 ? 'list' : 'status';
-      const id = `sw${1 + ((i * 7919) % SWITCHES)}`;
-      const metric = metrics[i % metrics.length]!;
-      const path = kind === 'get' ? `/telemetry/GetMetric?switch=${id}&metric=${metric}` : kind === 'list' ? '/telemetry/ListMetrics' : '/telemetry/Status';
-      let reply: Reply;
-      try {
-        reply = await get(agent, serverPort, path);
-      } catch (err) {
-        stats.requests += 1;
-        error(`${path}: ${err instanceof Error ? err.message : String(err)}`);
-        continue;
-      }
-      stats.requests += 1;
-      if (reply.status === 503 && !firstSnapshotSeen && kind !== 'status') {
-        stats.expected503 += 1;
-        continue;
-      }
-      if (reply.status !== 200) {
-        error(`${path}: HTTP ${reply.status} ${reply.body.slice(0, 100)}`);
-        continue;
-      }
-      stats.ok += 1;
-      if (kind === 'status') {
-        stats.statuses += 1;
-        JSON.parse(reply.body);
-        continue;
-      }
-      firstSnapshotSeen = true;
-      if (reply.etag === undefined) {
-        error(`${path}: no ETag`);
-        continue;
-      }
-      if (kind === 'get') {
-        stats.gets += 1;
-        const doc = JSON.parse(reply.body) as { switch: string; metric: string; value: number; timestamp: number };
-        if (getSamples.length < 200_000) getSamples.push({ etag: reply.etag, id: doc.switch, metric: doc.metric, value: doc.value });
-        continue;
-      }
-      stats.lists += 1;
-      const list = JSON.parse(reply.body) as Record<string, Record<string, number>>;
-      const entries = Object.values(list);
-      const timestamps = new Set(entries.map((e) => e['timestamp']));
-      if (entries.length !== SWITCHES) torn(`${reply.etag}: ${entries.length} switches`);
-      if (timestamps.size !== 1) torn(`${reply.etag}: ${timestamps.size} timestamps in one answer`);
-      const known = versions.get(reply.etag);
-      if (known === undefined) versions.set(reply.etag, { fingerprint: listFingerprint(list, metrics), body: reply.body, timestamp: entries[0]?.['timestamp'] ?? 0 });
-      else if (known.body !== reply.body) torn(`${reply.etag}: two different bodies under one ETag`);
-    }
-    agent.destroy();
-  };
-
-  // Memory: cold (first snapshot), warm (after a warm-up under load), end. Growth is judged warm to end.
-  const samples: { atS: number; rssKb: number }[] = [];
-  const sampleRss = (): number => {
-    const kb = rssKb(server.pid!);
-    samples.push({ atS: Math.round((Date.now() - started) / 100) / 10, rssKb: kb });
-    return kb;
-  };
-  const warmupMs = Math.min(10_000, seconds * 250);
-  let rssCold = 0;
-  let rssWarm = 0;
+  // Memory: RSS of every live process every second; live memory by the heap probe (SIGUSR2), with
+  // the history's bytes read from Status at the same moment, to be subtracted.
+  const rss = new Map<number, MemoryPoint[]>();
+  const designBytes = new Map<number, MemoryPoint[]>();
+  const live = (): ServerProcess[] => processes().filter((p) => p.child.exitCode === null && p.child.signalCode === null && !faults.isOpen(p.name));
   const monitor = (async () => {
-    while (!firstSnapshotSeen && Date.now() < deadline) await sleep(20);
-    rssCold = sampleRss();
-    await sleep(Math.max(0, started + warmupMs - Date.now()));
-    rssWarm = sampleRss();
     while (Date.now() < deadline) {
+      for (const p of live()) {
+        const kb = rssKb(p.child.pid!);
+        if (kb === undefined) continue;
+        const list = rss.get(p.child.pid!) ?? [];
+        list.push({ atS: atS(), bytes: kb * 1024 });
+        rss.set(p.child.pid!, list);
+      }
       await sleep(1000);
-      sampleRss();
     }
   })();
-
-  // Live memory: a full collection and a log line on each SIGUSR2; memory held by design (the
-  // history, when Status reports it) is read at the same moment and subtracted.
-  const designBytes: { atS: number; bytes: number }[] = [];
   const prober = (async () => {
     while (Date.now() < deadline) {
       await sleep(PROBE_EVERY_S * 1000);
-      if (server.pid === undefined || server.exitCode !== null) break;
-      process.kill(server.pid, 'SIGUSR2');
-      const reply = await get(probe, serverPort, '/telemetry/Status', 2000).catch(() => undefined);
-      const held = reply?.status === 200 ? ((JSON.parse(reply.body) as { history?: { bytes?: number } }).history?.bytes ?? 0) : 0;
-      designBytes.push({ atS: (Date.now() - started) / 1000, bytes: held });
+      await Promise.all(
+        live().map(async (p) => {
+          p.child.kill('SIGUSR2');
+          const doc = await status(p.port);
+          const list = designBytes.get(p.child.pid!) ?? [];
+          list.push({ atS: atS(), bytes: doc?.history?.bytes ?? 0 });
+          designBytes.set(p.child.pid!, list);
+        }),
+      );
     }
   })();
 
-  // The generator is stopped and restarted twice, at a third and two thirds of the run.
-  const restarts = (async () => {
-    for (const at of [1 / 3, 2 / 3]) {
-      await sleep(Math.max(0, started + seconds * 1000 * at - Date.now()));
-      // Stop right after the sampler has seen a new tick, so the run's last tick (which the server
-      // may have ingested) is one the sampler holds: a tick served in the last moments before a stop
-      // and never sampled would count as a torn read (seen once under a load average of 20).
+  // Faults: a single server's generator is stopped (SIGTERM) at a third of the run and killed
+  // (SIGKILL) at two thirds, each time restarted 2.5 s later; a cluster's leader is killed, then paused.
+  const generatorEvents: string[] = [];
+  /** Faults the soak could not carry out (a restart that failed): each fails the run. */
+  const faultProblems: string[] = [];
+  let roleMonitor: RoleMonitor | undefined;
+  let faultReport: Promise<FaultReport> | undefined;
+  const generatorFaults = (async () => {
+    if (opts.cluster) return;
+    for (const [at, how] of [[1 / 3, 'stopped'], [2 / 3, 'killed']] as const) {
+      await sleep(Math.max(0, startedMs + opts.seconds * 1000 * at - Date.now()));
+      // Right after the sampler has seen a new tick, so the last tick the server may have ingested
+      // is one the sampler holds (a tick served just before a stop and never sampled would count as
+      // a torn read: seen once under a load average of 20).
       await nextTickSampled(5000);
-      await stopProcess(generator);
-      process.stdout.write(`soak: generator stopped at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      if (how === 'stopped') await stopProcess(generator!.child);
+      else await killProcess(generator!.child);
+      generatorEvents.push(`${how} at ${atS().toFixed(1)} s`);
       await sleep(2500);
-      generator = startProcess('telemetry_generator/src/main.js', generatorEnv, generatorLog);
-      process.stdout.write(`soak: generator restarted at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      try {
+        generator = await startGen();
+        generatorEvents.push(`restarted at ${atS().toFixed(1)} s`);
+      } catch (err) {
+        faultProblems.push(`the generator did not restart: ${describe(err).split('\n')[0]}`);
+        return;
+      }
     }
   })();
+  if (opts.cluster) {
+    roleMonitor = new RoleMonitor(slots, faults, startedMs);
+    roleMonitor.start();
+    // Both faults in the first half, so the memory verdict (the second half) judges the instances
+    // after them, not a follower's first moments as leader (its ingestion warming up).
+    faultReport = runLeaderFaults(slots, roleMonitor, faults, startedMs, startedMs + (opts.seconds * 1000) / 6, startedMs + (opts.seconds * 1000) / 3);
+  }
 
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, n) => reader(n)));
-  const elapsed = (Date.now() - started) / 1000;
-  const rssEnd = sampleRss();
+  const streams: Promise<StreamClientStats | undefined> =
+    opts.streamClients === 0
+      ? Promise.resolve(undefined)
+      : runStreamClients({ count: opts.streamClients, deadlineMs: deadline, pick: (k) => pick(k), faulted });
+
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, n) => load.reader(n)));
+  const elapsed = atS();
+  const [streamStats, faultEvents] = await Promise.all([streams, faultReport, generatorFaults, monitor, prober]);
   running = false;
-  await Promise.all([sampler, monitor, restarts, prober]);
-  const status = JSON.parse((await get(probe, serverPort, '/telemetry/Status')).body) as {
-    snapshot: { version: number } | null;
-    ingestion: { polls: Record<string, number>; rows_rejected: Record<string, number> };
-  };
+  await sampler;
+  roleMonitor?.stop();
+  // Let the servers notice every stream client has gone before Status is read.
+  await sleep(1000);
+  const finals = new Map<string, StatusDoc | undefined>();
+  for (const t of targets()) finals.set(t.name, await status(t.port));
+  const leadersAtEnd = [...finals.entries()].filter(([, s]) => s?.store.role === 'leader');
+  const checked = load.verify(generatorFingerprints, streamStats?.states ?? new Map());
 
-  // Every snapshot served must be one the generator really produced; GetMetric agrees with ListMetrics.
-  let unmatched = 0;
-  for (const [etag, v] of versions) if (!generatorFingerprints.has(v.fingerprint)) {
-    unmatched += 1;
-    torn(`${etag}: matches no CSV the generator served`);
-  }
-  let getsChecked = 0;
-  // Each ListMetrics body parsed once, not once per GetMetric sample (200,000 parses took minutes).
-  const parsedBodies = new Map<string, Record<string, Record<string, number>>>();
-  for (const s of getSamples) {
-    const v = versions.get(s.etag);
-    if (v === undefined) continue;
-    getsChecked += 1;
-    let parsed = parsedBodies.get(s.etag);
-    if (parsed === undefined) {
-      parsed = JSON.parse(v.body) as Record<string, Record<string, number>>;
-      parsedBodies.set(s.etag, parsed);
-    }
-    const expected = parsed[s.id]?.[s.metric];
-    if (expected !== s.value) torn(`${s.etag}: GetMetric ${s.id}.${s.metric}=${s.value}, ListMetrics says ${String(expected)}`);
-  }
-
-  await sleep(300); // the server's log batcher writes within 100 ms
-  const log = readFileSync(serverLog, 'utf8').split('\n');
-  const pollFailures = log.filter((l) => l.includes('[poller]') && l.includes(' ERROR ')).length;
-  const internal = log.filter((l) => l.includes('internal error')).length;
+  await sleep(300); // the servers' log batchers write within 100 ms
+  const logs = new Map<number, string[]>();
+  for (const p of processes()) logs.set(p.child.pid!, p.log().split('\n'));
+  const allLines = [...logs.values()].flat();
+  const outagesLogged = allLines.filter((l) => (l.includes('[poller]') || l.includes('[push]')) && l.includes(' ERROR ')).length;
+  const internal = allLines.filter((l) => l.includes('internal error')).length;
+  const endedAtS = atS();
+  const ends = new Map<number, number>();
+  for (const p of processes()) ends.set(p.child.pid!, p.child.exitCode === null && p.child.signalCode === null ? endedAtS : NaN);
   await stopAll();
+  const keysDeleted = opts.cluster ? await deleteKeys(REDIS_URL, keyPrefix) : 0;
 
-  // Memory (memory-verdict.ts): live memory after full collections is the verdict; RSS troughs
-  // are reported, and judged on runs of 5 minutes or more.
-  const heldAt = (atS: number): number => designBytes.reduce((best, d) => (Math.abs(d.atS - atS) < Math.abs(best.atS - atS) ? d : best), { atS: Infinity, bytes: 0 }).bytes;
-  const live: MemoryPoint[] = [];
-  for (const line of log) {
-    if (!line.includes(HEAP_PROBE_MESSAGE)) continue;
-    const at = Date.parse(line.slice(0, line.indexOf(' ')));
-    const heap = /heap_used_bytes=(\d+)/.exec(line);
-    const external = /external_bytes=(\d+)/.exec(line);
-    if (Number.isNaN(at) || heap === null || external === null) continue;
-    const atS = (at - started) / 1000;
-    live.push({ atS, bytes: Number(heap[1]) + Number(external[1]) - heldAt(atS) });
+  // Memory, per process alive at the end, over its own life: the first half of a life is warm-up.
+  // A cluster's replacement for its killed leader lived only the end of the run, mostly warm-up
+  // (JIT code, caches: the live heap rises 1 to 3 MB over a process's first minute): it is reported,
+  // and the instances that lived the whole run are judged.
+  const verdicts: { name: string; replacement: boolean; live: GrowthVerdict; rss: GrowthVerdict; probes: MemoryPoint[]; rssPoints: MemoryPoint[] }[] = [];
+  for (const p of processes()) {
+    const pid = p.child.pid!;
+    if (Number.isNaN(ends.get(pid))) continue;
+    const bornS = atS(p.startedAtMs);
+    const lifeS = endedAtS - bornS;
+    const held = designBytes.get(pid) ?? [];
+    const heldAt = (t: number): number => held.reduce((best, d) => (Math.abs(d.atS - t) < Math.abs(best.atS - t) ? d : best), { atS: Infinity, bytes: 0 }).bytes;
+    const probes: MemoryPoint[] = [];
+    for (const line of logs.get(pid) ?? []) {
+      if (!line.includes(HEAP_PROBE_MESSAGE)) continue;
+      const at = Date.parse(line.slice(0, line.indexOf(' ')));
+      const heap = /heap_used_bytes=(\d+)/.exec(line);
+      const external = /external_bytes=(\d+)/.exec(line);
+      if (Number.isNaN(at) || heap === null || external === null) continue;
+      probes.push({ atS: atS(at) - bornS, bytes: Number(heap[1]) + Number(external[1]) - heldAt(atS(at)) });
+    }
+    const rssPoints = (rss.get(pid) ?? []).map((x) => ({ atS: x.atS - bornS, bytes: x.bytes }));
+    const replacement = p.startedAtMs > startedMs;
+    verdicts.push({ name: `${p.name} (pid ${pid}${replacement ? `, started at ${bornS.toFixed(1)} s` : ''})`, replacement, live: judgeLiveMemory(probes, lifeS), rss: judgeRssMinima(rssPoints, lifeS), probes, rssPoints });
   }
-  const liveVerdict = judgeLiveMemory(live, elapsed);
-  const rssVerdict = judgeRssMinima(samples.map((x) => ({ atS: x.atS, bytes: x.rssKb * 1024 })), elapsed);
-  const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
-  const report = [
-    `load duration       ${elapsed.toFixed(1)} s`,
-    `requests            ${stats.requests} (${Math.round(stats.requests / elapsed)}/s): ${stats.gets} GetMetric, ${stats.lists} ListMetrics, ${stats.statuses} Status`,
-    `errors              ${stats.errors}${errorSamples.length > 0 ? ` e.g. ${errorSamples.join(' | ')}` : ''}`,
-    `expected 503        ${stats.expected503} (before the first snapshot)`,
-    `snapshots seen      ${versions.size} distinct ETags; server at v${status.snapshot?.version ?? 0}; polls ${JSON.stringify(status.ingestion.polls)}`,
-    `generator ticks     ${generatorFingerprints.size} distinct CSVs sampled; ${versions.size - unmatched}/${versions.size} snapshots matched one`,
-    `GetMetric checked   ${getsChecked} answers against ListMetrics of the same ETag`,
-    `torn reads          ${stats.torn}${tornSamples.length > 0 ? ` e.g. ${tornSamples.join(' | ')}` : ''}`,
-    `poll failures       ${pollFailures} logged (generator down twice); internal errors ${internal}`,
-    `server RSS          cold ${mb(rssCold)}, after ${(warmupMs / 1000).toFixed(0)} s warm-up ${mb(rssWarm)}, end ${mb(rssEnd)}, max ${mb(Math.max(...samples.map((s) => s.rssKb)))}`,
-    `live memory         ${live.length} probes; first ${live.length > 0 ? mb(live[0]!.bytes / 1024) : '-'}, last ${live.length > 0 ? mb(live[live.length - 1]!.bytes / 1024) : '-'}`,
-    `memory verdict      ${describeVerdict(liveVerdict)}`,
-    `RSS troughs         ${describeVerdict(rssVerdict)}`,
-  ];
-  report.push(`RSS samples (s:MB)   ${samples.map((x) => `${x.atS.toFixed(0)}:${(x.rssKb / 1024).toFixed(0)}`).join(' ')}`);
-  process.stdout.write(report.map((l) => `soak: ${l}`).join('\n') + '\n');
 
+  // ---------------------------------------------------------------- the table
+  const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const c = load.counts;
+  const rows: [string, string][] = [];
+  rows.push(['run', shape]);
+  rows.push(['load duration', `${elapsed.toFixed(1)} s`]);
+  rows.push(['requests', `${load.requests} (${Math.round(load.requests / elapsed)}/s): ${c.get} GetMetric, ${c.list} ListMetrics, ${c.status} Status${opts.history ? `, ${c.history} GetHistory, ${c.aggregate} Aggregate, ${c.top} Top` : ''}`]);
+  if (opts.cluster) rows.push(['per instance', [...load.instances.entries()].sort().map(([name, r]) => `${name} ${n(r.ok)} ok (${r.duringFaults} failed while faulted)`).join('; ')]);
+  const streamErrors = streamStats?.errors ?? 0;
+  const allErrorSamples = [...load.errorSamples, ...(streamStats?.errorSamples ?? [])];
+  rows.push(['errors', `${load.errors + streamErrors}${allErrorSamples.length > 0 ? ` e.g. ${allErrorSamples.slice(0, 10).join(' | ')}` : ''}`]);
+  rows.push(['expected 503', `${load.expected503 + (streamStats?.expected503 ?? 0)} (no snapshot yet)`]);
+  const versionsAtEnd = [...finals.entries()].map(([name, s]) => `${name} v${s?.snapshot?.version ?? '-'}`).join(', ');
+  rows.push(['snapshots seen', `${load.versions.size} distinct ETags; at the end ${versionsAtEnd}`]);
+  rows.push(['snapshots matched', `${checked.matched}/${load.versions.size} matched a CSV the generator served (${generatorFingerprints.size} distinct CSVs sampled)`]);
+  rows.push(['GetMetric checked', `${n(checked.getsChecked)} answers against ListMetrics of the same ETag`]);
+  if (opts.history) {
+    const h = [...finals.values()].map((s) => s?.history);
+    const desc = h.map((x) => (x == null ? '-' : `${mb(x.bytes)} held, ${n(x.samples)} samples, ${x.failed_appends} failed appends, ${x.checkpoint?.saves ?? 0} checkpoints${x.checkpoint?.last_error == null ? '' : ` (error ${JSON.stringify(x.checkpoint.last_error)})`}`)).join('; ');
+    rows.push(['history checked', `${n(checked.historyChecked)} GetHistory samples against ListMetrics of the same timestamp; ${n(load.historyTies)} answers held two samples in one second (snapshots ingested in one second); Status: ${desc}`]);
+  }
+  if (streamStats !== undefined) {
+    const serverDropped = [...finals.values()].reduce((a, s) => a + (s?.streams?.slow_clients_dropped ?? 0), 0);
+    const openAtEnd = [...finals.values()].reduce((a, s) => a + (s?.streams?.clients ?? 0), 0);
+    rows.push([
+      'stream clients',
+      `${opts.streamClients} clients: ${streamStats.connected} connections, ${streamStats.left} left, ${streamStats.slowDropped} slow-dropped (servers counted ${serverDropped}), ${streamStats.stalledLeft} stalled and left, ${streamStats.endedByFault} ended by a fault; ${n(streamStats.events)} events; ${openAtEnd} open at the end`,
+    ]);
+    rows.push(['stream states', `${checked.streamMatched}/${checked.streamStates} versions matched a CSV the generator served (and ListMetrics of the same version where read)`]);
+  }
+  rows.push(['torn reads', `${load.torn}${load.tornSamples.length > 0 ? ` e.g. ${load.tornSamples.join(' | ')}` : ''}`]);
+  const back = [...load.instances.values()].reduce((a, r) => a + r.versionsBack, 0);
+  rows.push(['versions back', `${back}${opts.cluster ? ` (${[...load.instances.entries()].sort().map(([name, r]) => `${name} ${r.versionsBack}, up to v${r.highestVersion}`).join('; ')})` : ''}${load.backSamples.length > 0 ? ` e.g. ${load.backSamples.join(' | ')}` : ''}`]);
+  if (opts.cluster) {
+    const f = faultEvents!;
+    rows.push(['failovers', `${roleMonitor!.failovers} (a new leader after ${roleMonitor!.takeoverMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}); leaders at the end: ${leadersAtEnd.map(([name, s]) => `${name} term ${s!.store.term}`).join(', ') || 'none'}`]);
+    rows.push(['faults', f.events.join('; ')]);
+    rows.push(['roles seen', roleMonitor!.lines.join('; ')]);
+    rows.push(['Redis keys deleted', `${keysDeleted} under ${keyPrefix}`]);
+  } else {
+    const s = finals.get('server');
+    rows.push(['generator faults', `${generatorEvents.join(', ')}; ${outagesLogged} ingestion errors logged${opts.mode === 'push' ? `; stream reconnects ${s?.ingestion.stream?.reconnects ?? '-'}, events ${s?.ingestion.stream?.events ?? '-'}` : ''}; polls ${JSON.stringify(s?.ingestion.polls)}`]);
+  }
+  rows.push(['internal errors', `${internal} logged`]);
+  for (const v of verdicts) {
+    const r = v.rssPoints.map((x) => x.bytes);
+    const who = opts.cluster ? `${v.name}: ` : '';
+    rows.push(['server RSS', `${who}first ${r.length > 0 ? mb(r[0]!) : '-'}, end ${r.length > 0 ? mb(r[r.length - 1]!) : '-'}, max ${r.length > 0 ? mb(Math.max(...r)) : '-'}`]);
+    rows.push(['live memory', `${who}${v.probes.length} probes; first ${v.probes.length > 0 ? mb(v.probes[0]!.bytes) : '-'}, last ${v.probes.length > 0 ? mb(v.probes[v.probes.length - 1]!.bytes) : '-'}${opts.history ? ' (history bytes subtracted)' : ''}`]);
+    rows.push(['memory verdict', `${who}${v.replacement ? 'reported, not judged (a replacement: its life is mostly warm-up): ' : ''}${describeVerdict(v.live)}`]);
+    rows.push(['RSS troughs', `${who}${describeVerdict(v.rss)}`]);
+    if (streamStats !== undefined && v.live.judged && !v.replacement) {
+      const perClient = streamStats.left + streamStats.slowDropped > 0 ? (v.live.slopeBytesPerMinute * (elapsed / 60)) / (streamStats.left + streamStats.slowDropped) : 0;
+      rows.push(['per client left', `${who}${perClient.toFixed(0)} bytes of live-memory slope per stream client that left (the slope over the run, shared out)`]);
+    }
+  }
+  process.stdout.write(rows.map(([label, value]) => `soak: ${label.padEnd(20)}${value}`).join('\n') + '\n');
+
+  // ---------------------------------------------------------------- the checks
   const failures: string[] = [];
-  if (stats.requests === 0 || stats.ok === 0) failures.push('no request served');
-  if (stats.errors > 0) failures.push(`${stats.errors} errors`);
-  if (stats.torn > 0) failures.push(`${stats.torn} torn reads`);
-  if (versions.size < seconds / 4) failures.push(`only ${versions.size} snapshots seen in ${seconds} s`);
-  if (!liveVerdict.judged) failures.push(`memory not judged: ${liveVerdict.reason}`);
-  if (liveVerdict.leak) failures.push(`live memory rising ${(liveVerdict.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(liveVerdict.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
-  if (rssVerdict.leak) failures.push(`RSS troughs rising ${(rssVerdict.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(rssVerdict.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
+  if (load.requests === 0 || load.ok === 0) failures.push('no request served');
+  if (load.errors + streamErrors > 0) failures.push(`${load.errors + streamErrors} errors`);
+  if (load.torn > 0) failures.push(`${load.torn} torn reads`);
+  if (back > 0) failures.push(`${back} versions went back`);
+  if (load.versions.size < opts.seconds / 4) failures.push(`only ${load.versions.size} snapshots seen in ${opts.seconds} s`);
   if (internal > 0) failures.push(`${internal} internal errors logged`);
-  if (pollFailures === 0) failures.push('the generator restarts caused no logged poll failure (were they real?)');
+  if (!verdicts.some((v) => !v.replacement)) failures.push('no server process lived the whole run');
+  for (const v of verdicts.filter((x) => !x.replacement)) {
+    const who = opts.cluster ? `${v.name}: ` : '';
+    if (!v.live.judged) failures.push(`${who}memory not judged: ${v.live.reason}`);
+    if (v.live.leak) failures.push(`${who}live memory rising ${(v.live.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(v.live.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
+    if (v.rss.leak) failures.push(`${who}RSS troughs rising ${(v.rss.slopeBytesPerMinute / 1024 / 1024).toFixed(2)} MiB/min (limit ${(v.rss.limitBytesPerMinute / 1024 / 1024).toFixed(2)})`);
+  }
+  if (opts.history) {
+    if (c.history === 0 || checked.historyChecked === 0) failures.push('no GetHistory sample checked');
+    for (const [name, s] of finals) {
+      if ((s?.history?.failed_appends ?? 0) > 0) failures.push(`${name}: ${s!.history!.failed_appends} failed history appends`);
+      if (s?.history?.checkpoint?.last_error != null) failures.push(`${name}: checkpoint error ${JSON.stringify(s.history.checkpoint.last_error)}`);
+    }
+  }
+  if (streamStats !== undefined) {
+    const openAtEnd = [...finals.values()].reduce((a, s) => a + (s?.streams?.clients ?? 0), 0);
+    if (streamStats.connected === 0 || streamStats.left === 0) failures.push('no stream client connected and left');
+    if (opts.streamClients >= 3 && opts.seconds >= SLOW_DROP_MIN_RUN_SECONDS && streamStats.slowDropped === 0) failures.push(`no stalled stream client was dropped in ${opts.seconds} s`);
+    if (openAtEnd > 0) failures.push(`${openAtEnd} stream clients still open on the servers after all had gone`);
+    const serverDropped = finals.get('server')?.streams?.slow_clients_dropped;
+    if (!opts.cluster && serverDropped !== streamStats.slowDropped) failures.push(`the server counted ${String(serverDropped)} slow clients dropped, the clients saw ${streamStats.slowDropped}`);
+    if (checked.streamMatched !== checked.streamStates) failures.push(`${checked.streamStates - checked.streamMatched} stream states matched no CSV`);
+  }
+  if (opts.cluster) {
+    const f = faultEvents!;
+    if (roleMonitor!.failovers < 2) failures.push(`${roleMonitor!.failovers} failovers seen (2 faults)`);
+    if (f.missedTakeovers > 0) failures.push(`${f.missedTakeovers} faults with no takeover in time`);
+    failures.push(...f.problems);
+    if (leadersAtEnd.length !== 1) failures.push(`${leadersAtEnd.length} leaders at the end`);
+    for (const slot of slots) if ((load.instances.get(slot.name)?.ok ?? 0) === 0) failures.push(`${slot.name} served no read`);
+  } else {
+    failures.push(...faultProblems);
+    if (outagesLogged === 0) failures.push('the generator faults caused no logged ingestion error (were they real?)');
+    if (opts.mode === 'push' && (finals.get('server')?.ingestion.stream?.reconnects ?? 0) < 2) failures.push('the push stream did not reconnect after each generator fault');
+  }
   process.stdout.write(failures.length === 0 ? 'soak: PASS\n' : `soak: FAIL: ${failures.join('; ')}\n`);
   return failures.length === 0 ? 0 : 1;
 }
@@ -427,8 +465,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   async (err: unknown) => {
-    process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`soak: ${describe(err)}\n`);
     await stopAll();
+    if (opts.cluster) await deleteKeys(REDIS_URL, keyPrefix).catch(() => 0);
     process.exit(1);
   },
 );
