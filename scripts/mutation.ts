@@ -30,7 +30,8 @@ const MODULES: Readonly<Record<string, MutationModule>> = {
   },
   'csv-writer': {
     mutate: ['telemetry_generator/src/csv-writer.ts'],
-    tests: ['telemetry_generator/test/csv-writer.test.ts', 'telemetry_generator/test/simulator.test.ts'],
+    // change-tracker.test.ts renders the rows a stream's delta names (renderCsv's `rows`).
+    tests: ['telemetry_generator/test/csv-writer.test.ts', 'telemetry_generator/test/simulator.test.ts', 'telemetry_generator/test/change-tracker.test.ts'],
   },
   'csv-header': {
     mutate: ['metrics_server/src/ingest/csv/header.ts'],
@@ -47,6 +48,26 @@ const MODULES: Readonly<Record<string, MutationModule>> = {
   'query-params': {
     mutate: ['metrics_server/src/http/query-params.ts'],
     tests: ['metrics_server/test/query-params.test.ts', 'metrics_server/test/api.test.ts'],
+  },
+  // The history's chunk codec: bits in a byte array and the adaptive Rice code of one series.
+  'history-codec': {
+    mutate: ['metrics_server/src/history/series-codec.ts', 'metrics_server/src/history/bit-stream.ts'],
+    tests: ['metrics_server/test/history-store.test.ts', 'metrics_server/test/history-codec.mutation.test.ts'],
+  },
+  // Aggregate and Top's functions (percentiles, rounding, answers from summaries).
+  'history-aggregates': {
+    mutate: ['metrics_server/src/history/aggregate-fns.ts'],
+    tests: ['metrics_server/test/history-store.test.ts', 'metrics_server/test/history-aggregates.mutation.test.ts'],
+  },
+  // The generator's half of the stream deltas: which rows changed since the last tick.
+  'change-tracker': {
+    mutate: ['telemetry_generator/src/change-tracker.ts'],
+    tests: ['telemetry_generator/test/change-tracker.test.ts', 'metrics_server/test/delta-apply.test.ts'],
+  },
+  // The server's half: the JSON of /telemetry/stream's snapshot and changes events.
+  'stream-events': {
+    mutate: ['metrics_server/src/views/stream-events.ts'],
+    tests: ['metrics_server/test/telemetry-stream.test.ts', 'metrics_server/test/stream-events.mutation.test.ts'],
   },
   // The pure part: levelForStatus, formatRequestLine, escapeForLog (the recorder below them is wiring,
   // held to account by the request tests of the whole app).
