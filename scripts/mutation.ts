@@ -90,7 +90,8 @@ function options(name: string, module: MutationModule): StrykerOptions {
     ignorePatterns: ['dist', 'bench/results', 'reports', '.stryker-tmp', 'deploy'],
     // Two cores shared with other work: one mutant at a time keeps the machine usable.
     concurrency: Number(process.env['MUTATION_CONCURRENCY'] ?? 1),
-    timeoutMS: 20_000,
+    // Beyond the covering tests' own time; a mutant that loops forever costs this much (MUTATION_TIMEOUT_MS lowers it).
+    timeoutMS: Number(process.env['MUTATION_TIMEOUT_MS'] ?? 20_000),
     incremental: true,
     incrementalFile: `reports/mutation/${name}.incremental.json`,
     reporters: ['clear-text', 'progress', 'json'],

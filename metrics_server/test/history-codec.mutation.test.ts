@@ -162,6 +162,35 @@ test('a series decodes into out from outAt, from any bit position; count 0 reads
   }
 });
 
+test('a quotient and remainder that do not fit the decoder\'s 32-bit window still decode (k about 20, quotient 13)', () => {
+  // Deltas of about ±2^19 drive k to about 20; then a delta 13 times larger has a quotient of 13:
+  // 14 bits of unary and 20 of remainder, 34 bits, past the one-word fast path (which, taken anyway,
+  // would read the remainder's last bits as zeros).
+  const values = [0];
+  for (let i = 1; i < 40; i++) values.push(values[i - 1]! + (i % 2 === 0 ? 2 ** 19 : -(2 ** 19)));
+  const buf = new Uint8Array(64 * 12 + READ_PADDING_BYTES);
+  let a = RICE_INITIAL_A;
+  let pos = writeFirst(buf, 0, values[0]!);
+  const encode = (i: number): { q: number; k: number } => {
+    const zz = zigzag(values[i]! - values[i - 1]!);
+    const k = riceK(a, riceN(i));
+    pos = writeDelta(buf, pos, zz, k);
+    a = nextA(a, zz, i);
+    return { q: Math.floor(zz / 2 ** k), k };
+  };
+  for (let i = 1; i < values.length; i++) encode(i);
+  values.push(values[values.length - 1]! + 13 * 2 ** 19 + 3); // + 3: low remainder bits that are not zero
+  const { q, k } = encode(values.length - 1);
+  assert.ok(q < ESCAPE_ONES && q + 1 + k > 32 && k <= 26, `the case is exercised: q=${q} k=${k}`);
+  for (let i = 0; i < 5; i++) {
+    values.push(values[values.length - 1]! + 1000);
+    encode(values.length - 1);
+  }
+  const out = new Float64Array(values.length);
+  assert.equal(decodeSeries(buf, 0, values.length, out, 0), pos);
+  assert.deepEqual([...out], values);
+});
+
 test('a long series crosses many resets of N and A and still decodes; an unchanged tail costs 1 bit a sample', () => {
   const values = Array.from({ length: 400 }, (_, i) => (i < 200 ? (i * 7919) % 1000 : 42));
   const buf = new Uint8Array(values.length * 10 + READ_PADDING_BYTES);
