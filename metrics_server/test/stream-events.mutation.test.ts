@@ -1,9 +1,9 @@
 /**
  * The `/telemetry/stream` event JSON (views/stream-events.ts) called directly, without sockets: the
  * exact bytes of snapshot and changes events, filters, and the cases where no changes event can be
- * made. Written for the mutation run (`npm run mutation -- stream-events`), whose surviving mutants
- * showed what the socket tests do not pin: exact text (separators), the pre-rendered body being used,
- * switches that left, and the "different metrics" refusal.
+ * made. Written for the mutation run (`npm run mutation -- stream-events`) to pin what the socket
+ * tests leave loose: exact text (separators), the pre-rendered body being used, switches that left,
+ * and the "different metrics" refusal.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
