@@ -30,7 +30,8 @@ const MODULES: Readonly<Record<string, MutationModule>> = {
   },
   'csv-writer': {
     mutate: ['telemetry_generator/src/csv-writer.ts'],
-    tests: ['telemetry_generator/test/csv-writer.test.ts', 'telemetry_generator/test/simulator.test.ts'],
+    // change-tracker.test.ts renders the rows a stream's delta names (renderCsv's `rows`).
+    tests: ['telemetry_generator/test/csv-writer.test.ts', 'telemetry_generator/test/simulator.test.ts', 'telemetry_generator/test/change-tracker.test.ts'],
   },
   'csv-header': {
     mutate: ['metrics_server/src/ingest/csv/header.ts'],
@@ -42,11 +43,32 @@ const MODULES: Readonly<Record<string, MutationModule>> = {
   },
   snapshot: {
     mutate: ['metrics_server/src/snapshot/*.ts'],
-    tests: ['metrics_server/test/snapshot-wire.test.ts', 'metrics_server/test/perf-equivalence.test.ts'],
+    tests: ['metrics_server/test/snapshot-wire.test.ts', 'metrics_server/test/snapshot.mutation.test.ts', 'metrics_server/test/perf-equivalence.test.ts'],
   },
   'query-params': {
     mutate: ['metrics_server/src/http/query-params.ts'],
     tests: ['metrics_server/test/query-params.test.ts', 'metrics_server/test/api.test.ts'],
+  },
+  // The history's chunk codec: bits in a byte array and the adaptive Rice code of one series.
+  // Fast test files first: a mutant's run stops at the first file that fails (forceBail).
+  'history-codec': {
+    mutate: ['metrics_server/src/history/series-codec.ts', 'metrics_server/src/history/bit-stream.ts'],
+    tests: ['metrics_server/test/history-codec.mutation.test.ts', 'metrics_server/test/history-store.test.ts'],
+  },
+  // Aggregate and Top's functions (percentiles, rounding, answers from summaries).
+  'history-aggregates': {
+    mutate: ['metrics_server/src/history/aggregate-fns.ts'],
+    tests: ['metrics_server/test/history-aggregates.mutation.test.ts', 'metrics_server/test/history-store.test.ts'],
+  },
+  // The generator's half of the stream deltas: which rows changed since the last tick.
+  'change-tracker': {
+    mutate: ['telemetry_generator/src/change-tracker.ts'],
+    tests: ['telemetry_generator/test/change-tracker.test.ts', 'metrics_server/test/delta-apply.test.ts'],
+  },
+  // The server's half: the JSON of /telemetry/stream's snapshot and changes events.
+  'stream-events': {
+    mutate: ['metrics_server/src/views/stream-events.ts'],
+    tests: ['metrics_server/test/stream-events.mutation.test.ts', 'metrics_server/test/telemetry-stream.test.ts'],
   },
   // The pure part: levelForStatus, formatRequestLine, escapeForLog (the recorder below them is wiring,
   // held to account by the request tests of the whole app).
@@ -68,7 +90,8 @@ function options(name: string, module: MutationModule): StrykerOptions {
     ignorePatterns: ['dist', 'bench/results', 'reports', '.stryker-tmp', 'deploy'],
     // Two cores shared with other work: one mutant at a time keeps the machine usable.
     concurrency: Number(process.env['MUTATION_CONCURRENCY'] ?? 1),
-    timeoutMS: 20_000,
+    // Beyond the covering tests' own time; a mutant that loops forever costs this much (MUTATION_TIMEOUT_MS lowers it).
+    timeoutMS: Number(process.env['MUTATION_TIMEOUT_MS'] ?? 20_000),
     incremental: true,
     incrementalFile: `reports/mutation/${name}.incremental.json`,
     reporters: ['clear-text', 'progress', 'json'],

@@ -18,3 +18,13 @@ test('the first tick is all rows; then only rows with a changed value; nothing c
   assert.equal(none.length, 0);
   assert.equal(renderCsv(source, ['bandwidth_mbps', 'link_status'], none).toString(), 'switch_id,bandwidth_mbps,link_status\n');
 });
+
+test('only rows below switchCount are compared: a column longer than switchCount (CsvSource allows it) adds no row', () => {
+  const tracker = new ChangeTracker(['bandwidth_mbps']);
+  const bandwidth = Int32Array.from([10, 20, 30, 40]);
+  const source = { switchCount: 3, columns: { bandwidth_mbps: bandwidth } };
+  assert.deepEqual([...tracker.changedRows(source)], [0, 1, 2]);
+  bandwidth[0] = 11;
+  bandwidth[3] = 41; // beyond switchCount: no switch sw4 exists, so no line may name it
+  assert.deepEqual([...tracker.changedRows(source)], [0]);
+});

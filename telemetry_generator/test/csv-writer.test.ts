@@ -64,6 +64,16 @@ test('a large table renders completely (the reused scratch buffer grows)', () =>
   const lines = text.split('\n');
   assert.equal(lines.length, n + 2);
   assert.equal(lines[n], `sw${n},${(n - 1) * 7},${formatValue(roundToFormat((n - 1) / 100, METRICS.latency_ms.format))}`);
+  // Long values on the fast path (15 digits, sign, point) in every column, so the buffer's growth
+  // points fall inside values: every byte must be there (a row reserving too little room loses the
+  // bytes written past the buffer's end, and only a full comparison sees which). 100,000 rows of
+  // ~110 bytes: past the size the render above left the shared scratch buffer at, so it grows again.
+  const wide = 100_000;
+  const long = (i: number): number => -(123456789012345 + i) / 100;
+  const wideColumns = Object.fromEntries(METRIC_NAMES.map((m) => [m, Float64Array.from({ length: wide }, (_, i) => long(i))]));
+  const expected = [`switch_id,${METRIC_NAMES.join(',')}`];
+  for (let i = 0; i < wide; i++) expected.push(`sw${i + 1},${METRIC_NAMES.map((m) => formatValue(roundToFormat(long(i), METRICS[m].format))).join(',')}`);
+  assert.equal(renderCsvText({ switchCount: wide, columns: wideColumns }, METRIC_NAMES), expected.join('\n') + '\n');
   // A second, smaller render must not carry bytes over from the first.
   assert.equal(renderCsvText({ switchCount: 1, columns }, ['bandwidth_mbps']), 'switch_id,bandwidth_mbps\nsw1,0\n');
 });

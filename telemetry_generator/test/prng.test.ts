@@ -45,4 +45,6 @@ test('int() covers its inclusive range evenly', () => {
 
 test('seeds outside 0..MAX_SEED or not integers are refused', () => {
   for (const bad of [-1, 1.5, MAX_SEED + 1, Number.NaN]) assert.throws(() => new Prng(bad), RangeError);
+  // The message reaches whoever set the seed: it names the range and the value given.
+  assert.throws(() => new Prng(-1), { name: 'RangeError', message: `seed must be an integer from 0 to ${MAX_SEED} (got -1)` });
 });

@@ -292,3 +292,30 @@ test('statistics over a long run look like the configured fabric', (t) => {
   assert.ok(band.high.lat / band.high.k > 1.5 * (band.low.lat / band.low.k), 'latency rises with utilization');
   assert.ok(band.high.q / band.high.k > 3 * (band.low.q / band.low.k), 'queue depth rises with utilization');
 });
+
+test('a spike multiplies latency by 0.75 to 1.25 times the spike factor, on top of the queueing delay', () => {
+  // Every tick a spike and no outage: each latency lies between the least and the most a spike can
+  // give (base × 1/(1 − ρ) × jitter 0.9..1.1 × factor × 0.75..1.25, ρ from 0 to 0.98), to the 0.01 ms
+  // the latency format keeps.
+  const simulation: SimulationConfig = { ...DEFAULT_SIMULATION, latencySpikeProbability: 1, linkDownProbability: 0, latencySpikeFactor: 20 };
+  const sim = new Simulator({ seed: 77, simulation, switchCount: 300 });
+  const least = simulation.baseLatencyMs * 0.9 * 20 * 0.75;
+  const most = (simulation.baseLatencyMs / (1 - 0.98)) * 1.1 * 20 * 1.25;
+  for (let tick = 0; tick < 5; tick++) {
+    for (const latency of sim.state.columns.latency_ms) {
+      assert.ok(latency >= least - 0.005 && latency <= most + 0.005, `latency ${latency} ms outside [${least}, ${most}]`);
+    }
+    sim.step();
+  }
+});
+
+test('switch counts and ticks that are not non-negative integers are refused with a message that names them', () => {
+  for (const switchCount of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => new Simulator({ seed: 1, simulation: DEFAULT_SIMULATION, switchCount }), { name: 'RangeError', message: `switchCount must be a positive integer (got ${switchCount})` });
+  }
+  assert.equal(new Simulator({ seed: 1, simulation: DEFAULT_SIMULATION, switchCount: 1 }).state.switchCount, 1);
+  for (const tick of [-1, 0.5, Number.NaN]) {
+    assert.throws(() => simulate({ seed: 1, simulation: DEFAULT_SIMULATION, switchCount: 2 }, tick), { name: 'RangeError', message: `tick must be a non-negative integer (got ${tick})` });
+  }
+  assert.equal(simulate({ seed: 1, simulation: DEFAULT_SIMULATION, switchCount: 2 }, 0).tick, 0);
+});
