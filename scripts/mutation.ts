@@ -57,7 +57,7 @@ const MODULES: Readonly<Record<string, MutationModule>> = {
   },
   // Aggregate and Top's functions (percentiles, rounding, answers from summaries).
   'history-aggregates': {
-    mutate: ['metrics_server/src/history/aggregate-fns.ts'],
+    mutate: ['metrics_server/src/history/aggregate-fns.ts', 'metrics_server/src/history/percentiles.ts'],
     tests: ['metrics_server/test/history-aggregates.mutation.test.ts', 'metrics_server/test/history-store.test.ts'],
   },
   // The generator's half of the stream deltas: which rows changed since the last tick.

@@ -8,7 +8,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { AGGREGATE_FNS, isAggregateFn, quantile, quantileOf, quantileOfCounts, round15, selectKth, summaryAnswers } from '../src/history/aggregate-fns.js';
+import { AGGREGATE_FNS, isAggregateFn, quantileOf, round15, selectKth, summaryAnswers } from '../src/history/aggregate-fns.js';
+import { ArrayCandidates, MapCounts, interpolate, rankOf, type Candidates } from '../src/history/percentiles.js';
+
+/** The q-quantile of what `candidates` holds, as the percentile query takes it (rank, order statistics, interpolation). */
+function quantileFrom(candidates: Candidates, n: number, q: number): number {
+  const rank = rankOf(n, q);
+  const [lo, hi] = candidates.orderStats(rank.lower);
+  return interpolate(rank, lo, hi);
+}
+
+/** The q-quantile of the first n values (selected in an array, as for one series). */
+function quantile(values: Float64Array, n: number, q: number): number {
+  const candidates = new ArrayCandidates();
+  candidates.add(values, 0, n, 1);
+  return quantileFrom(candidates, n, q);
+}
+
+/** The q-quantile of the multiset `counts` describes (value → how many), counted in a map as for a fabric. */
+function quantileOfCounts(counts: ReadonlyMap<number, number>, n: number, q: number): number {
+  const candidates = new MapCounts();
+  // `mult` scales values to common units (1 here); a value counted c times is added c times.
+  for (const [value, count] of counts) candidates.add(new Float64Array(count).fill(value), 0, count, 1);
+  return quantileFrom(candidates, n, q);
+}
 import { runSeed } from './fuzz-seeds.js';
 
 /** Prometheus' rule on a sorted array: rank q·(n − 1), linear between the two neighbours. */
