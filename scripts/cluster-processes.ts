@@ -16,7 +16,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Environment variables a parent may have set that would change a child's configuration. */
 const CONFIG_ENV = [
   'LOG_LEVEL', 'LOG_FORMAT', 'POLL_INTERVAL_SECONDS', 'FETCH_TIMEOUT_SECONDS', 'MAX_BODY_BYTES', 'GENERATOR_URL', 'GENERATOR_HOST', 'GENERATOR_PORT',
-  'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG', 'STORE_KIND', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'STORE_LEASE_SECONDS',
+  'METRICS_SERVER_HOST', 'METRICS_SERVER_PORT', 'GENERATOR_CONFIG', 'METRICS_SERVER_CONFIG', 'STORE_KIND', 'HISTORY_CHECKPOINT_PATH', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'STORE_LEASE_SECONDS',
 ];
 
 /** `node` and its arguments for one service's entry point. */
@@ -144,6 +144,12 @@ export interface InstanceSettings {
   readonly nodeFlags?: readonly string[];
   /** A configuration file for the settings no environment variable reaches (the soak's history and streams). */
   readonly configPath?: string;
+  /**
+   * The history checkpoint file (relative to the project, or absolute). Default without a config
+   * file: `var/history-<name>.bin`, one per instance, so instances on one host never share one and a
+   * restarted instance loads its own.
+   */
+  readonly checkpointPath?: string;
 }
 
 /** Starts one instance with `store.kind: redis` on 127.0.0.1. */
@@ -161,6 +167,7 @@ export function startInstance(settings: InstanceSettings, echo?: (line: string) 
     METRICS_SERVER_PORT: String(settings.port),
     LOG_LEVEL: settings.logLevel ?? 'INFO',
     ...(settings.configPath === undefined ? {} : { METRICS_SERVER_CONFIG: settings.configPath }),
+    ...(settings.checkpointPath !== undefined || settings.configPath === undefined ? { HISTORY_CHECKPOINT_PATH: settings.checkpointPath ?? `var/history-${settings.name}.bin` } : {}),
   }, 60_000, { echo, nodeFlags: settings.nodeFlags, healthzPort: quiet ? settings.port : undefined });
 }
 

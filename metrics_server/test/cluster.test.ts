@@ -6,7 +6,11 @@
  * it listens. Every process is started here and stopped by its PID; every wait is bounded.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openSse } from '../../common/test/sse-test-client.js';
 import { instanceState, killProcess, servedVersion, startGenerator, startInstance, stopProcess, type ClusterProcess, type InstanceState } from '../../scripts/cluster-processes.js';
 import { until } from './generator-process.js';
 import { deletePrefix, REDIS_URL, skipUnlessRedis, testPrefix } from './redis-fixtures.js';
@@ -17,6 +21,8 @@ const POLL_SECONDS = 0.25;
 
 describe('three instances on Redis', { skip }, () => {
   const prefix = testPrefix('cluster');
+  // Each instance's history checkpoint, by instance name: a restarted instance loads its own.
+  const checkpoints = mkdtempSync(join(tmpdir(), 'fabric-cluster-test-'));
   let generator: ClusterProcess;
   const instances: ClusterProcess[] = [];
   let switchId = 'sw1';
@@ -26,7 +32,7 @@ describe('three instances on Redis', { skip }, () => {
   let watcher: Promise<void> = Promise.resolve();
 
   const start = async (name: string): Promise<ClusterProcess> => {
-    const instance = await startInstance({ name, generatorUrl: `${generator.url}/counters`, redisUrl: REDIS_URL, keyPrefix: prefix, leaseSeconds: LEASE_SECONDS, pollIntervalSeconds: POLL_SECONDS, port: 0 });
+    const instance = await startInstance({ name, generatorUrl: `${generator.url}/counters`, redisUrl: REDIS_URL, keyPrefix: prefix, leaseSeconds: LEASE_SECONDS, pollIntervalSeconds: POLL_SECONDS, port: 0, checkpointPath: join(checkpoints, `${name}.bin`) });
     instances.push(instance);
     return instance;
   };
@@ -65,6 +71,7 @@ describe('three instances on Redis', { skip }, () => {
     await watcher;
     await Promise.all([...instances.map((i) => stopProcess(i.child)), generator === undefined ? undefined : stopProcess(generator.child)]);
     await deletePrefix(prefix);
+    rmSync(checkpoints, { recursive: true, force: true });
   });
 
   test('one leader, and every instance serves the same version after a cycle', async () => {
@@ -115,12 +122,37 @@ describe('three instances on Redis', { skip }, () => {
     assert.ok(resumed.refused >= 0);
   });
 
-  test('a restarted follower serves current data as soon as it listens, before any poll of its own', async () => {
+  test('every instance keeps its own history of the snapshots it applies and serves the live stream', async () => {
+    const history = async (url: string): Promise<{ timestamp: number }[]> => {
+      const res = await fetch(`${url}/telemetry/GetHistory?switch=${switchId}&metric=bandwidth_mbps&since=-1h`);
+      assert.equal(res.status, 200, await res.clone().text());
+      return ((await res.json()) as { samples: { timestamp: number }[] }).samples;
+    };
+    for (const instance of alive()) {
+      await until(async () => (await history(instance.url)).length >= 2, `${instance.name} has history`, 5000);
+    }
     const [leader] = await leaders();
     const follower = alive().find((i) => i !== leader)!;
+    const stream = await openSse(`${follower.url}/telemetry/stream?changes=1&switch=${switchId}`);
+    try {
+      assert.equal(stream.status, 200);
+      await stream.waitForEvents(3, 5000);
+      assert.equal(stream.events[0]!.event, 'snapshot');
+      const ids = stream.events.map((e) => Number(e.id));
+      for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `stream versions rise: ${ids.join(', ')}`);
+    } finally {
+      stream.close();
+    }
+  });
+
+  test('a restarted follower serves current data as soon as it listens, before any poll of its own, and its history from before', async () => {
+    const [leader] = await leaders();
+    const follower = alive().find((i) => i !== leader)!;
+    // A graceful stop writes the history checkpoint; the same name starts from the same file.
     await stopProcess(follower.child);
+    const stoppedAt = Math.floor(Date.now() / 1000);
     const current = Math.max(...(await newestServed()));
-    const restarted = await start('restarted');
+    const restarted = await start(follower.name);
     const listenedAt = Date.now();
     const version = await servedVersion(restarted.url, switchId);
     assert.ok(version !== undefined && version >= current, `served v${version} right after listening (cluster at v${current})`);
@@ -130,6 +162,9 @@ describe('three instances on Redis', { skip }, () => {
     const polls = ((await (await fetch(`${restarted.url}/telemetry/Status`)).json()) as { ingestion: { polls: { ok: number } } }).ingestion.polls.ok;
     assert.equal(polls, 0, 'a follower never polls');
     await until(async () => ((await servedVersion(restarted.url, switchId)) ?? 0) > version, 'then follows', 3000);
+    const samples = ((await (await fetch(`${restarted.url}/telemetry/GetHistory?switch=${switchId}&metric=bandwidth_mbps&since=-1h`)).json()) as { samples: { timestamp: number }[] }).samples;
+    // A second's margin: the snapshot it warm-started from was ingested around the restart, not before.
+    assert.ok(samples.some((s) => s.timestamp < stoppedAt - 1), `samples from before the restart, loaded from its checkpoint (oldest ${samples[0]?.timestamp}, stopped at ${stoppedAt})`);
   });
 
   test('no instance ever served a version lower than one it had served', () => {
