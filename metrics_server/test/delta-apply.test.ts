@@ -43,21 +43,29 @@ function assertSameData(actual: Snapshot, expected: Snapshot): void {
   assert.equal(listMetrics(actual), listMetrics(expected));
 }
 
+/** Random tick sequences: random changes (volatility), link flaps, error bursts, latency spikes. */
+const tickSequences = fc.record({
+  seed: fc.integer({ min: 0, max: 2 ** 31 }),
+  switchCount: fc.integer({ min: 1, max: 60 }),
+  ticks: fc.integer({ min: 1, max: 12 }),
+  volatility: fc.constantFrom(0, 0.001, 0.05, 0.4),
+  linkDownProbability: fc.constantFrom(0, 0.05, 0.5),
+  errorBurstProbability: fc.constantFrom(0, 0.1, 0.6),
+  latencySpikeProbability: fc.constantFrom(0, 0.3),
+  metrics: fc.shuffledSubarray([...METRIC_NAMES], { minLength: 1 }),
+});
+
+/** The simulator a drawn tick sequence describes. */
+function simulatorFor(p: { seed: number; switchCount: number; volatility: number; linkDownProbability: number; errorBurstProbability: number; latencySpikeProbability: number }): Simulator {
+  return new Simulator({ switchCount: p.switchCount, seed: p.seed, simulation: { ...DEFAULT_SIMULATION, volatility: p.volatility, linkDownProbability: p.linkDownProbability, errorBurstProbability: p.errorBurstProbability, latencySpikeProbability: p.latencySpikeProbability } });
+}
+
 test('property: the snapshot after N deltas equals the snapshot of the Nth full CSV (random churn, link flaps, error bursts)', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.record({
-        seed: fc.integer({ min: 0, max: 2 ** 31 }),
-        switchCount: fc.integer({ min: 1, max: 60 }),
-        ticks: fc.integer({ min: 1, max: 12 }),
-        volatility: fc.constantFrom(0, 0.001, 0.05, 0.4),
-        linkDownProbability: fc.constantFrom(0, 0.05, 0.5),
-        errorBurstProbability: fc.constantFrom(0, 0.1, 0.6),
-        latencySpikeProbability: fc.constantFrom(0, 0.3),
-        metrics: fc.shuffledSubarray([...METRIC_NAMES], { minLength: 1 }),
-      }),
+      tickSequences,
       async (p) => {
-        const simulator = new Simulator({ switchCount: p.switchCount, seed: p.seed, simulation: { ...DEFAULT_SIMULATION, volatility: p.volatility, linkDownProbability: p.linkDownProbability, errorBurstProbability: p.errorBurstProbability, latencySpikeProbability: p.latencySpikeProbability } });
+        const simulator = simulatorFor(p);
         const tracker = new ChangeTracker(p.metrics);
         const { store, ingester, delivery } = rig();
         tracker.changedRows(simulator.state);
@@ -112,18 +120,9 @@ const base64 = (bytes: Uint8Array): Buffer => Buffer.from(Buffer.from(bytes).toS
 test('property: Arrow events (base64) — the snapshot after N Arrow deltas equals the snapshot of the Nth full CSV', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.record({
-        seed: fc.integer({ min: 0, max: 2 ** 31 }),
-        switchCount: fc.integer({ min: 1, max: 60 }),
-        ticks: fc.integer({ min: 1, max: 12 }),
-        volatility: fc.constantFrom(0, 0.001, 0.05, 0.4),
-        linkDownProbability: fc.constantFrom(0, 0.05, 0.5),
-        errorBurstProbability: fc.constantFrom(0, 0.1, 0.6),
-        latencySpikeProbability: fc.constantFrom(0, 0.3),
-        metrics: fc.shuffledSubarray([...METRIC_NAMES], { minLength: 1 }),
-      }),
+      tickSequences,
       async (p) => {
-        const simulator = new Simulator({ switchCount: p.switchCount, seed: p.seed, simulation: { ...DEFAULT_SIMULATION, volatility: p.volatility, linkDownProbability: p.linkDownProbability, errorBurstProbability: p.errorBurstProbability, latencySpikeProbability: p.latencySpikeProbability } });
+        const simulator = simulatorFor(p);
         const tracker = new ChangeTracker(p.metrics);
         const { store, ingester, delivery } = rig();
         tracker.changedRows(simulator.state);

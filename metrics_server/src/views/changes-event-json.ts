@@ -13,6 +13,7 @@
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
 import { SWITCH_ID_MAX_LENGTH } from '../../../common/telemetry-schema.js';
+import { keyTable } from './list-metrics-json.js';
 import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
 
 /** True when both hold the same switch ids in the same order and the same metrics (a changes event can say nothing else). */
@@ -34,11 +35,7 @@ let scratch = new Uint8Array(1 << 16);
 export function renderChangesJson(before: TelemetryColumns, after: TelemetryColumns, version: number, timestamp: number): Buffer | undefined {
   if (!sameShape(before, after)) return undefined;
   const width = after.metrics.length;
-  const keyText = after.metrics.map((m) => `"${m.name}":`);
-  const keyBytes = new Uint8Array(Buffer.from(keyText.join(''), 'latin1'));
-  const keyEnds = new Int32Array(width);
-  let end = 0;
-  for (const [c, key] of keyText.entries()) keyEnds[c] = end += key.length;
+  const { bytes: keyBytes, ends: keyEnds } = keyTable(after.metrics.map((m) => `"${m.name}":`));
   const head = new Uint8Array(Buffer.from(`{"version":${version},"timestamp":${timestamp},"switches":{`, 'latin1'));
   const rowCount = after.rowCount;
   // Row-major copies: the loop below reads typed arrays only, so it stays monomorphic (list-metrics-json.ts).

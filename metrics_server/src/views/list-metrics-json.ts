@@ -23,6 +23,18 @@ export function jsonNumber(value: number): string {
  */
 let scratch = new Uint8Array(1 << 16);
 
+/**
+ * Texts written over and over by a renderer's row loop (a metric's `"name":` key), as one byte array
+ * and where each ends, so the loop copies bytes from typed arrays only (see below).
+ */
+export function keyTable(keys: readonly string[]): { readonly bytes: Uint8Array; readonly ends: Int32Array } {
+  const bytes = new Uint8Array(Buffer.from(keys.join(''), 'latin1'));
+  const ends = new Int32Array(keys.length);
+  let end = 0;
+  for (const [c, key] of keys.entries()) ends[c] = end += key.length;
+  return { bytes, ends };
+}
+
 /** The body for `columns` ingested at `timestamp` (Unix seconds), in a buffer of its own. */
 export function renderListMetricsJson(columns: TelemetryColumns, timestamp: number): Buffer {
   const { rowCount, metrics } = columns;
@@ -30,11 +42,7 @@ export function renderListMetricsJson(columns: TelemetryColumns, timestamp: numb
   // Everything the row loop reads is a typed array or a number (writeRows), so it stays optimized
   // whatever shapes the setup here sees: an array of per-metric arrays and objects in the loop made
   // it deoptimize on each render (and run several times slower) once another view ran in the thread.
-  const keyText = metrics.map((m, i) => `${i === 0 ? '' : ','}"${m.name}":`);
-  const keyBytes = new Uint8Array(Buffer.from(keyText.join(''), 'latin1'));
-  const keyEnds = new Int32Array(width);
-  let end = 0;
-  for (const [c, key] of keyText.entries()) keyEnds[c] = end += key.length;
+  const { bytes: keyBytes, ends: keyEnds } = keyTable(metrics.map((m, i) => `${i === 0 ? '' : ','}"${m.name}":`));
   const tail = new Uint8Array(Buffer.from(`,"${TIMESTAMP_FIELD}":${timestamp}}`, 'latin1'));
   const rowMajor = new Float64Array(rowCount * width);
   for (let c = 0; c < width; c++) {
