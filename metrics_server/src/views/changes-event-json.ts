@@ -13,7 +13,7 @@
  */
 import type { TelemetryColumns } from '../snapshot/columns.js';
 import { SWITCH_ID_MAX_LENGTH } from '../../../common/telemetry-schema.js';
-import { keyTable } from './list-metrics-json.js';
+import { keyTable, rowMajorValues } from './list-metrics-json.js';
 import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
 
 /** True when both hold the same switch ids in the same order and the same metrics (a changes event can say nothing else). */
@@ -39,16 +39,8 @@ export function renderChangesJson(before: TelemetryColumns, after: TelemetryColu
   const head = new Uint8Array(Buffer.from(`{"version":${version},"timestamp":${timestamp},"switches":{`, 'latin1'));
   const rowCount = after.rowCount;
   // Row-major copies: the loop below reads typed arrays only, so it stays monomorphic (list-metrics-json.ts).
-  const afterRows = new Float64Array(rowCount * width);
-  const beforeRows = new Float64Array(rowCount * width);
-  for (let c = 0; c < width; c++) {
-    const a = after.metrics[c]!.values;
-    const b = before.metrics[c]!.values;
-    for (let row = 0; row < rowCount; row++) {
-      afterRows[row * width + c] = a[row]!;
-      beforeRows[row * width + c] = b[row]!;
-    }
-  }
+  const afterRows = rowMajorValues(after.metrics, rowCount);
+  const beforeRows = rowMajorValues(before.metrics, rowCount);
   const decimals = Int32Array.from(after.metrics, (m) => m.decimals);
   const bound = head.length + 2 + rowCount * (6 + SWITCH_ID_MAX_LENGTH + keyBytes.length + width * (MAX_VALUE_TEXT + 1));
   if (scratch.length < bound) scratch = new Uint8Array(bound);

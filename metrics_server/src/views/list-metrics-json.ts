@@ -9,7 +9,7 @@
  */
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { SWITCH_ID_MAX_LENGTH, TIMESTAMP_FIELD } from '../../../common/telemetry-schema.js';
-import type { TelemetryColumns } from '../snapshot/columns.js';
+import type { MetricColumn, TelemetryColumns } from '../snapshot/columns.js';
 import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
 
 /** JSON number text of a double: `String` gives the shortest round-trip form (8123, 1.42, 1e+21); `-0` prints as `0`. */
@@ -35,6 +35,17 @@ export function keyTable(keys: readonly string[]): { readonly bytes: Uint8Array;
   return { bytes, ends };
 }
 
+/** The columns' values row by row (a row's metrics side by side), for a row loop that reads one typed array. */
+export function rowMajorValues(metrics: readonly MetricColumn[], rowCount: number): Float64Array {
+  const width = metrics.length;
+  const out = new Float64Array(rowCount * width);
+  for (let c = 0; c < width; c++) {
+    const values = metrics[c]!.values;
+    for (let row = 0; row < rowCount; row++) out[row * width + c] = values[row]!;
+  }
+  return out;
+}
+
 /** The body for `columns` ingested at `timestamp` (Unix seconds), in a buffer of its own. */
 export function renderListMetricsJson(columns: TelemetryColumns, timestamp: number): Buffer {
   const { rowCount, metrics } = columns;
@@ -44,11 +55,7 @@ export function renderListMetricsJson(columns: TelemetryColumns, timestamp: numb
   // it deoptimize on each render (and run several times slower) once another view ran in the thread.
   const { bytes: keyBytes, ends: keyEnds } = keyTable(metrics.map((m, i) => `${i === 0 ? '' : ','}"${m.name}":`));
   const tail = new Uint8Array(Buffer.from(`,"${TIMESTAMP_FIELD}":${timestamp}}`, 'latin1'));
-  const rowMajor = new Float64Array(rowCount * width);
-  for (let c = 0; c < width; c++) {
-    const values = metrics[c]!.values;
-    for (let row = 0; row < rowCount; row++) rowMajor[row * width + c] = values[row]!;
-  }
+  const rowMajor = rowMajorValues(metrics, rowCount);
   const decimals = Int32Array.from(metrics, (m) => m.decimals);
   const bound = 2 + rowCount * (6 + SWITCH_ID_MAX_LENGTH + keyBytes.length + width * MAX_VALUE_TEXT + tail.length);
   if (scratch.length < bound) scratch = new Uint8Array(bound);
