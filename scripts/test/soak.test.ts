@@ -24,7 +24,7 @@ before(() => {
 
 function soak(args: string[]): { status: number | null; out: string } {
   // Bounded: the soak stops its load at --seconds and every process it started on the way out.
-  const run = spawnSync(process.execPath, [join(projectRoot(), 'dist/scripts/soak.js'), ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, SOAK_REDIS_URL: REDIS_URL } });
+  const run = spawnSync(process.execPath, [join(projectRoot(), 'dist/scripts/soak.js'), ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, SOAK_REDIS_URL: REDIS_URL } });
   return { status: run.status, out: `${run.stdout}${run.stderr}` };
 }
 
@@ -53,13 +53,15 @@ test('a soak with a leak of 100 KB per snapshot injected fails on memory', () =>
   assert.match(out, /soak: FAIL: .*live memory rising/);
 });
 
-test('a 60-second soak of a cluster of three on Redis, its leader killed and paused, passes', async (t) => {
+test('a 120-second soak of a cluster of three on Redis, its leader killed and paused, passes', async (t) => {
   const skip = await skipUnlessRedis();
   if (skip !== false) {
     t.skip(skip);
     return;
   }
-  const { status, out } = soak(['--seconds', '60', '--cluster', '--stream-clients', '3']);
+  // 120 s for the same reason as the healthy run: over 60 s the verdict's second half is 30 s, and a
+  // healthy instance that became leader mid-run read 1.55 MiB/min in CI.
+  const { status, out } = soak(['--seconds', '120', '--cluster', '--stream-clients', '3']);
   assert.equal(status, 0, out);
   // At least one per fault; a loaded machine can add one (the 2 s lease lapsing: 4 in a 600 s run at load 12-22).
   assert.match(out, /soak: failovers {11}[2-9] /);
