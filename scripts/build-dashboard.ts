@@ -63,6 +63,8 @@ export async function ensureDashboardBuilt(options: { force?: boolean; quiet?: b
     configFile: false,
     logLevel: options.quiet ? 'error' : 'warn',
     publicDir: false,
+    // The parse worker (dashboard/src/event-worker.ts) as an ES module with a hashed name, like the page's.
+    worker: { format: 'es' },
     build: {
       outDir: DASHBOARD_OUT_DIR,
       emptyOutDir: true,

@@ -134,7 +134,7 @@ export async function startServer(options: { generatorUrl: string; pollSeconds: 
 /** Reads the page's probe. */
 export async function probe(page: Page): Promise<ProbeState> {
   return (await page.evaluate(
-    `(() => { const p = window.fabricDashboard; return p === undefined ? undefined : { firstDataMs: p.firstDataMs, heatmapMs: p.heatmapMs, changesMs: p.changesMs, changesHandledMs: p.changesHandledMs, snapshotMs: p.snapshotMs, renders: p.renders, version: p.version, switches: p.switches, mode: p.mode, history: p.history, top: p.top }; })()`,
+    `(() => { const p = window.fabricDashboard; return p === undefined ? undefined : { firstDataMs: p.firstDataMs, heatmapMs: p.heatmapMs, changesMs: p.changesMs, changesHandledMs: p.changesHandledMs, changesParseMs: p.changesParseMs, parsePlace: p.parsePlace, frameGapMaxMs: p.frameGapMaxMs, snapshotMs: p.snapshotMs, renders: p.renders, version: p.version, switches: p.switches, mode: p.mode, history: p.history, top: p.top }; })()`,
   )) as ProbeState;
 }
 

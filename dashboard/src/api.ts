@@ -5,8 +5,6 @@
  * 404 `history is turned off ...`): `endpointMissing` tells those apart from a 404 about an unknown
  * switch, so history and Top degrade to a note, not an error.
  */
-import { rowsFromJson } from './model.js';
-
 /** A non-2xx answer, with the server's `{"error": ...}` message when it sent one. */
 export class HttpStatusError extends Error {
   constructor(
@@ -96,12 +94,24 @@ export function versionFromEtag(etag: string | null): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** ListMetrics, whole: its rows, the version from its ETag and the snapshot timestamp. */
-export async function fetchListMetrics(): Promise<{ rows: ReturnType<typeof rowsFromJson>; version: number | undefined; timestamp: number }> {
-  const { body, etag } = await getJson('/telemetry/ListMetrics');
-  const rows = rowsFromJson(body);
-  const first: unknown = typeof body === 'object' && body !== null ? Object.values(body)[0] : undefined;
-  return { rows, version: versionFromEtag(etag), timestamp: num(field(first, 'timestamp')) ?? 0 };
+/**
+ * ListMetrics, whole, as text (the parse worker turns it into columns) and the version its ETag
+ * names. Non-2xx throws HttpStatusError.
+ */
+export async function fetchListMetricsText(): Promise<{ text: string; version: number | undefined }> {
+  const res = await fetch('/telemetry/ListMetrics', { headers: { accept: 'application/json' } });
+  const text = await res.text();
+  if (!res.ok) throw new HttpStatusError(res.status, errorMessageOf(text));
+  return { text, version: versionFromEtag(res.headers.get('etag')) };
+}
+
+/** The `error` of a JSON error body, or ''. */
+function errorMessageOf(text: string): string {
+  try {
+    return str(field(JSON.parse(text), 'error')) ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** One point of a history series: a sample's value or a bucket's average. */

@@ -6,17 +6,24 @@
  * was up is lost (the browser reconnects it by itself; polling stands in meanwhile and stops when it
  * is back). Health (Status and `/readyz`) is polled in every mode, for the summary and the banners.
  */
-import { HttpStatusError, fetchListMetrics, field, getJson, num, parseStatus, type StatusView } from './api.js';
-import { rowsFromJson, type SwitchRows } from './model.js';
+import { HttpStatusError, fetchListMetricsText, getJson, parseStatus, type StatusView } from './api.js';
+import type { ChangeColumns, ParseResult, TextKind, WholeColumns } from './event-columns.js';
+import { EventParser, type ParsePlace } from './event-parser.js';
 
 /** How the page is receiving data. */
 export type LiveMode = 'connecting' | 'stream' | 'polling';
 
 /** What the feed tells the page. */
 export interface LiveHandlers {
-  snapshot(rows: SwitchRows, version: number | undefined, timestamp: number): void;
-  /** `receivedAt`: `performance.now()` when the event arrived, before its JSON was parsed. */
-  changes(rows: SwitchRows, version: number | undefined, timestamp: number, receivedAt: number): void;
+  /** A whole snapshot (ListMetrics on first load or while polling, or a stream `snapshot` event), parsed. */
+  snapshot(whole: WholeColumns): void;
+  /**
+   * A stream `changes` event, parsed. `receivedAt`: `performance.now()` when the event arrived,
+   * before it was parsed; `parseMs`: the parse's own time (in the worker, usually).
+   */
+  changes(changes: ChangeColumns, receivedAt: number, parseMs: number): void;
+  /** The model's ids in row order (a parser taking over from a failed worker starts from them). */
+  layout(): readonly string[];
   status(status: StatusView): void;
   /** Readiness: undefined when ready, else why not (the server's reason, or that it cannot be reached). */
   health(problem: string | undefined): void;
@@ -43,8 +50,20 @@ export class LiveFeed {
   private knownVersion: number | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private fetching = false;
+  private readonly parser: EventParser;
 
-  constructor(private readonly on: LiveHandlers) {}
+  /** `parseInWorker`: parse in a worker (the default), else on the main thread. */
+  constructor(
+    private readonly on: LiveHandlers,
+    parseInWorker = true,
+  ) {
+    this.parser = new EventParser((result) => this.parsed(result), () => on.layout(), parseInWorker);
+  }
+
+  /** Where ListMetrics bodies and stream events are parsed. */
+  get parsePlace(): ParsePlace {
+    return this.parser.place;
+  }
 
   /** Starts: opens the stream and the health poll (whose first tick loads data if the stream cannot). */
   start(): void {
@@ -57,19 +76,11 @@ export class LiveFeed {
 
   private async firstLoad(): Promise<void> {
     try {
-      const list = await fetchListMetrics();
-      if (this.knownVersion === undefined || (list.version !== undefined && list.version > this.knownVersion)) {
-        this.knownVersion = list.version;
-        this.on.snapshot(list.rows, list.version, list.timestamp);
-      }
+      const list = await fetchListMetricsText();
+      if (this.knownVersion === undefined || (list.version !== undefined && list.version > this.knownVersion)) this.submit('list', list.text, list.version);
     } catch {
       // No snapshot yet (503) or no server: the health round reports it, and polling loads it later.
     }
-  }
-
-  /** The version the page shows (set by whoever applied data last). */
-  noteVersion(version: number | undefined): void {
-    this.knownVersion = version;
   }
 
   private openStream(): void {
@@ -119,19 +130,23 @@ export class LiveFeed {
   }
 
   private event(e: MessageEvent<unknown>, kind: 'snapshot' | 'changes'): void {
-    const receivedAt = performance.now();
-    let data: unknown;
-    try {
-      data = JSON.parse(String(e.data));
-    } catch {
-      return;
-    }
-    const version = num(field(data, 'version')) ?? (/^\d+$/.test(e.lastEventId) ? Number(e.lastEventId) : undefined);
-    const timestamp = num(field(data, 'timestamp')) ?? 0;
-    const rows = rowsFromJson(field(data, 'switches'));
+    // Event ids are snapshot versions (SPEC.md); the event's own `version` field wins when present.
+    this.submit(kind, String(e.data), /^\d+$/.test(e.lastEventId) ? Number(e.lastEventId) : undefined);
+  }
+
+  /**
+   * Hands a text to the parser. Results are applied in the order of these calls, so the version
+   * checks against `knownVersion` happen here, when the order is decided, not when a result lands.
+   */
+  private submit(kind: TextKind, text: string, version: number | undefined): void {
     this.knownVersion = version;
-    if (kind === 'snapshot') this.on.snapshot(rows, version, timestamp);
-    else this.on.changes(rows, version, timestamp, receivedAt);
+    this.parser.parse({ kind, text, version, receivedAt: performance.now() });
+  }
+
+  private parsed({ parsed, receivedAt, parseMs }: ParseResult): void {
+    if (parsed === undefined) return;
+    if (parsed.kind === 'whole') this.on.snapshot(parsed);
+    else this.on.changes(parsed, receivedAt, parseMs);
   }
 
   /** One health round (Status, readiness) and, unless the stream delivers, a data poll. */
@@ -146,12 +161,9 @@ export class LiveFeed {
       this.on.health(ready);
       if (view.pollIntervalSeconds !== undefined) this.tickMs = Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, view.pollIntervalSeconds * 1000));
       if (!this.streamUp && view.version !== undefined && view.version !== this.knownVersion) {
-        const list = await fetchListMetrics();
+        const list = await fetchListMetricsText();
         // The stream may have delivered while this was in flight: never step back.
-        if (!this.streamUp && (this.knownVersion === undefined || list.version === undefined || list.version > this.knownVersion)) {
-          this.knownVersion = list.version;
-          this.on.snapshot(list.rows, list.version, list.timestamp);
-        }
+        if (!this.streamUp && (this.knownVersion === undefined || list.version === undefined || list.version > this.knownVersion)) this.submit('list', list.text, list.version);
       }
     } catch (err) {
       this.on.health(err instanceof HttpStatusError ? `the metrics server answered ${err.message}` : `cannot reach the metrics server (${err instanceof Error ? err.message : String(err)})`);

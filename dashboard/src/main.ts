@@ -10,7 +10,7 @@ import type { StatusView } from './api.js';
 import { SwitchDetail } from './detail.js';
 import { Heatmap } from './heatmap.js';
 import { LiveFeed, type LiveMode } from './live.js';
-import { FabricModel, LINK_STATUS, LATENCY, UTILIZATION, type SwitchRows } from './model.js';
+import { FabricModel, LINK_STATUS, LATENCY, UTILIZATION } from './model.js';
 import { Summary } from './summary.js';
 import { SwitchTable } from './table.js';
 import type { ProbeState } from './probe-state.js';
@@ -25,6 +25,8 @@ export interface DashboardProbe extends ProbeState {
   cellCenter(id: string): { x: number; y: number } | undefined;
   /** Drops the live stream as a dead connection would (tests). */
   dropStream(): void;
+  /** Starts (or restarts) measuring `frameGapMaxMs` (the bench; nothing runs per frame until called). */
+  watchFrames(): void;
 }
 
 declare global {
@@ -95,6 +97,9 @@ const probe: DashboardProbe = {
   heatmapMs: 0,
   changesMs: 0,
   changesHandledMs: 0,
+  changesParseMs: 0,
+  parsePlace: 'worker',
+  frameGapMaxMs: 0,
   snapshotMs: 0,
   renders: 0,
   version: undefined,
@@ -112,7 +117,24 @@ const probe: DashboardProbe = {
     return row === undefined ? undefined : heatmap.cellCenter(row);
   },
   dropStream: () => feed.dropStream(),
+  watchFrames: () => {
+    probe.frameGapMaxMs = 0;
+    lastFrameAt = undefined;
+    if (!watchingFrames) {
+      watchingFrames = true;
+      requestAnimationFrame(frameTick);
+    }
+  },
 };
+
+let watchingFrames = false;
+let lastFrameAt: number | undefined;
+/** The frame monitor: one callback per frame, recording the longest gap between two. */
+function frameTick(now: number): void {
+  if (lastFrameAt !== undefined) probe.frameGapMaxMs = Math.max(probe.frameGapMaxMs, now - lastFrameAt);
+  lastFrameAt = now;
+  requestAnimationFrame(frameTick);
+}
 window.fabricDashboard = probe;
 
 let frameRequested = false;
@@ -155,22 +177,24 @@ function updateMetricChoice(names: readonly string[]): void {
 }
 
 const feed = new LiveFeed({
-  snapshot(rows: SwitchRows, version, timestamp) {
+  snapshot(whole) {
     const started = performance.now();
-    model.replace(rows, version, timestamp, metricNames.length > 0 ? metricNames : undefined);
+    model.replaceWhole(whole, metricNames.length > 0 ? metricNames : undefined);
     probe.snapshotMs = performance.now() - started;
     updateMetricChoice(model.metrics);
     schedule();
   },
-  changes(rows: SwitchRows, version, timestamp, receivedAt) {
+  changes(changes, receivedAt, parseMs) {
     const started = performance.now();
-    model.applyChanges(rows, version, timestamp);
+    model.applyChanges(changes);
     const applied = performance.now();
     probe.changesMs = applied - started;
+    probe.changesParseMs = parseMs;
     probe.changesHandledMs = applied - receivedAt;
     updateMetricChoice(model.metrics);
     schedule();
   },
+  layout: () => model.ids,
   status(status: StatusView) {
     summary.setStatus(status);
     updateMetricChoice(status.metricNames);
@@ -182,7 +206,8 @@ const feed = new LiveFeed({
     probe.mode = mode;
     summary.setMode(mode, streamProblem);
   },
-});
+}, new URLSearchParams(location.search).get('parse') !== 'main');
+probe.parsePlace = feed.parsePlace;
 feed.start();
 // The top-N lists after the first data, so their requests do not queue ahead of it.
 setTimeout(() => void top.refresh(), 500);

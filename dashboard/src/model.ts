@@ -1,12 +1,14 @@
 /**
  * The dashboard's picture of the fabric: switch ids in snapshot order, an id → row index and one
  * Float64Array per metric (the same column model the server keeps), so the heatmap and the table
- * read numbers by row without touching the JSON objects again. Pure: no DOM, tested under Node.
+ * read numbers by row without touching the JSON again. It is filled from columns that
+ * event-columns.ts parsed (in the parse worker). Pure: no DOM, tested under Node.
  *
  * Data from the server is untrusted text: ids and metric names are only ever used as Map keys and
  * array entries (never as keys of plain objects, where `__proto__` or `constructor` would bite),
- * and values that are not finite numbers become NaN (shown as "–").
+ * and values that were not finite numbers arrive as NaN (shown as "–").
  */
+import type { ChangeColumns, WholeColumns } from './event-columns.js';
 
 /** The metric whose 0 means "link down" (SPEC: every other metric of that switch is then 0). */
 export const LINK_STATUS = 'link_status';
@@ -16,13 +18,8 @@ export const LATENCY = 'latency_ms';
 export const BANDWIDTH = 'bandwidth_mbps';
 /** The heatmap's default metric. */
 export const UTILIZATION = 'utilization_percent';
-/** ListMetrics' per-switch field that is not a metric. */
-const TIMESTAMP = 'timestamp';
 /** A latency at least this many times the fabric's median (of up links) is a spike. */
 export const SPIKE_FACTOR = 5;
-
-/** The parsed JSON of a ListMetrics body, or the `switches` of a stream event. */
-export type SwitchRows = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 /** What the summary panel shows, computed in one pass over the columns. */
 export interface FabricSummary {
@@ -32,30 +29,6 @@ export interface FabricSummary {
   readonly totalBandwidthMbps: number | undefined;
   /** The highest `latency_ms` and its switch, or undefined when there is none. */
   readonly worstLatency: { readonly id: string; readonly value: number } | undefined;
-}
-
-/** A JSON value's object form: own enumerable keys only (never the prototype chain). */
-function entriesOf(value: unknown): [string, unknown][] {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : [];
-}
-
-/** A JSON number as a value; anything else (strings, null, objects) as NaN. */
-function numberOf(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : NaN;
-}
-
-/**
- * Turns a parsed `{"sw1": {"latency_ms": 1.4, ...}}` object into rows, dropping the per-switch
- * `timestamp` and anything that is not an object of numbers.
- */
-export function rowsFromJson(json: unknown): Map<string, Map<string, number>> {
-  const rows = new Map<string, Map<string, number>>();
-  for (const [id, fields] of entriesOf(json)) {
-    const row = new Map<string, number>();
-    for (const [metric, value] of entriesOf(fields)) if (metric !== TIMESTAMP) row.set(metric, numberOf(value));
-    rows.set(id, row);
-  }
-  return rows;
 }
 
 /** The fabric as columns; `revision` counts every change so views can tell when to redraw. */
@@ -72,69 +45,45 @@ export class FabricModel {
   /** The latency at or above which a cell is a spike (SPIKE_FACTOR × the median of up links). */
   spikeThresholdMs = Infinity;
 
-  /** Replaces everything with a whole snapshot (a ListMetrics body or a stream `snapshot` event). */
-  replace(rows: SwitchRows, version: number | undefined, timestamp: number, metricNames?: readonly string[]): void {
-    const metrics = metricNames !== undefined && metricNames.length > 0 ? [...metricNames] : this.metricsOf(rows);
-    const n = rows.size;
-    this.ids = new Array<string>(n);
+  /**
+   * Replaces everything with a whole snapshot (a ListMetrics body or a stream `snapshot` event, in
+   * columns). `metricNames`, when given, fixes the metrics and their order; else the snapshot's.
+   */
+  replaceWhole(whole: WholeColumns, metricNames?: readonly string[]): void {
+    const n = whole.ids.length;
+    this.ids = whole.ids;
     this.index.clear();
-    this.metrics = metrics;
+    for (let row = 0; row < n; row++) this.index.set(whole.ids[row]!, row);
     this.columns.clear();
-    const columns = metrics.map((m) => {
-      const column = new Float64Array(n).fill(NaN);
-      this.columns.set(m, column);
-      return column;
-    });
-    let row = 0;
-    for (const [id, values] of rows) {
-      this.ids[row] = id;
-      this.index.set(id, row);
-      for (let c = 0; c < metrics.length; c++) {
-        const v = values.get(metrics[c]!);
-        if (v !== undefined) columns[c]![row] = v;
-      }
-      row++;
+    for (const { metric, values } of whole.columns) this.columns.set(metric, values);
+    if (metricNames !== undefined && metricNames.length > 0) {
+      this.metrics = [...metricNames];
+      for (const metric of this.metrics) if (!this.columns.has(metric)) this.columns.set(metric, new Float64Array(n).fill(NaN));
+      for (const metric of [...this.columns.keys()]) if (!this.metrics.includes(metric)) this.columns.delete(metric);
+    } else {
+      this.metrics = whole.columns.map((c) => c.metric);
     }
-    this.finish(version, timestamp);
+    this.finish(whole.version, whole.timestamp);
   }
 
   /**
-   * Applies a stream `changes` event: only the switches and metrics that changed. A switch not
-   * seen before is appended; a metric not seen before gets a column. Returns the rows touched.
+   * Applies a stream `changes` event in columns: the switches it is first to name get rows at the
+   * end, a metric not seen before gets a column, then each value goes to its row. Returns the
+   * values written.
    */
-  applyChanges(rows: SwitchRows, version: number | undefined, timestamp: number): number {
-    // Hot at 10,000 switches a second: one id lookup per switch, and a metric's column found by
-    // position (every switch of an event lists its metrics in the same order, and JSON.parse gives
-    // equal keys as the same string), so the per-value Map lookup happens only when the order breaks.
-    let added: string[] | undefined;
-    const names: string[] = [];
-    const targets: Float64Array[] = [];
-    for (const [id, values] of rows) {
-      const row = this.index.get(id);
-      if (row === undefined) {
-        (added ??= []).push(id);
-        continue;
-      }
-      let m = 0;
-      for (const [metric, value] of values) {
-        if (names[m] !== metric) {
-          names[m] = metric;
-          targets[m] = this.columns.get(metric) ?? this.addMetric(metric);
-        }
-        targets[m]![row] = value;
-        m++;
-      }
+  applyChanges(changes: ChangeColumns): number {
+    // Hot at 10,000 switches a second, on the page's main thread: the parser already turned ids
+    // into rows, so this is a scatter of typed arrays, with no lookup and no allocation.
+    for (const { metric } of changes.columns) if (!this.columns.has(metric)) this.addMetric(metric);
+    if (changes.added.length > 0) this.grow(changes.added);
+    let written = 0;
+    for (const { metric, rows, values } of changes.columns) {
+      const column = this.columns.get(metric)!;
+      for (let k = 0; k < rows.length; k++) column[rows[k]!] = values[k]!;
+      written += rows.length;
     }
-    // Switches not seen before (rare: a fabric that grew) are appended, then written like the rest.
-    if (added !== undefined) {
-      this.grow(added, rows);
-      for (const id of added) {
-        const row = this.index.get(id)!;
-        for (const [metric, value] of rows.get(id)!) this.columns.get(metric)![row] = value;
-      }
-    }
-    this.finish(version, timestamp);
-    return rows.size;
+    this.finish(changes.version, changes.timestamp);
+    return written;
   }
 
   /** A metric's value at `row`, NaN when absent. */
@@ -185,11 +134,6 @@ export class FabricModel {
     };
   }
 
-  private metricsOf(rows: SwitchRows): string[] {
-    const first = rows.values().next();
-    return first.done === true ? [] : [...first.value.keys()];
-  }
-
   private addMetric(metric: string): Float64Array {
     const column = new Float64Array(this.ids.length).fill(NaN);
     this.metrics.push(metric);
@@ -197,9 +141,8 @@ export class FabricModel {
     return column;
   }
 
-  /** Appends rows for `added` ids; a metric only they have gets its column first. */
-  private grow(added: readonly string[], rows: SwitchRows): void {
-    for (const id of added) for (const metric of rows.get(id)!.keys()) if (!this.columns.has(metric)) this.addMetric(metric);
+  /** Appends rows for `added` ids (every column grows; their values are NaN until written). */
+  private grow(added: readonly string[]): void {
     const n = this.ids.length + added.length;
     for (const [metric, column] of this.columns) {
       const grown = new Float64Array(n).fill(NaN);

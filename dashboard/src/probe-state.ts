@@ -10,10 +10,19 @@ export interface ProbeState {
   firstDataMs: number | undefined;
   /** Last heatmap redraw, ms. */
   heatmapMs: number;
-  /** Last `changes` event applied to the model, ms. */
+  /** Last `changes` event applied to the model on the main thread (parsed columns scattered), ms. */
   changesMs: number;
-  /** Last `changes` event from its arrival to the model updated (JSON parse and rows included), ms. */
+  /** Last `changes` event's parse into columns (JSON.parse included), ms; in the worker unless `parsePlace` is `main`. */
+  changesParseMs: number;
+  /** Last `changes` event from its arrival to the model updated (the parse and the worker's round trip included), ms. */
   changesHandledMs: number;
+  /** Where stream events are parsed: `worker`, or `main` (no worker, or the page opened with `?parse=main`). */
+  parsePlace: string;
+  /**
+   * The longest interval between two animation frames since `watchFrames()` was last called, ms
+   * (0 until it is): how long the page's main thread was busy at a stretch, whatever it was doing.
+   */
+  frameGapMaxMs: number;
   /** Last whole snapshot applied to the model, ms. */
   snapshotMs: number;
   /** Frames rendered (each after new data). */

@@ -112,6 +112,24 @@ describe('dashboard in Chromium, real generator and server', { skip, timeout: 18
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(problems, []);
     assert.equal((await probe(page)).mode, absent.includes('/telemetry/stream') ? 'polling' : 'stream');
+    // Stream events are parsed in the worker: a worker the CSP refused would fall back to 'main' silently.
+    assert.equal((await probe(page)).parsePlace, 'worker');
+  });
+
+  test('with ?parse=main (no worker) stream events still update the page', async (t) => {
+    if (absent.includes('/telemetry/stream')) return t.skip('this server has no /telemetry/stream');
+    const mainPage = await browser.context.newPage();
+    await mainPage.addInitScript(CSP_LISTENER);
+    const mainProblems = watch(mainPage, OPTIONAL_PATHS);
+    await mainPage.goto(`${server.url}/?parse=main`);
+    await waitFor(async () => (await probe(mainPage)).mode === 'stream', 'the live stream');
+    const before = (await probe(mainPage)).version ?? 0;
+    await waitFor(async () => ((await probe(mainPage)).version ?? 0) > before + 1, 'two newer snapshots');
+    assert.equal((await probe(mainPage)).parsePlace, 'main');
+    assert.equal(await text(mainPage, '#sum-switches'), '50');
+    assert.deepEqual(await cspViolations(mainPage), []);
+    assert.deepEqual(mainProblems, []);
+    await mainPage.close();
   });
 
   test('a new snapshot updates the summary, the table and the heatmap without a reload', async () => {
