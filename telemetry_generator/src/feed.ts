@@ -21,7 +21,7 @@ import type { Logger } from '../../common/logger.js';
 import type { MetricName } from '../../common/telemetry-schema.js';
 import type { SimulationConfig } from './config.js';
 import { ChangeTracker } from './change-tracker.js';
-import { renderCsv } from './csv-writer.js';
+import { renderCsvWithDelta } from './csv-writer.js';
 import { Simulator } from './simulator.js';
 
 /** What `/counters` serves for one tick. Immutable once published. */
@@ -201,10 +201,11 @@ export class TelemetryFeed implements CountersProvider {
     const nowMs = this.now();
     const changed = this.changes.changedRows(state);
     this.publishedRows = changed;
+    const { body, delta } = renderCsvWithDelta(state, this.options.metrics, changed);
     return Object.freeze({
       tick: state.tick,
-      body: renderCsv(state, this.options.metrics),
-      delta: renderCsv(state, this.options.metrics, changed),
+      body,
+      delta,
       changedSwitches: changed.length,
       etag: `"${this.options.seed}-${this.fingerprint}-${state.tick}"`,
       lastModified: new Date(nowMs).toUTCString(),

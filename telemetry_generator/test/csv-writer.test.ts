@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { METRICS, METRIC_NAMES, formatValue, roundToFormat, type MetricName } from '../../common/telemetry-schema.js';
-import { renderCsv, renderCsvText } from '../src/csv-writer.js';
+import { renderCsv, renderCsvText, renderCsvWithDelta } from '../src/csv-writer.js';
 
 const seedExample = {
   switchCount: 2,
@@ -76,4 +76,23 @@ test('a large table renders completely (the reused scratch buffer grows)', () =>
   assert.equal(renderCsvText({ switchCount: wide, columns: wideColumns }, METRIC_NAMES), expected.join('\n') + '\n');
   // A second, smaller render must not carry bytes over from the first.
   assert.equal(renderCsvText({ switchCount: 1, columns }, ['bandwidth_mbps']), 'switch_id,bandwidth_mbps\nsw1,0\n');
+});
+
+test('property: the body and delta of one render are the bytes of the two separate renders', () => {
+  // The delta is copied out of the body in runs of consecutive rows: runs at either end, single
+  // rows, no rows and every row must all give renderCsv's own bytes.
+  const value = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(NaN));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.array(value, { minLength: n, maxLength: n }), { minLength: 2, maxLength: 2 }), fc.subarray([...Array(n).keys()]))),
+      ([n, [latency, bandwidth], rows]) => {
+        const source = { switchCount: n, columns: { latency_ms: latency!, bandwidth_mbps: bandwidth! } };
+        const metrics: MetricName[] = ['bandwidth_mbps', 'latency_ms'];
+        const { body, delta } = renderCsvWithDelta(source, metrics, rows);
+        assert.equal(body.toString('latin1'), renderCsv(source, metrics).toString('latin1'));
+        assert.equal(delta.toString('latin1'), renderCsv(source, metrics, rows).toString('latin1'));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
