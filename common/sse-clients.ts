@@ -44,6 +44,13 @@ export interface SseClient<T> {
    * resume of 60 ticks is one burst), so a fast client is not dropped for its own replay.
    */
   allowance: number;
+  /**
+   * Events held back while the client's catch-up is still being made (`accept` with `hold`), in
+   * order; written after it by `release`. Undefined once released (or when never held).
+   */
+  held?: Uint8Array[];
+  /** Bytes in `held`, judged against the same limit as unsent bytes. */
+  heldBytes?: number;
 }
 
 /** Why a client went away. */
@@ -88,7 +95,7 @@ export class SseClients<T> {
    * Starts an event stream on `res` (headers, then `retry: 1000`) and tracks it until it closes.
    * The caller checked `hasRoom()` and answered 503 otherwise.
    */
-  accept(res: ServerResponse, wants: T): SseClient<T> {
+  accept(res: ServerResponse, wants: T, options: { readonly hold?: boolean } = {}): SseClient<T> {
     const client: SseClient<T> = { res, wants, lastWriteAt: performance.now(), dropped: false, allowance: 0 };
     this.open.add(client);
     res.once('close', () => {
@@ -99,21 +106,47 @@ export class SseClients<T> {
     // Headers and the preamble leave at once: a client knows it is subscribed before the first event.
     res.flushHeaders();
     this.write(client, SSE_PREAMBLE);
+    // Held from here: the preamble went out, every later write waits for `release`.
+    if (options.hold === true) {
+      client.held = [];
+      client.heldBytes = 0;
+    }
     return client;
+  }
+
+  /**
+   * Writes a held client's catch-up, then what was held back meanwhile, in order, and from then
+   * on writes to it directly. For a catch-up that is made asynchronously (off the main thread)
+   * while broadcasts go on.
+   */
+  release(client: SseClient<T>, catchUp: readonly Uint8Array[]): void {
+    const held = client.held ?? [];
+    client.held = undefined;
+    client.heldBytes = undefined;
+    this.writeCatchUp(client, [...catchUp, ...held]);
   }
 
   /** Writes prepared bytes to one client; drops the client if its unsent data passes the limit. */
   write(client: SseClient<T>, bytes: Uint8Array): void {
     if (client.dropped || client.res.destroyed) return;
+    if (client.held !== undefined) {
+      client.held.push(bytes);
+      client.heldBytes = (client.heldBytes ?? 0) + bytes.byteLength;
+      if (client.heldBytes > this.limits.maxBufferedBytes()) this.dropSlow(client);
+      return;
+    }
     client.res.write(bytes);
     client.lastWriteAt = performance.now();
-    if (client.res.writableLength > this.limits.maxBufferedBytes() + client.allowance) {
-      client.dropped = true;
-      this.droppedSlow++;
-      this.open.delete(client);
-      client.res.destroy();
-      this.onDrop?.('slow');
-    }
+    if (client.res.writableLength > this.limits.maxBufferedBytes() + client.allowance) this.dropSlow(client);
+  }
+
+  private dropSlow(client: SseClient<T>): void {
+    client.dropped = true;
+    client.held = undefined;
+    this.droppedSlow++;
+    this.open.delete(client);
+    client.res.destroy();
+    this.onDrop?.('slow');
   }
 
   /** Writes a connecting client's catch-up burst, which its limit makes room for. */

@@ -8,6 +8,9 @@ import { openSse } from '../../common/test/sse-test-client.js';
 import { TelemetryStreamHub, streamFilter, telemetryStreamPlugin, type TelemetryStreamLimits } from '../src/http/telemetry-stream.js';
 import { startMetricsServer } from '../src/metrics-server.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import type { Snapshot } from '../src/snapshot/snapshot.js';
+import { InlineRenderer, type ViewRenderer } from '../src/views/render/renderer.js';
+import type { RenderExtras, ViewName } from '../src/views/view-kinds.js';
 import { contentFromCsv, memoryLogger, publishCsv, testApp, testConfig } from './helpers.js';
 
 const HEADER = 'switch_id,bandwidth_mbps,latency_ms,link_status';
@@ -16,12 +19,16 @@ const V1 = csv('sw1,100,0.5,1', 'sw2,200,0.6,1', 'sw3,300,0.7,1');
 const V2 = csv('sw1,100,0.5,1', 'sw2,250,0.6,1', 'sw3,0,0,0');
 const V3 = csv('sw1,101,0.5,1', 'sw2,250,0.6,1', 'sw3,0,0,0');
 
-async function rig(limits: Partial<TelemetryStreamLimits> = {}) {
+async function rig(limits: Partial<TelemetryStreamLimits> = {}, renderer?: ViewRenderer) {
   let hub: TelemetryStreamHub | undefined;
-  const made = testApp('INFO', (store, _health, views) => {
-    hub = new TelemetryStreamHub(store, views, { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000, ...limits });
-    return [telemetryStreamPlugin(hub, store)];
-  });
+  const made = testApp(
+    'INFO',
+    (store, _health, views) => {
+      hub = new TelemetryStreamHub(store, views, { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000, ...limits });
+      return [telemetryStreamPlugin(hub, store)];
+    },
+    renderer === undefined ? {} : { renderer },
+  );
   await made.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = made.app.server.address() as AddressInfo;
   return { ...made, hub: hub!, url: `http://127.0.0.1:${port}/telemetry/stream` };
@@ -92,6 +99,68 @@ test('changes=1: only the changed switches and metrics, without per-switch times
   assert.deepEqual(json(filtered.events[2]!.data).switches, {}, 'nothing this client watches changed');
   for (const c of [...clients, filtered]) c.close();
   await closeApp(app);
+});
+
+/** A renderer (the render worker's stand-in) whose renders wait until `open()`, and that counts them. */
+class GatedRenderer implements ViewRenderer {
+  private readonly inner = new InlineRenderer();
+  private gate: Promise<void> | undefined;
+  private opening: (() => void) | undefined;
+  readonly renders: string[] = [];
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  shut(): void {
+    this.gate = new Promise((resolve) => (this.opening = resolve));
+  }
+
+  open(): void {
+    this.opening?.();
+    this.gate = undefined;
+  }
+
+  async render(view: ViewName, snapshot: Snapshot, extras?: RenderExtras): Promise<Buffer> {
+    this.renders.push(`${view}@${snapshot.version}`);
+    await this.gate;
+    return this.inner.render(view, snapshot, extras);
+  }
+}
+
+test('a client connecting before the ListMetrics body is rendered waits for the render worker, then gets its snapshot and the live events after it, in order', async () => {
+  // Building the whole-fabric snapshot event on the main thread holds the loop for ~100 ms at
+  // 100,000 switches; the catch-up now waits for the worker's body while broadcasts go on (seen
+  // failing with the catch-up written at connect: no event ever waited for the gate).
+  const renderer = new GatedRenderer();
+  const { app, store, url } = await rig({}, renderer);
+  renderer.shut();
+  publish(store, V1);
+  const client = await openSse(`${url}?changes=1`);
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(client.events.length, 0, 'nothing before the worker made the body');
+    assert.ok(renderer.renders.includes('list-metrics.json@1'), renderer.renders.join(' '));
+    publish(store, V2); // delivered while the client's catch-up still waits
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(client.events.length, 0);
+    renderer.open();
+    await client.waitForEvents(2);
+    assert.deepEqual(
+      client.events.map((e) => [e.event, e.id]),
+      [
+        ['snapshot', '1'],
+        ['changes', '2'],
+      ],
+    );
+    assert.equal(json(client.events[0]!.data).switches['sw2']!['bandwidth_mbps'], 200);
+    assert.deepEqual(json(client.events[1]!.data).switches, { sw2: { bandwidth_mbps: 250 }, sw3: { bandwidth_mbps: 0, latency_ms: 0, link_status: 0 } });
+  } finally {
+    // Open even after a failed assertion: a delivery waiting on the gate would hold the close.
+    renderer.open();
+    client.close();
+    await closeApp(app);
+  }
 });
 
 test('filters: unknown switch or metric 404, malformed 400, more than 1,000 ids 400', async () => {
