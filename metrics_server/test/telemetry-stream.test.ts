@@ -163,6 +163,30 @@ test('a client connecting before the ListMetrics body is rendered waits for the 
   }
 });
 
+test('a resume from an older version gets its changes from the render worker, not this thread', async () => {
+  const renderer = new GatedRenderer();
+  const { app, store, url, hub } = await rig({}, renderer);
+  publish(store, V1);
+  publish(store, V2);
+  publish(store, V3);
+  await hub.whenDelivered();
+  renderer.shut();
+  const client = await openSse(`${url}?changes=1`, { 'last-event-id': '1' });
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(client.events.length, 0, 'the catch-up waits for the worker');
+    assert.ok(renderer.renders.includes('stream-changes.json@3'), renderer.renders.join(' '));
+    renderer.open();
+    await client.waitForEvents(1);
+    assert.deepEqual([client.events[0]!.event, client.events[0]!.id], ['changes', '3']);
+    assert.deepEqual(json(client.events[0]!.data).switches, { sw1: { bandwidth_mbps: 101 }, sw2: { bandwidth_mbps: 250 }, sw3: { bandwidth_mbps: 0, latency_ms: 0, link_status: 0 } });
+  } finally {
+    renderer.open();
+    client.close();
+    await closeApp(app);
+  }
+});
+
 test('filters: unknown switch or metric 404, malformed 400, more than 1,000 ids 400', async () => {
   const { app, store } = await rig();
   publish(store, V1);

@@ -109,65 +109,76 @@ export class TelemetryStreamHub {
     return this.clients.hasRoom();
   }
 
-  /** Opens a stream: the catch-up event for `lastEventId`, then one event per snapshot. */
+  /**
+   * Opens a stream: the catch-up event for `lastEventId`, then one event per snapshot. A catch-up
+   * that is as large as the fabric and not made yet is made in the render worker (building it here
+   * would hold the event loop, about 100 ms at 100,000 switches); the client's live events wait
+   * behind it, in order.
+   */
   connect(res: import('node:http').ServerResponse, changes: boolean, filter: StreamFilter, lastEventId: string | undefined): SseClient<StreamWants> {
     const wants: StreamWants = { changes, filter, key: `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}` };
-    const newest = this.held[this.held.length - 1];
-    if (newest !== undefined && this.catchUpNeedsWorker(newest, wants, lastEventId)) return this.connectHeld(res, wants, newest);
-    const client = this.clients.accept(res, wants);
     const current = this.held[this.held.length - 1];
-    if (current === undefined) return client;
-    const from: Snapshot | undefined = lastEventId === undefined || !/^\d{1,15}$/.test(lastEventId.trim()) ? undefined : this.held.find((s) => s.version === Number(lastEventId.trim()));
-    if (from === current) return client; // up to date
-    if (from !== undefined && changes) {
-      if (from === this.held[this.held.length - 2]) {
-        this.clients.writeCatchUp(client, [this.event(current, wants)]);
-        return client;
-      }
-      // From an older version: made for this client alone (resumes are rare and their bases differ).
-      const data = changesEventJson(from, current, filter);
-      if (data !== undefined) {
-        this.clients.writeCatchUp(client, [this.frame(current, 'changes', data)]);
-        return client;
-      }
+    if (current === undefined) return this.clients.accept(res, wants);
+    const id = lastEventId?.trim();
+    const from: Snapshot | undefined = id === undefined || !/^\d{1,15}$/.test(id) ? undefined : this.held.find((s) => s.version === Number(id));
+    if (from === current) return this.clients.accept(res, wants); // up to date
+    const catchUp = this.catchUp(current, from, wants);
+    if (Buffer.isBuffer(catchUp)) {
+      const client = this.clients.accept(res, wants);
+      this.clients.writeCatchUp(client, [catchUp]);
+      return client;
     }
-    this.clients.writeCatchUp(client, [this.snapshotEvent(current, wants)]);
+    const client = this.clients.accept(res, wants, { hold: true });
+    void catchUp.then((event) => this.clients.release(client, [event]));
     return client;
   }
 
-  /**
-   * True when a client that wants `wants` would get a whole-fabric `snapshot` catch-up whose
-   * ListMetrics body the render worker has not made yet: building it here would hold the event loop
-   * (about 100 ms at 100,000 switches), so the catch-up waits for the worker instead.
-   */
-  private catchUpNeedsWorker(current: Snapshot, wants: StreamWants, lastEventId: string | undefined): boolean {
-    if (wants.key !== WHOLE_FABRIC || this.views?.has(LIST_METRICS_VIEW) !== true) return false;
-    if (this.held[this.held.length - 1] === current && this.events.has(`s|${WHOLE_FABRIC}`)) return false;
-    if (this.views.ready(LIST_METRICS_VIEW, current) !== undefined) return false;
-    // A resume from a held version gets `changes`, not a snapshot.
-    const id = lastEventId?.trim();
-    const from = id === undefined || !/^\d{1,15}$/.test(id) ? undefined : this.held.find((s) => s.version === Number(id));
-    return !(wants.changes && from !== undefined && from !== current);
-  }
-
-  /** Accepts a client whose catch-up is made in the render worker; live events wait behind it. */
-  private connectHeld(res: import('node:http').ServerResponse, wants: StreamWants, current: Snapshot): SseClient<StreamWants> {
-    const client = this.clients.accept(res, wants, { hold: true });
-    const views = this.views!;
-    void views
-      .body(LIST_METRICS_VIEW, current)
-      .then(
-        (body) => {
-          const event = this.frame(current, 'snapshot', snapshotEventJson(current, {}, body));
-          this.wholeFabricEvent(event);
-          if (this.held[this.held.length - 1] === current) this.events.set(`s|${WHOLE_FABRIC}`, event);
+  /** The event that brings a client at `from` (undefined: nothing) up to `current`. */
+  private catchUp(current: Snapshot, from: Snapshot | undefined, wants: StreamWants): Buffer | Promise<Buffer> {
+    if (from === undefined || !wants.changes) return this.snapshotCatchUp(current, wants);
+    const fromPrevious = from === this.held[this.held.length - 2];
+    const cached = fromPrevious ? this.events.get(`c|${wants.key}`) : undefined;
+    if (cached !== undefined) return cached;
+    const views = this.views;
+    if (wants.key === WHOLE_FABRIC && views !== undefined) {
+      return views.renderOnce(STREAM_CHANGES_VIEW, current, { previousBlock: from.block }).then(
+        (data) => {
+          // Empty: the switches or metrics differ, so a `changes` event cannot say it.
+          if (data.length === 0) return this.snapshotCatchUp(current, wants);
+          const event = this.frame(current, 'changes', data);
+          if (fromPrevious && this.held[this.held.length - 1] === current) this.events.set(`c|${WHOLE_FABRIC}`, event);
           return event;
         },
-        // The worker failed: the old way, on this thread, rather than no catch-up.
-        () => this.snapshotEvent(current, wants),
-      )
-      .then((event) => this.clients.release(client, [event]));
-    return client;
+        () => this.changesHere(current, from, wants),
+      );
+    }
+    return this.changesHere(current, from, wants);
+  }
+
+  /** A `changes` catch-up made on this thread (filtered events are small), else a `snapshot`. */
+  private changesHere(current: Snapshot, from: Snapshot, wants: StreamWants): Buffer | Promise<Buffer> {
+    if (from === this.held[this.held.length - 2]) return this.event(current, wants);
+    // From an older version: made for this client alone (resumes are rare and their bases differ).
+    const data = changesEventJson(from, current, wants.filter);
+    return data === undefined ? this.snapshotCatchUp(current, wants) : this.frame(current, 'changes', data);
+  }
+
+  /** A `snapshot` catch-up; the whole fabric's from the render worker's ListMetrics body when it is not at hand. */
+  private snapshotCatchUp(current: Snapshot, wants: StreamWants): Buffer | Promise<Buffer> {
+    const views = this.views;
+    const newest = this.held[this.held.length - 1] === current;
+    if (wants.key !== WHOLE_FABRIC || views?.has(LIST_METRICS_VIEW) !== true || (newest && this.events.has(`s|${WHOLE_FABRIC}`)) || views.ready(LIST_METRICS_VIEW, current) !== undefined) {
+      return this.snapshotEvent(current, wants);
+    }
+    return views.body(LIST_METRICS_VIEW, current).then(
+      (body) => {
+        const event = this.wholeFabricEvent(this.frame(current, 'snapshot', snapshotEventJson(current, {}, body)));
+        if (this.held[this.held.length - 1] === current) this.events.set(`s|${WHOLE_FABRIC}`, event);
+        return event;
+      },
+      // The worker failed: the old way, on this thread, rather than no catch-up.
+      () => this.snapshotEvent(current, wants),
+    );
   }
 
   /** Ends every stream and stops following the store. */
