@@ -64,6 +64,12 @@ export class MetricChunk {
   readonly min: Float64Array;
   readonly max: Float64Array;
   readonly sum: Float64Array;
+  /**
+   * How many samples min, max and sum cover exactly: the committed count, or -1 while an append is
+   * writing them (they then count a sample readers do not see yet). Lets a query use the open chunk's
+   * summaries when it reads the whole chunk as committed, checked in the same step as the read.
+   */
+  summaryCount = 0;
   private readonly raw: Float64Array | undefined;
   private arena: Uint8Array;
   private slotBytes: number;
@@ -98,7 +104,8 @@ export class MetricChunk {
     this.decimals = decimals;
     this.scale = decimals < 0 ? 1 : 10 ** decimals;
     if (restored !== undefined) {
-      // From a checkpoint: packed, closed, summaries as saved.
+      // From a checkpoint: packed, closed, summaries as saved (of every sample: the count is the capacity).
+      this.summaryCount = capacity;
       this.min = restored.min;
       this.max = restored.max;
       this.sum = restored.sum;
@@ -139,6 +146,7 @@ export class MetricChunk {
    * passed `fitsScale` for this chunk's scale unless raw).
    */
   appendRange(values: Float64Array, index: number, from: number, to: number): void {
+    this.summaryCount = -1;
     const { min, max, sum } = this;
     if (this.raw !== undefined) {
       const raw = this.raw;

@@ -257,6 +257,16 @@ function rowIn(window: MetricWindow, rows: readonly Int32Array[] | undefined, p:
   return id === undefined ? row : window.pieces[p]!.chunk.ids.rowOf(id);
 }
 
+/**
+ * True when a piece is every committed sample of a chunk still open (or closed since the query began)
+ * and the chunk's running summaries cover exactly those: the newest edge of a sliding window is then
+ * read from summaries, not decoded. Checked at the read itself: an append that started since then
+ * marks the summaries in flux, and the samples are decoded instead.
+ */
+function summarizedOpen(piece: Piece): boolean {
+  return piece.from === 0 && piece.chunk.summariesTrusted && piece.metric.summaryCount === piece.to;
+}
+
 /** Feeds one switch's samples of every piece into `acc`. */
 function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindow, rows: readonly Int32Array[] | undefined, row: number, id: string | undefined): void {
   acc.newSeries();
@@ -279,7 +289,7 @@ function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindo
       acc.count += piece.to - piece.from;
       continue;
     }
-    if (useSummaries && piece.whole) {
+    if (useSummaries && (piece.whole || summarizedOpen(piece))) {
       acc.addSummary(piece, r);
       continue;
     }
