@@ -222,3 +222,24 @@ test('a crashed worker is logged with what was lost and restarted from the last 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a snapshot the worker cannot read is logged with its reason and left out; the worker carries on', async () => {
+  const { logger, sink } = memoryLogger();
+  const worker = new HistoryThread(settings(), logger);
+  await worker.start();
+  try {
+    const good = snapshots(3, 2, 1_766_500_000);
+    worker.append(good[0]!);
+    // Not a column block: what a bug upstream could hand over.
+    const broken = { version: 99, term: 0, ingestedAtMs: good[0]!.ingestedAtMs + 1000, block: new Uint8Array(64) } as unknown as Snapshot;
+    worker.append(broken);
+    worker.append(good[1]!);
+    await worker.idle();
+    logger.flush();
+    assert.equal(worker.stats().snapshots, 2);
+    assert.ok(sink.lines.some((l) => /ERROR.*snapshot v99 could not be read for the history: .+; it is left out/.test(l)), sink.lines.join('\n'));
+    assert.equal(worker.restarts, 0);
+  } finally {
+    await worker.stop();
+  }
+});

@@ -52,6 +52,7 @@ class PortLogger implements Logger {
 
 /** Settles once the checkpoint is loaded: every later message waits for it, in arrival order. */
 let ready: Promise<LocalHistory> | undefined;
+const logger = new PortLogger();
 let previous: Snapshot | undefined;
 
 const figures = (h: LocalHistory): { stats: ReturnType<LocalHistory['stats']>; checkpoint: ReturnType<LocalHistory['checkpointStatus']> } => ({ stats: h.stats(), checkpoint: h.checkpointStatus() });
@@ -59,7 +60,7 @@ const failure = (err: unknown): string => (err instanceof Error ? err.message : 
 
 port.on('message', (message: ToHistoryWorker) => {
   if (message.kind === 'init') {
-    const made = new LocalHistory({ ...message.settings, querySliceMs: message.settings.querySliceMs ?? WORKER_QUERY_SLICE_MS }, new PortLogger(), () => post({ kind: 'stats', ...figures(made) }));
+    const made = new LocalHistory({ ...message.settings, querySliceMs: message.settings.querySliceMs ?? WORKER_QUERY_SLICE_MS }, logger, () => post({ kind: 'stats', ...figures(made) }));
     ready = made.start().then(() => {
       post({ kind: 'ready', ...figures(made) });
       return made;
@@ -70,9 +71,15 @@ port.on('message', (message: ToHistoryWorker) => {
   void ready.then(async (h) => {
     switch (message.kind) {
       case 'append': {
-        const made = Snapshot.fromContent({ version: message.version, term: message.term }, { block: message.block, ingestedAtMs: message.ingestedAtMs }, previous);
+        let made: ReturnType<typeof Snapshot.fromContent>;
+        try {
+          made = Snapshot.fromContent({ version: message.version, term: message.term }, { block: message.block, ingestedAtMs: message.ingestedAtMs }, previous);
+        } catch (err) {
+          made = { ok: false, reason: failure(err) };
+        }
         if (!made.ok) {
-          new PortLogger().error(`a snapshot could not be read for the history: ${made.reason}; it is left out`);
+          // Logged and left out; the worker carries on with the next snapshot.
+          logger.error(`snapshot v${message.version} could not be read for the history: ${made.reason}; it is left out`);
           return;
         }
         previous = made.value;
