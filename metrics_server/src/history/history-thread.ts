@@ -24,6 +24,9 @@ import type { HistorySettings } from './local-history.js';
 /** A worker that died this soon after the previous start is started again only after this long (no spin on a worker that dies at start). */
 export const HISTORY_RESTART_BACKOFF_MS = 1000;
 
+/** Longest a stop waits for the worker's last checkpoint before ending it anyway (a hung worker must not hang a shutdown). */
+export const HISTORY_STOP_TIMEOUT_MS = 60_000;
+
 const EMPTY_STATS: HistoryStats = { samples: 0, bytes: 0, chunks: 0, oldest: null, newest: null, snapshots: 0, earlyDrops: { samples: 0, chunks: 0, lastAt: null }, skipped: 0, failedAppends: 0 };
 
 interface Pending {
@@ -93,10 +96,18 @@ export class HistoryThread implements HistoryService {
 
   private async stopOnce(): Promise<void> {
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      if (this.worker !== undefined) await this.request((id) => ({ kind: 'stop', id }));
+      if (this.worker !== undefined) {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${HISTORY_STOP_TIMEOUT_MS / 1000} s; ending it`)), HISTORY_STOP_TIMEOUT_MS);
+        });
+        await Promise.race([this.request((id) => ({ kind: 'stop', id })), timeout]);
+      }
     } catch (err) {
       this.logger.error(`the history worker could not write its last checkpoint: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
     this.closing = true;
     const worker = this.worker;
