@@ -108,7 +108,7 @@ export interface WorkerQueryRow {
 
 /** The history worker's figures at one size. */
 export interface WorkerFigures {
-  /** Handing a snapshot over (the main thread's whole part of an append), over every snapshot: p50, p99, max (wall: a GC or preemption of the bench's busy main thread lands here too). */
+  /** Handing a snapshot over (the main thread's whole part of an append), over the worker-only appends: p50, p99, max (wall: a preemption lands here too). */
   readonly handover: { readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   /** Append of snapshots in the worker (blocks made beforehand, as the ingestion worker would): median wall, median CPU (all threads), and the main thread's longest loop delay meanwhile. */
   readonly append: { readonly ms: number; readonly cpuMs: number; readonly loopMaxMs: number; readonly handoverCpuMaxMs: number };
@@ -267,6 +267,8 @@ async function extend(f: Filling, snapshots: number, slicedTail: number, total: 
 async function workerAppends(f: Filling, count: number): Promise<WorkerFigures['append']> {
   const blocks = Array.from({ length: count }, () => nextBlock(f));
   (globalThis as { gc?: () => void }).gc?.();
+  // Handovers during the fill shared the loop with the bench's own CSV rendering and parsing (and its garbage): only these count.
+  f.handovers.length = 0;
   const runs: WorkerFigures['append'][] = [];
   for (const block of blocks) {
     await f.thread.idle();
