@@ -6,16 +6,17 @@
  * PollSource ──body──▶ Ingester ──block──▶ MemoryStore ──current()/onPublish──▶ ViewRegistry ──▶ HTTP
  *  (fetch, ETag)       (ingestion worker:   (numbers and                       (render worker:
  *                       parse → block)       swaps snapshots)  ─onPublish──▶    ListMetrics, fabric text)
- *                                                             HistoryStore ──▶ HTTP (GetHistory, Aggregate, Top)
- *                                                             (sliced appends; checkpoint file)
+ *                                                             HistoryThread ──▶ HTTP (GetHistory, Aggregate, Top)
+ *                                                             (history worker: appends, queries,
+ *                                                              checkpoint file; stats cached here)
  * ```
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
-import { Checkpointer } from './history/checkpoint-file.js';
-import { HistoryStore } from './history/history-store.js';
+import type { HistoryService } from './history/history-service.js';
+import { HistoryThread } from './history/history-thread.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { dashboardPlugin } from './http/dashboard-routes.js';
 import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
@@ -50,12 +51,17 @@ export interface MetricsServerDeps {
   readonly logger?: Logger;
   readonly preparer?: SnapshotPreparer;
   readonly renderer?: ViewRenderer;
+  /** Where the history runs (default: a HistoryThread, the history worker), when config `history.enabled`. */
+  readonly history?: (settings: HistoryServiceSettings, logger: Logger) => HistoryService;
   /** Publisher and reader of one store (default: by config `store.kind`, a new MemoryStore or RedisStore). */
   readonly store?: ServerStore;
   readonly plugins?: readonly RoutePlugin[];
   /** A deliberate leak for the soak's negative control (soak-hooks.ts); absent in production. */
   readonly leak?: LeakSpec;
 }
+
+/** The history's settings, from config `history`. */
+export type HistoryServiceSettings = ConstructorParameters<typeof HistoryThread>[0];
 
 /** What the server needs of a store: both sides, and an account of itself. */
 export type ServerStore = SnapshotPublisher & SnapshotReader & DescribedStore;
@@ -79,10 +85,8 @@ export interface StartedMetricsServer extends RunningService {
   /** `/telemetry/stream`'s clients. */
   readonly streams: TelemetryStreamHub;
   readonly metrics: ServerMetrics;
-  /** The history, or undefined when config `history.enabled` is false. */
-  readonly history: HistoryStore | undefined;
-  /** The history's checkpoint file, when the history is on and `checkpoint_path` is not `""`. */
-  readonly checkpointer: Checkpointer | undefined;
+  /** The history (in its worker, by default), or undefined when config `history.enabled` is false. */
+  readonly history: HistoryService | undefined;
   /** `http://host:port` actually bound. */
   readonly url: string;
 }
@@ -123,17 +127,15 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const streams = new TelemetryStreamHub(store, views, config.stream);
   const historyConfig = config.history;
   const historyLogger = logger.child('history');
-  const history = historyConfig.enabled
-    ? new HistoryStore({
-        retentionSeconds: historyConfig.retentionSeconds,
-        maxMemoryBytes: historyConfig.maxMemoryBytes,
-        onError: (err) => historyLogger.error(`a snapshot could not be appended to the history: ${err instanceof Error ? err.message : String(err)}; the open chunk is closed and the next snapshot starts a new one`),
-      })
-    : undefined;
-  const checkpointer =
-    history !== undefined && historyConfig.checkpointPath !== undefined ? new Checkpointer(history, historyConfig.checkpointPath, historyConfig.checkpointIntervalMs, historyLogger) : undefined;
-  // Before the first snapshot can arrive: a restarted server serves the history it had.
-  await checkpointer?.load();
+  const historySettings: HistoryServiceSettings = {
+    retentionSeconds: historyConfig.retentionSeconds,
+    maxMemoryBytes: historyConfig.maxMemoryBytes,
+    checkpointPath: historyConfig.checkpointPath,
+    checkpointIntervalMs: historyConfig.checkpointIntervalMs,
+  };
+  const history = historyConfig.enabled ? (deps.history ?? ((settings, log) => new HistoryThread(settings, log)))(historySettings, historyLogger) : undefined;
+  // Before the first snapshot can arrive: a restarted server serves the history it had (the checkpoint is loaded).
+  await history?.start();
   const stopFollowing = history?.follow(store);
   const metrics = new ServerMetrics({ reader: store, health, views, streams, store, ...(history !== undefined ? { history } : {}) });
   const source = new PollSource(
@@ -181,7 +183,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       ...(deps.plugins ?? []),
     ],
     ...(history !== undefined
-      ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes, extra: () => ({ checkpoint: checkpointer?.status() ?? null }) } }
+      ? { history: { store: history, retentionSeconds: historyConfig.retentionSeconds, maxMemoryBytes: historyConfig.maxMemoryBytes, extra: () => ({ checkpoint: history.checkpointStatus() }) } }
       : {}),
   });
 
@@ -191,6 +193,8 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     views.close();
     packetErrorTotals?.close();
     stopFollowing?.();
+    // Already stopped on a graceful stop (then this returns at once); here for a start that failed.
+    await history?.stop();
     metrics.close();
   };
   // Elected stores (Redis) decide whether this instance polls: only the lease holder does, and a
@@ -240,7 +244,6 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     elected.onRoleChange(followRole);
     if (elected.isLeader()) followRole(true);
   }
-  checkpointer?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -251,8 +254,9 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
       stopped = true;
       await polling;
       await running.stop();
-      // The last snapshot taken, then written: the next start serves the same history.
-      await checkpointer?.stop();
+      // The last snapshot taken, then written (in the history worker): the next start serves the same history.
+      stopFollowing?.();
+      await history?.stop();
       // Fastify's close ends long-lived responses, stops accepting connections and waits for requests in flight.
       await app.close();
       await release();
@@ -261,5 +265,5 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
     })();
     return stopping;
   };
-  return { app, store, health, source, push, views, streams, metrics, history, checkpointer, url, stop };
+  return { app, store, health, source, push, views, streams, metrics, history, url, stop };
 }

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { AGGREGATE_FNS, type AggregateFn } from '../src/history/aggregate-fns.js';
 import { HistoryStore } from '../src/history/history-store.js';
-import { TAIL_VALUES } from '../src/history/metric-chunk.js';
+import { BLOCK_SAMPLES, TAIL_VALUES } from '../src/history/metric-chunk.js';
 import { aggregateJob, seriesBuckets, seriesSamples, topJob } from '../src/history/queries.js';
 import { runNow, runSliced } from '../src/history/slices.js';
 import { bitLength, decodeSeries, riceK, riceN, nextA, writeDelta, writeFirst, zigzag, RICE_INITIAL_A } from '../src/history/series-codec.js';
@@ -382,4 +382,77 @@ test('an append that throws midway (a fault injected into one snapshot) loses on
     // The failed sample reached the closed chunk's sums for some series: those summaries must not be read.
     assert.equal(runNow(aggregateJob(history.view(), 'a', 'sum', 0, 5000, id)).value, want.reduce((n, x) => n + x.value, 0));
   }
+});
+
+test('the open chunk answers max/sum from its running summaries only while they cover exactly the committed samples', () => {
+  const store = new MemoryStore();
+  const history = new HistoryStore({ retentionSeconds: 3600, maxMemoryBytes: 2 ** 40, chunkSamples: 10 });
+  const csv = (n: number): string => `switch_id,a\n${Array.from({ length: 3000 }, (_, i) => `s${i},${(i * 7 + n * 1000) % 9973}`).join('\n')}\n`;
+  const publish = (n: number): ReturnType<MemoryStore['publishNow']> => store.publishNow(contentFromCsv(csv(n), (1000 + n) * 1000));
+  for (let n = 0; n < 3; n++) history.appendNow(publish(n));
+  const fabricSum = () => aggregateJob(history.view(), 'a', 'sum', 0, 5000);
+  const top = () => topJob(history.view(), 'a', 'max', 0, 5000, 5, 'desc');
+  const wantSum = runNow(fabricSum()).value;
+  const wantTop = runNow(top());
+  // The reference: every committed sample, decoded.
+  let sum = 0;
+  for (let i = 0; i < 3000; i++) for (const s of seriesSamples(history.view(), `s${i}`, 'a', 0, 5000)) sum += s.value;
+  assert.equal(wantSum, sum);
+  // Queries begun on 3 samples, resumed while the 4th is half written (some series' summaries count it), then after it is committed.
+  const sumJob = fabricSum();
+  const topJobRun = top();
+  for (let i = 0; i < 5; i++) {
+    sumJob.next();
+    topJobRun.next();
+  }
+  const append = history.appendSlices(publish(3));
+  let steps = 0;
+  // Into the writing: past the shape checks, some series written.
+  while (history.view()[0]!.metrics[0]!.summaryCount !== -1 || steps < 3) {
+    append.next();
+    steps++;
+  }
+  const midSum = fabricSum();
+  for (let i = 0; i < 3; i++) midSum.next();
+  assert.equal(runNow(sumJob).value, wantSum);
+  assert.deepEqual(runNow(topJobRun), wantTop);
+  runNow(append);
+  // A query taken before the commit still reads 3 samples, now decoded (the summaries cover 4).
+  assert.equal(runNow(midSum).value, wantSum);
+  // And a new one reads all 4 from the summaries again.
+  assert.equal(history.view()[0]!.metrics[0]!.summaryCount, 4);
+  assert.equal(runNow(fabricSum()).samples, 4 * 3000);
+});
+
+test('block summaries: a window cutting a long closed chunk equals the reference, asked cold (blocks made) and again (blocks read)', () => {
+  // Chunks longer than BLOCK_SAMPLES, so a cut inside one reads whole blocks from their summaries.
+  // The same switches nearly always: a fabric change starts a new chunk, and these need long ones.
+  const steadyStepArb: fc.Arbitrary<Step> = fc
+    .tuple(fc.constantFrom(0, 1, 5, 5, 5, 5, 30), fc.oneof({ weight: 60, arbitrary: fc.constant(IDS.slice(0, 4)) }, { weight: 1, arbitrary: fc.shuffledSubarray(IDS, { minLength: 1 }) }))
+    .chain(([gap, ids]) => fc.record({ gap: fc.constant(gap), ids: fc.constant(ids), values: fc.array(fc.array(valueArb, { minLength: METRICS.length, maxLength: METRICS.length }), { minLength: ids.length, maxLength: ids.length }) }));
+  const longArb = fc.record({
+    steps: fc.array(steadyStepArb, { minLength: 60, maxLength: 200 }),
+    chunkSamples: fc.constantFrom(BLOCK_SAMPLES + 1, 45, 90, 100),
+    retention: fc.integer({ min: 100, max: 3000 }),
+  });
+  fc.assert(
+    fc.property(longArb, edgeArb, fc.constantFrom<AggregateFn>('min', 'max', 'sum', 'avg', 'count'), fc.constantFrom(...METRICS), fc.option(fc.constantFrom(...IDS)), (h, a, fn, metric, id) => {
+      const { history, ref, times } = build(h);
+      const since = edge(times, a);
+      const until = times[times.length - 1]!;
+      const exact = metric !== 'sci';
+      const series = id === null ? ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)) : [ref.samples(id, metric, since, until)];
+      const want = ReferenceHistory.apply(fn, series);
+      for (const run of ['cold', 'warm']) {
+        const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined));
+        assert.equal(got.samples, series.flat().length);
+        close(got.value, want, exact, `${run} ${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}]`);
+        const top = runNow(topJob(history.view(), metric, fn, since, until, 3, 'desc'));
+        const ranked = ref.switchOrder(metric, since, until).map((s) => ({ s, v: ReferenceHistory.apply(fn, [ref.samples(s, metric, since, until)]) }));
+        assert.equal(top.length, Math.min(3, ranked.filter((x) => x.v !== null).length));
+        for (const entry of top) close(entry.value, ranked.find((x) => x.s === entry.switch)!.v, exact, `${run} Top ${fn} ${metric} ${entry.switch}`);
+      }
+    }),
+    { numRuns: 80 },
+  );
 });

@@ -97,6 +97,8 @@ export class HistoryChunk {
   commit(timestamp: number): void {
     this.timestamps[this.count] = timestamp;
     this.count += 1;
+    // Every series has the sample now: the summaries cover exactly the committed samples again.
+    for (const m of this.metrics) m.summaryCount = this.count;
   }
 
   /** Frees every metric's percentile tails for good (the memory limit: see MetricChunk.dropTails). */

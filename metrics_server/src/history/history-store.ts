@@ -11,6 +11,7 @@
  */
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
+import { answerJob, type HistoryAnswer, type HistoryQuery, type QueryableHistory } from './answers.js';
 import { HistoryChunk, chooseDecimals } from './history-chunk.js';
 import { SnapshotIds, type IdSource } from './id-source.js';
 import { DEFAULT_SLICE_MS, runNow, runSliced, type SlicedJob } from './slices.js';
@@ -60,7 +61,7 @@ export interface HistoryStats {
 }
 
 /** The history store. */
-export class HistoryStore {
+export class HistoryStore implements QueryableHistory {
   private chunks: HistoryChunk[] = [];
   private readonly chunkSamples: number;
   private readonly pending: Snapshot[] = [];
@@ -244,6 +245,11 @@ export class HistoryStore {
     }
     for (const source of sources) total += source.bytes;
     return total;
+  }
+
+  /** The answer to `query` (answers.ts), run in slices of `budgetMs` on this thread. */
+  answer(query: HistoryQuery, budgetMs?: number): Promise<HistoryAnswer> {
+    return runSliced(answerJob(this, query), budgetMs);
   }
 
   /** Samples, bytes, time span and drops. */

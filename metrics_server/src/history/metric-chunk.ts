@@ -23,6 +23,12 @@ const SLOT_HEADROOM_BYTES = Math.ceil(MAX_SAMPLE_BITS / 8) + 2;
  * the window covers whole, and p95 of an hour rarely does (percentiles.ts).
  */
 export const TAIL_VALUES = 32;
+/**
+ * Samples per block of a closed chunk's block summaries (suffixSummary): a window that cuts a chunk
+ * decodes it only up to the first block boundary after the cut (the codec reads from the chunk's
+ * start) and reads the blocks after it from their summaries.
+ */
+export const BLOCK_SAMPLES = 30;
 
 /** Series sizes above this many bytes count as this many in the slot estimate. */
 const P99_BUCKETS = 4096;
@@ -64,6 +70,12 @@ export class MetricChunk {
   readonly min: Float64Array;
   readonly max: Float64Array;
   readonly sum: Float64Array;
+  /**
+   * How many samples min, max and sum cover exactly: the committed count, or -1 while an append is
+   * writing them (they then count a sample readers do not see yet). Lets a query use the open chunk's
+   * summaries when it reads the whole chunk as committed, checked in the same step as the read.
+   */
+  summaryCount = 0;
   private readonly raw: Float64Array | undefined;
   private arena: Uint8Array;
   private slotBytes: number;
@@ -86,6 +98,15 @@ export class MetricChunk {
   tailMin = NaN;
   /** Set when the tails were given up for memory (`dropTails`): none are made again. */
   private tailsOff = false;
+  /**
+   * Block summaries of a closed chunk: for series s, min, max and sum of each block of BLOCK_SAMPLES
+   * samples at s × blocks + b. Made per series on first need (a window that cuts the chunk: the
+   * oldest edge of a sliding hour), so only a chunk at a window's edge ever holds them.
+   */
+  private blockMin: Float64Array | undefined;
+  private blockMax: Float64Array | undefined;
+  private blockSum: Float64Array | undefined;
+  private blockKept: Uint8Array | undefined;
 
   constructor(
     readonly name: string,
@@ -98,7 +119,8 @@ export class MetricChunk {
     this.decimals = decimals;
     this.scale = decimals < 0 ? 1 : 10 ** decimals;
     if (restored !== undefined) {
-      // From a checkpoint: packed, closed, summaries as saved.
+      // From a checkpoint: packed, closed, summaries as saved (of every sample: the count is the capacity).
+      this.summaryCount = capacity;
       this.min = restored.min;
       this.max = restored.max;
       this.sum = restored.sum;
@@ -139,6 +161,7 @@ export class MetricChunk {
    * passed `fitsScale` for this chunk's scale unless raw).
    */
   appendRange(values: Float64Array, index: number, from: number, to: number): void {
+    this.summaryCount = -1;
     const { min, max, sum } = this;
     if (this.raw !== undefined) {
       const raw = this.raw;
@@ -300,6 +323,61 @@ export class MetricChunk {
     this.tails = undefined;
     this.tailKept = undefined;
     this.tailsOff = true;
+    // Block summaries are a cache too: freed, and made again only when asked (they are small).
+    this.blockMin = this.blockMax = this.blockSum = undefined;
+    this.blockKept = undefined;
+  }
+
+  /**
+   * Adds to `into` (min, max, sum in stored units) the samples [from, count) of series `s` of this
+   * closed chunk of `count` samples (trusted summaries): whole blocks from their summaries, the
+   * samples before the first whole block decoded (`scratch` holds at least `count` values). The
+   * first call for a series decodes it all once, to make its block summaries.
+   */
+  suffixSummary(s: number, from: number, count: number, scratch: Float64Array, into: { min: number; max: number; sum: number }): void {
+    const blocks = Math.ceil(count / BLOCK_SAMPLES);
+    if (this.blockKept === undefined) {
+      this.blockMin = new Float64Array(this.rows * blocks);
+      this.blockMax = new Float64Array(this.rows * blocks);
+      this.blockSum = new Float64Array(this.rows * blocks);
+      this.blockKept = new Uint8Array(this.rows);
+    }
+    const bmin = this.blockMin!;
+    const bmax = this.blockMax!;
+    const bsum = this.blockSum!;
+    const base = s * blocks;
+    const firstWhole = Math.ceil(from / BLOCK_SAMPLES);
+    if (this.blockKept[s] === 0) {
+      this.decode(s, count, scratch, 0);
+      for (let b = 0; b < blocks; b++) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        let sum = 0;
+        for (let i = b * BLOCK_SAMPLES, end = Math.min(count, i + BLOCK_SAMPLES); i < end; i++) {
+          const v = scratch[i]!;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+          sum += v;
+        }
+        bmin[base + b] = lo;
+        bmax[base + b] = hi;
+        bsum[base + b] = sum;
+      }
+      this.blockKept[s] = 1;
+    } else if (from < firstWhole * BLOCK_SAMPLES) {
+      this.decode(s, Math.min(count, firstWhole * BLOCK_SAMPLES), scratch, 0);
+    }
+    for (let i = from, end = Math.min(count, firstWhole * BLOCK_SAMPLES); i < end; i++) {
+      const v = scratch[i]!;
+      if (v < into.min) into.min = v;
+      if (v > into.max) into.max = v;
+      into.sum += v;
+    }
+    for (let b = firstWhole; b < blocks; b++) {
+      if (bmin[base + b]! < into.min) into.min = bmin[base + b]!;
+      if (bmax[base + b]! > into.max) into.max = bmax[base + b]!;
+      into.sum += bsum[base + b]!;
+    }
   }
 
   /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */
@@ -397,6 +475,7 @@ export class MetricChunk {
     if (this.bitPos !== undefined) total += this.bitPos.byteLength + this.prev!.byteLength + this.riceA!.byteLength;
     if (this.overflow !== undefined) for (const buf of this.overflow.values()) total += buf.byteLength;
     if (this.tails !== undefined) total += this.tails.byteLength + this.tailKept!.byteLength;
+    if (this.blockKept !== undefined) total += this.blockMin!.byteLength * 3 + this.blockKept.byteLength;
     return total;
   }
 }

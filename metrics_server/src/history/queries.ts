@@ -155,6 +155,14 @@ class Accumulator {
     if (hi > this.max) this.max = hi;
   }
 
+  /** Adds min, max and sum of `count` samples in stored units (× mult: common units). */
+  addRange(min: number, max: number, sum: number, count: number, mult: number): void {
+    this.count += count;
+    this.sum += sum * mult;
+    if (min * mult < this.min) this.min = min * mult;
+    if (max * mult > this.max) this.max = max * mult;
+  }
+
   /** Starts a new series (Aggregate over the fabric: `changes` never compares two switches). */
   newSeries(): void {
     this.prev = NaN;
@@ -257,6 +265,21 @@ function rowIn(window: MetricWindow, rows: readonly Int32Array[] | undefined, p:
   return id === undefined ? row : window.pieces[p]!.chunk.ids.rowOf(id);
 }
 
+/**
+ * True when a piece is every committed sample of a chunk still open (or closed since the query began)
+ * and the chunk's running summaries cover exactly those: the newest edge of a sliding window is then
+ * read from summaries, not decoded. Checked at the read itself: an append that started since then
+ * marks the summaries in flux, and the samples are decoded instead.
+ */
+function summarizedOpen(piece: Piece): boolean {
+  return piece.from === 0 && piece.chunk.summariesTrusted && piece.metric.summaryCount === piece.to;
+}
+
+/** True when a piece is the samples of a closed chunk (trusted summaries) from a cut inside it to its end: block summaries apply (metric-chunk.ts suffixSummary). */
+function cutClosed(piece: Piece): boolean {
+  return piece.from > 0 && piece.chunk.closed && piece.chunk.summariesTrusted && piece.to === piece.chunk.count;
+}
+
 /** Feeds one switch's samples of every piece into `acc`. */
 function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindow, rows: readonly Int32Array[] | undefined, row: number, id: string | undefined): void {
   acc.newSeries();
@@ -279,8 +302,15 @@ function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindo
       acc.count += piece.to - piece.from;
       continue;
     }
-    if (useSummaries && piece.whole) {
+    if (useSummaries && (piece.whole || summarizedOpen(piece))) {
       acc.addSummary(piece, r);
+      continue;
+    }
+    if (useSummaries && fn !== 'count' && cutClosed(piece)) {
+      // The oldest edge of a sliding window: block summaries after the cut, the samples before the first whole block decoded.
+      const range = { min: Infinity, max: -Infinity, sum: 0 };
+      piece.metric.suffixSummary(r, piece.from, piece.to, scratchFor(piece.to), range);
+      acc.addRange(range.min, range.max, range.sum, piece.to - piece.from, piece.mult);
       continue;
     }
     if (fn === 'count') {

@@ -15,6 +15,8 @@ export const DEFAULT_SLICE_MS = 3;
  * heavy query runs waits for the rest of the slice. With 3 ms slices a GetMetric waited 5.5 ms at the
  * median under a back-to-back Top p99 loop (0.14 ms idle; 1,000 switches, bench/history-bench.ts);
  * with 0.25 ms, 0.42 ms. A turn of the loop between slices costs microseconds when nothing waits.
+ * The server now runs the history in its worker (history-thread.ts), where queries take 5 ms slices
+ * (WORKER_QUERY_SLICE_MS); this budget serves a history on the main thread (LocalHistory: tests, tools).
  */
 export const QUERY_SLICE_MS = 0.5;
 

@@ -1,8 +1,9 @@
 /**
  * The history endpoints (SPEC "History"): `GetHistory` (one series, raw or in buckets), `Aggregate`
  * (one fn over one switch or the fabric) and `Top` (the k switches ranked by a fn). Parameters are read
- * strictly (history-params.ts); the answers come from the history store, the heavy ones as sliced
- * jobs so that no request holds the event loop for long.
+ * strictly (history-params.ts) on the main thread; the rest of each answer (ids only the history knows,
+ * the samples, the JSON body) comes from the history service (answers.ts), which in production runs in
+ * the history worker, so that no query holds the main thread's event loop.
  *
  * Headers: `X-Snapshot-Age-Seconds` of the current snapshot, and `Cache-Control: no-store` without an
  * ETag: a window relative to `now` moves every second without a new snapshot, so the snapshot's ETag
@@ -11,11 +12,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../../common/logger.js';
 import { AGGREGATE_FNS, type AggregateFn } from '../history/aggregate-fns.js';
-import type { HistoryStore } from '../history/history-store.js';
-import { aggregateJob, seriesBuckets, seriesSampleCount, seriesSamples, topJob } from '../history/queries.js';
-import { runSliced } from '../history/slices.js';
+import type { HistoryAnswer, HistoryQuery, KnownIds } from '../history/answers.js';
+import type { HistoryQueries } from '../history/history-service.js';
 import type { SnapshotReader } from '../store/reader.js';
-import { jsonNumber } from '../views/list-metrics-json.js';
 import type { RoutePlugin } from './app.js';
 import { HttpError, badRequest, noSnapshotYet, notFound } from './errors.js';
 import { bucketCount, checkWithinRetention, choiceParam, durationParam, integerParam, optionalParam, suggestStep, timeParam } from './history-params.js';
@@ -41,7 +40,7 @@ function defaultWindow(retentionSeconds: number): string {
 /** What the history routes read. */
 export interface HistoryRouteContext {
   /** The history, or undefined when config `history.enabled` is false. */
-  readonly history: HistoryStore | undefined;
+  readonly history: HistoryQueries | undefined;
   readonly reader: SnapshotReader;
   readonly retentionSeconds: number;
   readonly logger: Logger;
@@ -61,7 +60,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
   const fallbackWindow = defaultWindow(ctx.retentionSeconds);
 
   /** The history, with a snapshot or samples to answer from (503 before either, 404 when turned off). */
-  const ready = (reply: FastifyReply): HistoryStore => {
+  const ready = (reply: FastifyReply): HistoryQueries => {
     const history = ctx.history;
     if (history === undefined) throw notFound('history is turned off (config history.enabled)');
     const snapshot = ctx.reader.current();
@@ -70,20 +69,22 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     void reply.header('cache-control', 'no-store').type(JSON_TYPE);
     return history;
   };
-  const knownSwitch = (history: HistoryStore, id: string): void => {
-    if (ctx.reader.current()?.hasSwitch(id) !== true && !history.hasSwitch(id)) throw notFound(`unknown switch '${id}'`);
+  /** Which ids the current snapshot has (the history is asked only about the others). */
+  const known = (switchId: string | undefined, metric: string): KnownIds => {
+    const snapshot = ctx.reader.current();
+    return { switch: switchId === undefined || snapshot?.hasSwitch(switchId) === true, metric: snapshot?.hasMetric(metric) === true };
   };
-  const knownMetric = (history: HistoryStore, name: string): void => {
-    if (ctx.reader.current()?.hasMetric(name) !== true && !history.hasMetric(name)) throw notFound(`unknown metric '${name}'`);
-  };
-  /** Runs a sliced job; a failure inside is an internal error, logged, never a half answer. */
-  const run = async <T>(what: string, job: Generator<void, T, void>): Promise<T> => {
+  /** Asks the history; a failure inside is an internal error, logged, never a half answer. */
+  const ask = async (what: string, history: HistoryQueries, query: HistoryQuery, reply: FastifyReply): Promise<FastifyReply> => {
+    let answer: HistoryAnswer;
     try {
-      return await runSliced(job);
+      answer = await history.answer(query);
     } catch (err) {
       ctx.logger.error(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
       throw new HttpError(500, 'internal server error');
     }
+    if (!answer.ok) throw answer.status === 404 ? notFound(answer.message) : badRequest(answer.message);
+    return reply.send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
   };
 
   app.get(HISTORY_PATHS.getHistory, async (request, reply) => {
@@ -97,20 +98,10 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     if (since > until) throw badRequest(`'since' (${since}) is after 'until' (${until})`);
     checkWithinRetention(until - since, ctx.retentionSeconds, 'the window');
     const history = ready(reply);
-    knownSwitch(history, switchId);
-    knownMetric(history, metric);
-    const chunks = history.view();
-    const head = `{"switch":"${switchId}","metric":"${metric}","since":${since},"until":${until},"step":${step ?? 'null'},"samples":[`;
-    if (step === undefined) {
-      const count = seriesSampleCount(chunks, switchId, metric, since, until);
-      if (count > MAX_HISTORY_POINTS) throw badRequest(`the window holds ${count} samples, more than ${MAX_HISTORY_POINTS}; ask for buckets with step=${suggestStep(since, until, MAX_HISTORY_POINTS)} or larger`);
-      const samples = seriesSamples(chunks, switchId, metric, since, until);
-      return reply.send(`${head}${samples.map((s) => `{"timestamp":${s.timestamp},"value":${jsonNumber(s.value)}}`).join(',')}]}`);
-    }
-    const buckets = bucketCount(since, until, step);
-    if (buckets > MAX_HISTORY_POINTS) throw badRequest(`step=${step}s makes ${buckets} buckets, more than ${MAX_HISTORY_POINTS}; use step=${suggestStep(since, until, MAX_HISTORY_POINTS, step)} or larger`);
-    const rows = seriesBuckets(chunks, switchId, metric, since, until, step);
-    return reply.send(`${head}${rows.map((b) => `{"timestamp":${b.timestamp},"min":${jsonNumber(b.min)},"max":${jsonNumber(b.max)},"avg":${jsonNumber(b.avg)},"count":${b.count}}`).join(',')}]}`);
+    const buckets = step === undefined ? 0 : bucketCount(since, until, step);
+    const tooManyBuckets = step !== undefined && buckets > MAX_HISTORY_POINTS ? `step=${step}s makes ${buckets} buckets, more than ${MAX_HISTORY_POINTS}; use step=${suggestStep(since, until, MAX_HISTORY_POINTS, step)} or larger` : null;
+    const suggestedStep = step === undefined ? suggestStep(since, until, MAX_HISTORY_POINTS) : '';
+    return ask('GetHistory', history, { kind: 'getHistory', switch: switchId, metric, since, until, step: step ?? null, maxPoints: MAX_HISTORY_POINTS, suggestedStep, tooManyBuckets, known: known(switchId, metric) }, reply);
   });
 
   app.get(HISTORY_PATHS.aggregate, async (request, reply) => {
@@ -121,13 +112,9 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     const switchId = optionalParam(query, 'switch') === undefined ? undefined : switchParam(query);
     checkWithinRetention(window.seconds, ctx.retentionSeconds, 'the window');
     const history = ready(reply);
-    if (switchId !== undefined) knownSwitch(history, switchId);
-    knownMetric(history, metric);
     const to = nowSeconds();
     const from = to - window.seconds;
-    const result = await run('Aggregate', aggregateJob(history.view(), metric, fn, from, to, switchId));
-    const value = result.value === null ? 'null' : jsonNumber(result.value);
-    return reply.send(`{"metric":"${metric}","fn":"${fn}","window":"${window.text}",${switchId === undefined ? '' : `"switch":"${switchId}",`}"from":${from},"to":${to},"samples":${result.samples},"value":${value}}`);
+    return ask('Aggregate', history, { kind: 'aggregate', metric, fn, window: window.text, switch: switchId ?? null, from, to, known: known(switchId, metric) }, reply);
   });
 
   app.get(HISTORY_PATHS.top, async (request, reply) => {
@@ -139,10 +126,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
     const order = choiceParam(query, 'order', ORDERS, 'desc');
     checkWithinRetention(window.seconds, ctx.retentionSeconds, 'the window');
     const history = ready(reply);
-    knownMetric(history, metric);
     const to = nowSeconds();
-    const ranked = await run('Top', topJob(history.view(), metric, fn, to - window.seconds, to, k, order));
-    const entries = ranked.map((e) => `{"switch":"${e.switch}","value":${jsonNumber(e.value)}}`).join(',');
-    return reply.send(`{"metric":"${metric}","fn":"${fn}","window":"${window.text}","k":${k},"order":"${order}","switches":[${entries}]}`);
+    return ask('Top', history, { kind: 'top', metric, fn, window: window.text, k, order, from: to - window.seconds, to, known: known(undefined, metric) }, reply);
   });
 }

@@ -4,7 +4,7 @@
  * recently enough: by a new snapshot or a `304`, ingest/ingestion-health.ts `confirmedCurrentAtMs`).
  */
 import type { FastifyInstance } from 'fastify';
-import type { HistoryStore } from '../history/history-store.js';
+import type { HistoryQueries } from '../history/history-service.js';
 import { confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { eventLoopDelay } from '../perf/event-loop-delay.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
@@ -28,7 +28,7 @@ export interface StatusContext {
   /** `/telemetry/stream`'s clients (Status `streams`). */
   readonly streamClients?: () => object;
   /** The history and its limits, when config `history.enabled` is on. */
-  readonly history?: { readonly store: HistoryStore; readonly retentionSeconds: number; readonly maxMemoryBytes: number; readonly extra?: () => Record<string, unknown> };
+  readonly history?: { readonly store: Pick<HistoryQueries, 'stats'>; readonly retentionSeconds: number; readonly maxMemoryBytes: number; readonly extra?: () => Record<string, unknown> };
   /** The store's own account (Status `store` section); absent: a memory store. */
   readonly store?: DescribedStore;
 }

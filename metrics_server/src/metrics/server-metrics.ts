@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { createRegistries, liveGauge, registerBuildInfo, registerInBoth, registerMetricsRoute, METRICS_PATH, type ExpositionRegistries } from '../../../common/metrics-endpoint.js';
-import type { HistoryStore } from '../history/history-store.js';
+import type { HistoryQueries } from '../history/history-service.js';
 import type { RoutePlugin } from '../http/app.js';
 import { INGEST_OUTCOMES, confirmedCurrentAtMs, type IngestionHealth } from '../ingest/ingestion-health.js';
 import { ROW_REJECT_REASONS } from '../ingest/parse-outcome.js';
@@ -34,7 +34,7 @@ export interface ServerMetricsOptions {
   /** `/telemetry/stream`'s clients, when the server streams. */
   readonly streams?: { readonly clientCount: number; readonly droppedSlowClients: number };
   /** The history, when enabled: its samples, bytes, span and early drops become gauges. */
-  readonly history?: HistoryStore;
+  readonly history?: Pick<HistoryQueries, 'stats'>;
   /** The store's own state (role, term, connection); absent: a memory store. */
   readonly store?: DescribedStore;
 }

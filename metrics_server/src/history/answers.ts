@@ -1,0 +1,117 @@
+/**
+ * The answers of GetHistory, Aggregate and Top as JSON bodies, from a query whose parameters the HTTP
+ * layer has already read and checked. This is the part of each request that reads the history, so it
+ * runs where the history lives: in the history worker (history-thread.ts) in production, on the
+ * calling thread for an in-process store (tests, tools). Both run this one job, so their answers are
+ * the same bytes.
+ *
+ * What only the history can tell (an id that only the history knows, a window holding too many
+ * samples) comes back as a refusal with its status; the HTTP layer turns it into the error body.
+ */
+import type { AggregateFn } from './aggregate-fns.js';
+import type { HistoryChunk } from './history-chunk.js';
+import { aggregateJob, seriesBuckets, seriesSampleCount, seriesSamples, topJob } from './queries.js';
+import type { SlicedJob } from './slices.js';
+
+/** Which of the query's ids the current snapshot already has (the main thread knows; the history is asked about the others). */
+export interface KnownIds {
+  readonly switch: boolean;
+  readonly metric: boolean;
+}
+
+/** GetHistory of one series: raw samples (`step` null) or buckets of `step` seconds. */
+export interface GetHistoryQuery {
+  readonly kind: 'getHistory';
+  readonly switch: string;
+  readonly metric: string;
+  readonly since: number;
+  readonly until: number;
+  readonly step: number | null;
+  /** Most raw samples one answer holds, and the step to suggest beyond it. */
+  readonly maxPoints: number;
+  readonly suggestedStep: string;
+  /** A 400 the parameters alone decide (too many buckets), given after the id checks: an unknown id is a 404 whatever the step. */
+  readonly tooManyBuckets: string | null;
+  readonly known: KnownIds;
+}
+
+/** Aggregate: one `fn` over `[from, to]`, of one switch or (switch null) the fabric. */
+export interface AggregateQuery {
+  readonly kind: 'aggregate';
+  readonly metric: string;
+  readonly fn: AggregateFn;
+  /** The window as the request wrote it (echoed in the body). */
+  readonly window: string;
+  readonly switch: string | null;
+  readonly from: number;
+  readonly to: number;
+  readonly known: KnownIds;
+}
+
+/** Top: the k switches ranked by `fn` over `[from, to]`. */
+export interface TopQuery {
+  readonly kind: 'top';
+  readonly metric: string;
+  readonly fn: AggregateFn;
+  readonly window: string;
+  readonly k: number;
+  readonly order: 'asc' | 'desc';
+  readonly from: number;
+  readonly to: number;
+  readonly known: KnownIds;
+}
+
+/** Any of the three. */
+export type HistoryQuery = GetHistoryQuery | AggregateQuery | TopQuery;
+
+/** The JSON body (UTF-8), or why there is none (the status and message of the error body). */
+export type HistoryAnswer = { readonly ok: true; readonly body: Uint8Array } | { readonly ok: false; readonly status: 400 | 404; readonly message: string };
+
+/** What a query reads of a history store. */
+export interface QueryableHistory {
+  view(): readonly HistoryChunk[];
+  hasSwitch(id: string): boolean;
+  hasMetric(name: string): boolean;
+}
+
+/** A number as JSON text: `String` writes the shortest text that reads back as the same double (as the views' jsonNumber). */
+const num = (value: number): string => String(value);
+const encoder = new TextEncoder();
+/** Bytes in a buffer of their own, so they can be transferred to another thread without a copy. */
+const ok = (body: string): HistoryAnswer => ({ ok: true, body: encoder.encode(body) });
+const refuse = (status: 400 | 404, message: string): HistoryAnswer => ({ ok: false, status, message });
+
+/** The answer to `query`, as a sliced job (slices.ts). */
+export function* answerJob(history: QueryableHistory, query: HistoryQuery): SlicedJob<HistoryAnswer> {
+  const sw = query.kind === 'top' ? null : query.switch;
+  if (sw !== null && !query.known.switch && !history.hasSwitch(sw)) return refuse(404, `unknown switch '${sw}'`);
+  if (!query.known.metric && !history.hasMetric(query.metric)) return refuse(404, `unknown metric '${query.metric}'`);
+  if (query.kind === 'getHistory' && query.tooManyBuckets !== null) return refuse(400, query.tooManyBuckets);
+  const chunks = history.view();
+  switch (query.kind) {
+    case 'getHistory': {
+      const { switch: id, metric, since, until, step } = query;
+      const head = `{"switch":"${id}","metric":"${metric}","since":${since},"until":${until},"step":${step ?? 'null'},"samples":[`;
+      if (step === null) {
+        const count = seriesSampleCount(chunks, id, metric, since, until);
+        if (count > query.maxPoints) return refuse(400, `the window holds ${count} samples, more than ${query.maxPoints}; ask for buckets with step=${query.suggestedStep} or larger`);
+        const samples = seriesSamples(chunks, id, metric, since, until);
+        return ok(`${head}${samples.map((s) => `{"timestamp":${s.timestamp},"value":${num(s.value)}}`).join(',')}]}`);
+      }
+      const rows = seriesBuckets(chunks, id, metric, since, until, step);
+      return ok(`${head}${rows.map((b) => `{"timestamp":${b.timestamp},"min":${num(b.min)},"max":${num(b.max)},"avg":${num(b.avg)},"count":${b.count}}`).join(',')}]}`);
+    }
+    case 'aggregate': {
+      const { metric, fn, window, from, to } = query;
+      const result = yield* aggregateJob(chunks, metric, fn, from, to, query.switch ?? undefined);
+      const value = result.value === null ? 'null' : num(result.value);
+      return ok(`{"metric":"${metric}","fn":"${fn}","window":"${window}",${query.switch === null ? '' : `"switch":"${query.switch}",`}"from":${from},"to":${to},"samples":${result.samples},"value":${value}}`);
+    }
+    case 'top': {
+      const { metric, fn, window, k, order, from, to } = query;
+      const ranked = yield* topJob(chunks, metric, fn, from, to, k, order);
+      const entries = ranked.map((e) => `{"switch":"${e.switch}","value":${num(e.value)}}`).join(',');
+      return ok(`{"metric":"${metric}","fn":"${fn}","window":"${window}","k":${k},"order":"${order}","switches":[${entries}]}`);
+    }
+  }
+}

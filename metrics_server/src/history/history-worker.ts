@@ -1,0 +1,110 @@
+/**
+ * The history worker's entry: the history store, its queries and its checkpoint live on this thread,
+ * so neither encoding a snapshot of 100,000 switches nor a Top over an hour of them ever holds the
+ * main thread's event loop. It takes snapshots as their column blocks (shared memory, as the render
+ * worker does), answers queries with JSON bodies (transferred), and posts its figures after each
+ * append so that Status and `/metrics` read them without asking. Its log lines go to the main thread.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { LogFields, LogFormat, LogLevel, Logger } from '../../../common/logger.js';
+import { lowerThreadPriority, ownedBuffers } from '../../../common/worker-thread.js';
+import { Snapshot } from '../snapshot/snapshot.js';
+import { LocalHistory } from './local-history.js';
+import { HISTORY_WORKER_NICE, WORKER_QUERY_SLICE_MS, type FromHistoryWorker, type LogMessage, type ToHistoryWorker } from './history-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('the history worker must run in a worker thread');
+lowerThreadPriority(HISTORY_WORKER_NICE);
+
+const post = (message: FromHistoryWorker, transfer: readonly ArrayBuffer[] = []): void => port.postMessage(message, [...transfer]);
+
+/** A logger whose lines the main thread writes (with its own level and format). */
+class PortLogger implements Logger {
+  readonly level: LogLevel = 'DEBUG';
+  readonly format: LogFormat = 'text';
+  isEnabled(): boolean {
+    return true;
+  }
+  log(level: LogLevel, message: string, fields?: LogFields): void {
+    const line: LogMessage = { kind: 'log', level, message, ...(fields !== undefined ? { fields } : {}) };
+    post(line);
+  }
+  debug(message: string, fields?: LogFields): void {
+    this.log('DEBUG', message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    this.log('INFO', message, fields);
+  }
+  warning(message: string, fields?: LogFields): void {
+    this.log('WARNING', message, fields);
+  }
+  error(message: string, fields?: LogFields): void {
+    this.log('ERROR', message, fields);
+  }
+  critical(message: string, fields?: LogFields): void {
+    this.log('CRITICAL', message, fields);
+  }
+  child(): Logger {
+    return this;
+  }
+  flush(): void {}
+}
+
+/** Settles once the checkpoint is loaded: every later message waits for it, in arrival order. */
+let ready: Promise<LocalHistory> | undefined;
+const logger = new PortLogger();
+let previous: Snapshot | undefined;
+
+const figures = (h: LocalHistory): { stats: ReturnType<LocalHistory['stats']>; checkpoint: ReturnType<LocalHistory['checkpointStatus']> } => ({ stats: h.stats(), checkpoint: h.checkpointStatus() });
+const failure = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+port.on('message', (message: ToHistoryWorker) => {
+  if (message.kind === 'init') {
+    const made = new LocalHistory({ ...message.settings, querySliceMs: message.settings.querySliceMs ?? WORKER_QUERY_SLICE_MS }, logger, () => post({ kind: 'stats', ...figures(made) }));
+    ready = made.start().then(() => {
+      post({ kind: 'ready', ...figures(made) });
+      return made;
+    });
+    return;
+  }
+  if (ready === undefined) throw new Error(`history worker: '${message.kind}' before 'init'`);
+  void ready.then(async (h) => {
+    switch (message.kind) {
+      case 'append': {
+        let made: ReturnType<typeof Snapshot.fromContent>;
+        try {
+          made = Snapshot.fromContent({ version: message.version, term: message.term }, { block: message.block, ingestedAtMs: message.ingestedAtMs }, previous);
+        } catch (err) {
+          made = { ok: false, reason: failure(err) };
+        }
+        if (!made.ok) {
+          // Logged and left out; the worker carries on with the next snapshot.
+          logger.error(`snapshot v${message.version} could not be read for the history: ${made.reason}; it is left out`);
+          return;
+        }
+        previous = made.value;
+        // Not awaited: the next message (a query) is taken between this append's slices.
+        void h.append(made.value);
+        return;
+      }
+      case 'query':
+        try {
+          const answer = await h.answer(message.query);
+          post({ kind: 'answer', id: message.id, answer }, answer.ok ? ownedBuffers([answer.body]) : []);
+        } catch (err) {
+          post({ kind: 'failed', id: message.id, error: `the history query failed: ${failure(err)}` });
+        }
+        return;
+      case 'idle':
+      case 'stop':
+        try {
+          if (message.kind === 'stop') await h.stop();
+          else await h.idle();
+          post({ kind: 'done', id: message.id, ...figures(h) });
+        } catch (err) {
+          post({ kind: 'failed', id: message.id, error: `history ${message.kind} failed: ${failure(err)}` });
+        }
+        return;
+    }
+  });
+});
