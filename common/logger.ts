@@ -151,6 +151,28 @@ class TextLogger extends BaseLogger {
   }
 }
 
+/** Hands each line, unformatted, to a function; no sink of its own. */
+class ForwardingLogger extends BaseLogger {
+  readonly format = 'text';
+  constructor(private readonly forward: (level: LogLevel, message: string, fields: LogFields | undefined) => void) {
+    super('DEBUG', { write: () => undefined });
+  }
+  protected write(level: LogLevel, message: string, fields: LogFields | undefined): void {
+    this.forward(level, message, fields);
+  }
+  child(): Logger {
+    return this;
+  }
+}
+
+/**
+ * A logger that hands every line, at every level, to `forward` unformatted: a worker thread's
+ * logger, whose lines the main thread filters, formats and writes with its own level and format.
+ */
+export function forwardingLogger(forward: (level: LogLevel, message: string, fields: LogFields | undefined) => void): Logger {
+  return new ForwardingLogger(forward);
+}
+
 class JsonLogger extends BaseLogger {
   readonly format = 'json';
   constructor(

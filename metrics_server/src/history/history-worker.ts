@@ -6,7 +6,7 @@
  * append so that Status and `/metrics` read them without asking. Its log lines go to the main thread.
  */
 import { parentPort } from 'node:worker_threads';
-import type { LogFields, LogFormat, LogLevel, Logger } from '../../../common/logger.js';
+import { forwardingLogger } from '../../../common/logger.js';
 import { lowerThreadPriority, ownedBuffers } from '../../../common/worker-thread.js';
 import { Snapshot } from '../snapshot/snapshot.js';
 import { LocalHistory } from './local-history.js';
@@ -18,41 +18,13 @@ lowerThreadPriority(HISTORY_WORKER_NICE);
 
 const post = (message: FromHistoryWorker, transfer: readonly ArrayBuffer[] = []): void => port.postMessage(message, [...transfer]);
 
-/** A logger whose lines the main thread writes (with its own level and format). */
-class PortLogger implements Logger {
-  readonly level: LogLevel = 'DEBUG';
-  readonly format: LogFormat = 'text';
-  isEnabled(): boolean {
-    return true;
-  }
-  log(level: LogLevel, message: string, fields?: LogFields): void {
-    const line: LogMessage = { kind: 'log', level, message, ...(fields !== undefined ? { fields } : {}) };
-    post(line);
-  }
-  debug(message: string, fields?: LogFields): void {
-    this.log('DEBUG', message, fields);
-  }
-  info(message: string, fields?: LogFields): void {
-    this.log('INFO', message, fields);
-  }
-  warning(message: string, fields?: LogFields): void {
-    this.log('WARNING', message, fields);
-  }
-  error(message: string, fields?: LogFields): void {
-    this.log('ERROR', message, fields);
-  }
-  critical(message: string, fields?: LogFields): void {
-    this.log('CRITICAL', message, fields);
-  }
-  child(): Logger {
-    return this;
-  }
-  flush(): void {}
-}
-
+/** Lines go to the main thread, which writes them with its own level and format. */
+const logger = forwardingLogger((level, message, fields) => {
+  const line: LogMessage = { kind: 'log', level, message, ...(fields !== undefined ? { fields } : {}) };
+  post(line);
+});
 /** Settles once the checkpoint is loaded: every later message waits for it, in arrival order. */
 let ready: Promise<LocalHistory> | undefined;
-const logger = new PortLogger();
 let previous: Snapshot | undefined;
 
 const figures = (h: LocalHistory): { stats: ReturnType<LocalHistory['stats']>; checkpoint: ReturnType<LocalHistory['checkpointStatus']> } => ({ stats: h.stats(), checkpoint: h.checkpointStatus() });
