@@ -426,7 +426,7 @@ async function getMetricUnderTop(f: Filling, since: number, until: number): Prom
       readiness: { maxAgeMs: 3_600_000 },
       http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 60_000, fastReadPath: true },
       prometheus: { fabricSeries: false },
-      stream: { maxClients: 10, maxBufferedBytes: undefined, keepAliveMs: 15_000 },
+      stream: { maxClients: 10, maxBufferedBytes: undefined, keepAliveMs: 15_000, compression: 'deflate' },
       history: { enabled: false, retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 * 1024, checkpointPath: undefined, checkpointIntervalMs: 300_000 },
     },
     { store: f.store, logger: createLogger({ level: 'ERROR', format: 'text', sink }) },

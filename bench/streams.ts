@@ -30,6 +30,8 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, MemorySink } from '../common/logger.js';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { encodeSseEvent } from '../common/sse.js';
+import { deflateChunkSync } from '../common/sse-deflate.js';
+import { changesEventJson } from '../metrics_server/src/views/stream-events.js';
 import { buildGeneratorApp } from '../telemetry_generator/src/app.js';
 import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
 import { CounterStream } from '../telemetry_generator/src/counter-stream.js';
@@ -67,7 +69,7 @@ function serverConfig(overrides: Partial<MetricsServerConfig['ingestion']>, stre
     prometheus: { fabricSeries: false },
     // The streams rows measure freshness and fan-out alone; the history has its own rows.
     history: { enabled: false, retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 * 1024, checkpointPath: undefined, checkpointIntervalMs: 300_000 },
-    stream: { maxClients: 20_000, maxBufferedBytes: undefined, keepAliveMs: 15_000, ...streamOverrides },
+    stream: { maxClients: 20_000, maxBufferedBytes: undefined, keepAliveMs: 15_000, compression: 'deflate', ...streamOverrides },
   };
 }
 
@@ -81,6 +83,11 @@ interface PayloadRow {
   /** The same events with Arrow IPC in base64 (`?format=arrow`). */
   arrowFullBytes: number;
   arrowDeltaBytes: number;
+  /** The metrics server's whole-fabric `changes` event, framed, and deflated once as every deflate client gets it. */
+  changesBytes: number;
+  changesDeflatedBytes: number;
+  /** CPU time of that deflate (in libuv's pool on the server; here on this thread). */
+  deflateMs: number;
 }
 
 async function payload(switches: number, ticks: number): Promise<PayloadRow> {
@@ -91,8 +98,24 @@ async function payload(switches: number, ticks: number): Promise<PayloadRow> {
   let changed = 0;
   let arrowFull = 0;
   let arrowDelta = 0;
+  // The server's whole-fabric `changes` event of each tick, plain and deflated (stream.compression).
+  const store = new MemoryStore();
+  let previous = store.publishNow({ block: (prepareBody(feed.current().body) as { block: Uint8Array }).block, ingestedAtMs: Date.now() });
+  let changesBytes = 0;
+  let deflatedBytes = 0;
+  let deflateMs = 0;
   for (let t = 0; t < ticks; t++) {
     const c = feed.advance();
+    const prepared = prepareBody(c.body);
+    if (!prepared.ok) throw new Error(prepared.reason);
+    const current = store.publishNow({ block: prepared.block, ingestedAtMs: Date.now() });
+    const changes = encodeSseEvent({ id: String(current.version), event: 'changes', data: changesEventJson(previous, current, {})! });
+    previous = current;
+    const started = process.cpuUsage();
+    deflatedBytes += deflateChunkSync(changes).bytes.length;
+    const spent = process.cpuUsage(started);
+    deflateMs += (spent.user + spent.system) / 1000;
+    changesBytes += changes.length;
     full += encodeSseEvent({ id: `run:${c.tick}`, event: 'full', data: c.body }).length;
     delta += encodeSseEvent({ id: `run:${c.tick}`, event: 'delta', data: c.delta }).length;
     changed += c.changedSwitches / switches;
@@ -100,7 +123,7 @@ async function payload(switches: number, ticks: number): Promise<PayloadRow> {
     arrowFull += encodeSseEvent({ id: `run:${c.tick}`, event: 'full', data: arrow.full.toString('base64') }).length;
     arrowDelta += encodeSseEvent({ id: `run:${c.tick}`, event: 'delta', data: arrow.delta.toString('base64') }).length;
   }
-  return { switches, fullBytes: full / ticks, deltaBytes: delta / ticks, changedShare: changed / ticks, arrowFullBytes: arrowFull / ticks, arrowDeltaBytes: arrowDelta / ticks };
+  return { switches, fullBytes: full / ticks, deltaBytes: delta / ticks, changedShare: changed / ticks, arrowFullBytes: arrowFull / ticks, arrowDeltaBytes: arrowDelta / ticks, changesBytes: changesBytes / ticks, changesDeflatedBytes: deflatedBytes / ticks, deflateMs: deflateMs / ticks };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,6 +427,7 @@ export function streamsTable(r: StreamsBenchResult): string {
   const rows: string[][] = [['scenario', 'switches', 'figure', 'goal']];
   for (const p of r.payload) {
     rows.push(['stream payload (full vs delta event)', p.switches.toLocaleString('en-US'), `full ${(p.fullBytes / 1e6).toFixed(2)} MB, delta ${(p.deltaBytes / 1e6).toFixed(2)} MB (${f1((100 * p.deltaBytes) / p.fullBytes)} %; ${f1(100 * p.changedShare)} % of switches changed per tick)`, 'report']);
+    rows.push(['server changes event, plain vs deflated (stream.compression)', p.switches.toLocaleString('en-US'), `${(p.changesBytes / 1e6).toFixed(2)} MB → ${(p.changesDeflatedBytes / 1e6).toFixed(3)} MB deflated (${f1(p.changesBytes / p.changesDeflatedBytes)}x smaller; ${f1(p.deflateMs)} ms CPU, once per event for all clients)`, 'report']);
     rows.push(['stream payload, Arrow events (base64)', p.switches.toLocaleString('en-US'), `full ${(p.arrowFullBytes / 1e6).toFixed(2)} MB, delta ${(p.arrowDeltaBytes / 1e6).toFixed(2)} MB (${f1((100 * p.arrowFullBytes) / p.fullBytes)} % of the CSV full event)`, 'report']);
   }
   for (const f of r.freshness) {

@@ -9,6 +9,19 @@
  */
 import type { ServerResponse } from 'node:http';
 import { SSE_HEADERS, SSE_KEEP_ALIVE, SSE_PREAMBLE } from './sse.js';
+import { ADLER32_EMPTY, ZLIB_HEADER, adler32Combine, deflateChunkSync, zlibTrailer, type DeflatedChunk } from './sse-deflate.js';
+
+/** What is written to a client: plain bytes, or a deflated chunk for a client sent `Content-Encoding: deflate`. */
+export type SseBytes = Uint8Array | DeflatedChunk;
+
+/** The preamble and the keep-alive comment, deflated once (sse-deflate.ts). */
+const DEFLATED_PREAMBLE = deflateChunkSync(SSE_PREAMBLE);
+const DEFLATED_KEEP_ALIVE = deflateChunkSync(SSE_KEEP_ALIVE);
+
+/** Bytes an SseBytes puts on the wire. */
+export function wireLength(bytes: SseBytes): number {
+  return bytes instanceof Uint8Array ? bytes.byteLength : bytes.bytes.byteLength;
+}
 
 /** Most clients written per turn of the event loop in a broadcast. */
 export const BROADCAST_SLICE = 50;
@@ -48,9 +61,11 @@ export interface SseClient<T> {
    * Events held back while the client's catch-up is still being made (`accept` with `hold`), in
    * order; written after it by `release`. Undefined once released (or when never held).
    */
-  held?: Uint8Array[];
+  held?: SseBytes[];
   /** Bytes in `held`, judged against the same limit as unsent bytes. */
   heldBytes?: number;
+  /** Set for a client sent `Content-Encoding: deflate`: the Adler-32 of all it was sent, for the trailer. */
+  deflate?: { adler: number };
 }
 
 /** Why a client went away. */
@@ -62,7 +77,7 @@ export class SseClients<T> {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
   /** Broadcasts not yet written to all their clients, oldest first. */
-  private readonly pending: { readonly clients: SseClient<T>[]; readonly pick: (wants: T) => Uint8Array | undefined; next: number }[] = [];
+  private readonly pending: { readonly clients: SseClient<T>[]; readonly pick: (wants: T) => SseBytes | undefined; next: number }[] = [];
   /** Clients disconnected for passing their buffer limit, since start. */
   droppedSlow = 0;
 
@@ -80,6 +95,11 @@ export class SseClients<T> {
     return this.open.size;
   }
 
+  /** Calls `visit` with what each open client asked for. */
+  forEachWants(visit: (wants: T) => void): void {
+    for (const client of this.open) visit(client.wants);
+  }
+
   /** True when some open client asked for what `test` accepts. */
   some(test: (wants: T) => boolean): boolean {
     for (const client of this.open) if (test(client.wants)) return true;
@@ -95,17 +115,18 @@ export class SseClients<T> {
    * Starts an event stream on `res` (headers, then `retry: 1000`) and tracks it until it closes.
    * The caller checked `hasRoom()` and answered 503 otherwise.
    */
-  accept(res: ServerResponse, wants: T, options: { readonly hold?: boolean } = {}): SseClient<T> {
-    const client: SseClient<T> = { res, wants, lastWriteAt: performance.now(), dropped: false, allowance: 0 };
+  accept(res: ServerResponse, wants: T, options: { readonly hold?: boolean; readonly deflate?: boolean; readonly headers?: Readonly<Record<string, string>> } = {}): SseClient<T> {
+    const client: SseClient<T> = { res, wants, lastWriteAt: performance.now(), dropped: false, allowance: 0, ...(options.deflate === true ? { deflate: { adler: ADLER32_EMPTY } } : {}) };
     this.open.add(client);
     res.once('close', () => {
       this.open.delete(client);
       if (!client.dropped) this.onDrop?.('closed');
     });
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, { ...SSE_HEADERS, ...options.headers, ...(client.deflate !== undefined ? { 'content-encoding': 'deflate' } : {}) });
     // Headers and the preamble leave at once: a client knows it is subscribed before the first event.
     res.flushHeaders();
-    this.write(client, SSE_PREAMBLE);
+    if (client.deflate !== undefined) res.write(ZLIB_HEADER);
+    this.write(client, client.deflate !== undefined ? DEFLATED_PREAMBLE : SSE_PREAMBLE);
     // Held from here: the preamble went out, every later write waits for `release`.
     if (options.hold === true) {
       client.held = [];
@@ -119,25 +140,42 @@ export class SseClients<T> {
    * on writes to it directly. For a catch-up that is made asynchronously (off the main thread)
    * while broadcasts go on.
    */
-  release(client: SseClient<T>, catchUp: readonly Uint8Array[]): void {
+  release(client: SseClient<T>, catchUp: readonly SseBytes[]): void {
     const held = client.held ?? [];
     client.held = undefined;
     client.heldBytes = undefined;
     this.writeCatchUp(client, [...catchUp, ...held]);
   }
 
-  /** Writes prepared bytes to one client; drops the client if its unsent data passes the limit. */
-  write(client: SseClient<T>, bytes: Uint8Array): void {
+  /**
+   * Writes prepared bytes to one client; drops the client if its unsent data passes the limit. A
+   * deflate client takes deflated chunks (plain bytes given to it are deflated here, on this thread:
+   * a fallback for small events); a plain client takes plain bytes only.
+   */
+  write(client: SseClient<T>, bytes: SseBytes): void {
     if (client.dropped || client.res.destroyed) return;
     if (client.held !== undefined) {
       client.held.push(bytes);
-      client.heldBytes = (client.heldBytes ?? 0) + bytes.byteLength;
+      client.heldBytes = (client.heldBytes ?? 0) + wireLength(bytes);
       if (client.heldBytes > this.limits.maxBufferedBytes()) this.dropSlow(client);
       return;
     }
-    client.res.write(bytes);
+    if (client.deflate !== undefined) {
+      const chunk = bytes instanceof Uint8Array ? deflateChunkSync(bytes) : bytes;
+      client.deflate.adler = adler32Combine(client.deflate.adler, chunk.adler, chunk.rawLength);
+      client.res.write(chunk.bytes);
+    } else {
+      if (!(bytes instanceof Uint8Array)) throw new Error('a deflated chunk for a client that did not ask for deflate');
+      client.res.write(bytes);
+    }
     client.lastWriteAt = performance.now();
     if (client.res.writableLength > this.limits.maxBufferedBytes() + client.allowance) this.dropSlow(client);
+  }
+
+  /** Writes a connecting client's catch-up burst, which its limit makes room for. */
+  writeCatchUp(client: SseClient<T>, events: readonly SseBytes[]): void {
+    client.allowance = events.reduce((sum, e) => sum + wireLength(e), 0);
+    for (const event of events) this.write(client, event);
   }
 
   private dropSlow(client: SseClient<T>): void {
@@ -149,12 +187,6 @@ export class SseClients<T> {
     this.onDrop?.('slow');
   }
 
-  /** Writes a connecting client's catch-up burst, which its limit makes room for. */
-  writeCatchUp(client: SseClient<T>, events: readonly Uint8Array[]): void {
-    client.allowance = events.reduce((sum, e) => sum + e.byteLength, 0);
-    for (const event of events) this.write(client, event);
-  }
-
   /**
    * Writes to every client open now the bytes `pick` chooses for what it asked for (undefined:
    * nothing). Each socket write copies into the kernel, so 1,000 clients of a 1 MB event are 1 GB of
@@ -162,7 +194,7 @@ export class SseClients<T> {
    * loop, so requests keep being answered in between. Broadcasts go out in order; the recipients are
    * fixed when the broadcast is made, so a client that connects later gets its own catch-up instead.
    */
-  broadcast(pick: (wants: T) => Uint8Array | undefined): void {
+  broadcast(pick: (wants: T) => SseBytes | undefined): void {
     this.pending.push({ clients: [...this.open], pick, next: 0 });
     if (this.pending.length === 1) this.drainBroadcasts();
   }
@@ -178,7 +210,7 @@ export class SseClients<T> {
       const bytes = job.pick(client.wants);
       if (bytes === undefined) continue;
       this.write(client, bytes);
-      written += bytes.byteLength;
+      written += wireLength(bytes);
     }
     if (job.next >= job.clients.length) this.pending.shift();
     if (this.pending.length === 0) return;
@@ -191,18 +223,33 @@ export class SseClients<T> {
     this.closing = true;
     this.pending.length = 0;
     clearInterval(this.timer);
-    for (const client of this.open) {
-      client.dropped = true;
-      client.res.end();
-      // A client that reads nothing never lets the end go out; a stop must not wait for it.
-      const res = client.res;
-      setTimeout(() => res.destroy(), CLOSE_GRACE_MS).unref();
-    }
+    for (const client of this.open) this.finish(client);
     this.open.clear();
+  }
+
+  /** Ends the stream on `res` now, as a shutdown would (the app ends its open responses first). */
+  end(res: ServerResponse): void {
+    for (const client of this.open) {
+      if (client.res !== res) continue;
+      this.open.delete(client);
+      this.finish(client);
+      return;
+    }
+    res.end();
+  }
+
+  private finish(client: SseClient<T>): void {
+    client.dropped = true;
+    // A deflate stream ends with its final block and checksum, so a client can tell it is whole.
+    if (client.deflate !== undefined && client.held === undefined) client.res.end(zlibTrailer(client.deflate.adler));
+    else client.res.end();
+    // A client that reads nothing never lets the end go out; a stop must not wait for it.
+    const res = client.res;
+    setTimeout(() => res.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private keepAlive(): void {
     const due = performance.now() - this.limits.keepAliveMs;
-    for (const client of [...this.open]) if (client.lastWriteAt <= due) this.write(client, SSE_KEEP_ALIVE);
+    for (const client of [...this.open]) if (client.lastWriteAt <= due) this.write(client, client.deflate !== undefined ? DEFLATED_KEEP_ALIVE : SSE_KEEP_ALIVE);
   }
 }

@@ -1,10 +1,12 @@
 /**
  * An event-stream client for tests over real sockets: node:http for the transport and the
  * `eventsource-parser` library for the wire format, so the services' framing is checked by someone
- * else's reading of the SSE specification, not by their own code.
+ * else's reading of the SSE specification, not by their own code. A `Content-Encoding: deflate`
+ * answer is decoded by Node's zlib as it arrives, as a browser does.
  */
 import http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
+import { createInflate } from 'node:zlib';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /** An open test stream and what arrived on it. */
@@ -13,6 +15,8 @@ export interface SseTestClient {
   readonly headers: http.IncomingHttpHeaders;
   /** The body when the answer was not a stream (an error). */
   body(): string;
+  /** A `Content-Encoding: deflate` answer's bytes as they came off the wire, still deflated (empty otherwise). */
+  wire(): Buffer;
   readonly events: EventSourceMessage[];
   readonly comments: string[];
   readonly retries: number[];
@@ -40,11 +44,23 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         onRetry: (retry) => retries.push(retry),
       });
       const decoder = new StringDecoder('utf8');
-      res.on('data', (chunk: Buffer) => {
+      const wire: Buffer[] = [];
+      const take = (chunk: Buffer): void => {
         const text = decoder.write(chunk);
         if (res.statusCode === 200) parser.feed(text);
         else raw += text;
-      });
+      };
+      if (res.headers['content-encoding'] === 'deflate') {
+        const inflate = createInflate();
+        inflate.on('data', take);
+        inflate.on('error', () => undefined);
+        res.on('data', (chunk: Buffer) => {
+          wire.push(chunk);
+          inflate.write(chunk);
+        });
+      } else {
+        res.on('data', take);
+      }
       const markEnded = (): void => {
         isEnded = true;
       };
@@ -65,6 +81,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         status: res.statusCode ?? 0,
         headers: res.headers,
         body: () => raw,
+        wire: () => Buffer.concat(wire),
         events,
         comments,
         retries,

@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { choiceOf, flag, hostName, httpUrl, integerIn, numberIn, redisUrl, section, textMatching, type OverrideBinding } from '../../common/config-schema.js';
 import { LOGGING_ENV_BINDINGS, loggingSection } from '../../common/logging-config.js';
+import { STREAM_COMPRESSIONS } from './http/telemetry-stream.js';
 import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
 
 /** Loopback only unless told otherwise. */
@@ -102,6 +103,7 @@ export const metricsServerFileSchema = section(
         max_clients: integerIn(1, 1_000_000, 'Most /telemetry/stream clients at once; more get 503.', DEFAULT_STREAM_MAX_CLIENTS),
         max_buffered_bytes: integerIn(1024, 2 ** 40, 'Bytes a slow stream client may have queued before it is dropped. Default: twice the last unfiltered snapshot event, at least 1 MiB.'),
         keep_alive_seconds: numberIn(0.01, 3600, 'Seconds between keep-alive comments on an idle stream.', DEFAULT_STREAM_KEEP_ALIVE_SECONDS),
+        compression: choiceOf(STREAM_COMPRESSIONS, 'deflate: a client whose Accept-Encoding takes deflate (every browser) gets the stream deflated, each event compressed once for all; off: never compressed.', 'deflate'),
       },
       'GET /telemetry/stream.',
     ),

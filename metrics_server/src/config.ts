@@ -35,6 +35,7 @@ import {
   type IngestionMode,
   metricsServerFileSchema,
 } from './config-schema.js';
+import { STREAM_COMPRESSIONS, type StreamCompression } from './http/telemetry-stream.js';
 import { INGESTION_FORMATS, type IngestionFormat } from './sources/poll-source.js';
 
 
@@ -84,6 +85,8 @@ export interface MetricsServerConfig {
     /** Undefined: twice the last unfiltered snapshot event, at least 1 MiB. */
     readonly maxBufferedBytes: number | undefined;
     readonly keepAliveMs: number;
+    /** `deflate` (default): clients that accept it get the stream deflated; `off`: never. */
+    readonly compression: StreamCompression;
   };
   /** Where snapshots live (SPEC "Cluster (Redis)"); absent means `memory`. */
   readonly store?: StoreConfig;
@@ -164,6 +167,7 @@ export function loadMetricsServerConfig(env: NodeJS.ProcessEnv = process.env, cl
         maxClients: v.stream?.max_clients ?? DEFAULT_STREAM_MAX_CLIENTS,
         maxBufferedBytes: v.stream?.max_buffered_bytes,
         keepAliveMs: (v.stream?.keep_alive_seconds ?? DEFAULT_STREAM_KEEP_ALIVE_SECONDS) * 1000,
+        compression: STREAM_COMPRESSIONS.find((c) => c === (v.stream?.compression ?? 'deflate').toLowerCase()) ?? 'deflate',
       },
       store: resolveStore(v.store),
     },

@@ -57,7 +57,7 @@ export function testConfig(overrides: Partial<MetricsServerConfig['ingestion']> 
     readiness: { maxAgeMs: 10_000 },
     http: { maxQueryBytes: 2048, maxHeaderBytes: 16384, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, fastReadPath: true },
     prometheus: { fabricSeries: true },
-    stream: { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000 },
+    stream: { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000, compression: 'deflate' },
     history: { enabled: true, retentionSeconds: 3600, maxMemoryBytes: 64 * 1024 * 1024, checkpointPath: undefined, checkpointIntervalMs: 300_000 },
   };
 }

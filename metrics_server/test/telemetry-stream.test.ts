@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { inflateSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { openSse } from '../../common/test/sse-test-client.js';
@@ -24,7 +25,7 @@ async function rig(limits: Partial<TelemetryStreamLimits> = {}, renderer?: ViewR
   const made = testApp(
     'INFO',
     (store, _health, views) => {
-      hub = new TelemetryStreamHub(store, views, { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000, ...limits });
+      hub = new TelemetryStreamHub(store, views, { maxClients: 1000, maxBufferedBytes: undefined, keepAliveMs: 15_000, compression: 'deflate', ...limits });
       return [telemetryStreamPlugin(hub, store)];
     },
     renderer === undefined ? {} : { renderer },
@@ -185,6 +186,52 @@ test('a resume from an older version gets its changes from the render worker, no
     client.close();
     await closeApp(app);
   }
+});
+
+test('a client that accepts deflate gets the same events deflated, each made once for all such clients, and a whole zlib stream at the end', async () => {
+  const { app, store, url, hub } = await rig();
+  publish(store, V1);
+  const deflate = { 'accept-encoding': 'gzip, deflate, br' };
+  const plain = await openSse(`${url}?changes=1`);
+  const packed = await Promise.all([openSse(`${url}?changes=1`, deflate), openSse(`${url}?changes=1`, deflate)]);
+  const packedFiltered = await openSse(`${url}?changes=1&switch=sw3`, deflate);
+  const refused = await openSse(`${url}?changes=1`, { 'accept-encoding': 'gzip, deflate;q=0' });
+  const all = [plain, ...packed, packedFiltered, refused];
+  await Promise.all(all.map((c) => c.waitForEvents(1)));
+  publish(store, V2);
+  publish(store, V3);
+  await Promise.all(all.map((c) => c.waitForEvents(3)));
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(refused.headers['content-encoding'], undefined, 'deflate;q=0 is a refusal');
+  assert.equal(plain.headers['vary'], 'accept-encoding');
+  for (const c of [...packed, packedFiltered]) assert.equal(c.headers['content-encoding'], 'deflate');
+  const strip = (c: typeof plain) => c.events.map((e) => ({ event: e.event, id: e.id, data: e.data }));
+  for (const c of packed) assert.deepEqual(strip(c), strip(plain));
+  assert.deepEqual(
+    packedFiltered.events.map((e) => Object.keys(json(e.data).switches)),
+    [['sw3'], ['sw3'], []],
+  );
+  // The two unfiltered deflate clients got byte-identical wire bytes: one deflate per event.
+  assert.deepEqual(packed[0]!.wire(), packed[1]!.wire());
+  // A stop ends each deflate stream with its final block and checksum: the whole body inflates.
+  await closeApp(app);
+  await Promise.all(packed.map((c) => c.waitForEnd()));
+  const whole = inflateSync(packed[0]!.wire()).toString();
+  assert.match(whole, /^retry: 1000\n\n/);
+  assert.equal(whole.match(/^event: /gm)?.length, 3);
+  assert.ok(hub.eventsMade > 0);
+  for (const c of all) c.close();
+});
+
+test("stream.compression 'off' never compresses", async () => {
+  const { app, store, url } = await rig({ compression: 'off' });
+  publish(store, V1);
+  const client = await openSse(url, { 'accept-encoding': 'deflate' });
+  await client.waitForEvents(1);
+  assert.equal(client.headers['content-encoding'], undefined);
+  assert.equal(client.headers['vary'], undefined);
+  client.close();
+  await closeApp(app);
 });
 
 test('filters: unknown switch or metric 404, malformed 400, more than 1,000 ids 400', async () => {

@@ -7,16 +7,18 @@ import type { ServerResponse } from 'node:http';
 
 /** The open long-lived responses of one app. */
 export class LongLivedResponses {
-  private readonly open = new Set<ServerResponse>();
+  /** Each open response and how to end it (its owner's way, or `res.end()`). */
+  private readonly open = new Map<ServerResponse, () => void>();
   private closing = false;
 
   /**
-   * Tracks `res` until it ends. Returns false, tracking nothing, when the app is already closing:
-   * the caller should then refuse the request instead of opening a stream.
+   * Tracks `res` until it ends; `end` is how to end it at close (a deflate stream writes its
+   * trailer first). Returns false, tracking nothing, when the app is already closing: the caller
+   * should then refuse the request instead of opening a stream.
    */
-  track(res: ServerResponse): boolean {
+  track(res: ServerResponse, end: () => void = () => res.end()): boolean {
     if (this.closing) return false;
-    this.open.add(res);
+    this.open.set(res, end);
     res.once('close', () => this.open.delete(res));
     return true;
   }
@@ -29,7 +31,7 @@ export class LongLivedResponses {
   /** Ends every open one and refuses new ones (the app is closing). */
   endAll(): void {
     this.closing = true;
-    for (const res of this.open) res.end();
+    for (const end of this.open.values()) end();
     this.open.clear();
   }
 }

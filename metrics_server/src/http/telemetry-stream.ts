@@ -6,12 +6,16 @@
  * (the last 16) resumes with what changed since; otherwise a full `snapshot` first.
  *
  * An event is made once per snapshot and filter set: the first client that needs it renders and
- * frames it, every other client with the same filters gets the same bytes. Slow clients are dropped
- * past `stream.max_buffered_bytes` (common/sse-clients.ts); a stop ends every stream.
+ * frames it, every other client with the same filters gets the same bytes. A client whose
+ * `Accept-Encoding` takes `deflate` gets the stream deflated (`stream.compression`), each event
+ * deflated once for all such clients (common/sse-deflate.ts). Slow clients are dropped past
+ * `stream.max_buffered_bytes` (common/sse-clients.ts); a stop ends every stream.
  */
 import type { FastifyInstance } from 'fastify';
 import { isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
-import { SseClients, type SseClient } from '../../../common/sse-clients.js';
+import { acceptedQuality } from '../../../common/http-encoding.js';
+import { SseClients, type SseBytes, type SseClient } from '../../../common/sse-clients.js';
+import { deflateChunk, type DeflatedChunk } from '../../../common/sse-deflate.js';
 import { SSE_HEADERS, encodeSseEvent } from '../../../common/sse.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
@@ -41,7 +45,14 @@ export interface TelemetryStreamLimits {
   /** Undefined: twice the last unfiltered snapshot event, at least 1 MiB. */
   readonly maxBufferedBytes: number | undefined;
   readonly keepAliveMs: number;
+  /** `deflate`: a client that accepts it gets the stream deflated; `off`: never. */
+  readonly compression: StreamCompression;
 }
+
+/** The `stream.compression` choices. */
+export const STREAM_COMPRESSIONS = ['deflate', 'off'] as const;
+/** How `/telemetry/stream` may be compressed. */
+export type StreamCompression = (typeof STREAM_COMPRESSIONS)[number];
 
 /** What one client asked for. */
 interface StreamWants {
@@ -49,6 +60,8 @@ interface StreamWants {
   readonly filter: StreamFilter;
   /** Clients with equal keys share event bytes. */
   readonly key: string;
+  /** Sent `Content-Encoding: deflate`: gets deflated chunks. */
+  readonly deflate: boolean;
 }
 
 /** The open streams, the held snapshots and the events of the current one. */
@@ -57,6 +70,8 @@ export class TelemetryStreamHub {
   private readonly held: Snapshot[] = [];
   /** Framed events of the newest snapshot, by kind and filter key. */
   private events = new Map<string, Buffer>();
+  /** The same events deflated, for deflate clients, made before the broadcast where a client wanted one. */
+  private deflated = new Map<string, DeflatedChunk>();
   private largestFullEvent = 0;
   /** The delivery of the newest published snapshot, after those before it. */
   private delivering: Promise<void> = Promise.resolve();
@@ -115,21 +130,26 @@ export class TelemetryStreamHub {
    * would hold the event loop, about 100 ms at 100,000 switches); the client's live events wait
    * behind it, in order.
    */
-  connect(res: import('node:http').ServerResponse, changes: boolean, filter: StreamFilter, lastEventId: string | undefined): SseClient<StreamWants> {
-    const wants: StreamWants = { changes, filter, key: `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}` };
+  connect(res: import('node:http').ServerResponse, changes: boolean, filter: StreamFilter, lastEventId: string | undefined, acceptEncoding?: string): SseClient<StreamWants> {
+    const deflate = this.limits.compression === 'deflate' && acceptedQuality(acceptEncoding, 'deflate') > 0;
+    const wants: StreamWants = { changes, filter, key: `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}`, deflate };
+    const headers: Record<string, string> = this.limits.compression === 'deflate' ? { vary: 'accept-encoding' } : {};
     const current = this.held[this.held.length - 1];
-    if (current === undefined) return this.clients.accept(res, wants);
     const id = lastEventId?.trim();
     const from: Snapshot | undefined = id === undefined || !/^\d{1,15}$/.test(id) ? undefined : this.held.find((s) => s.version === Number(id));
-    if (from === current) return this.clients.accept(res, wants); // up to date
+    // Up to date, or nothing to catch up with yet.
+    if (current === undefined || from === current) return this.clients.accept(res, wants, { deflate, headers });
     const catchUp = this.catchUp(current, from, wants);
-    if (Buffer.isBuffer(catchUp)) {
-      const client = this.clients.accept(res, wants);
+    if (Buffer.isBuffer(catchUp) && !deflate) {
+      const client = this.clients.accept(res, wants, { headers });
       this.clients.writeCatchUp(client, [catchUp]);
       return client;
     }
-    const client = this.clients.accept(res, wants, { hold: true });
-    void catchUp.then((event) => this.clients.release(client, [event]));
+    // Made off this thread (the render worker, the deflate in libuv's pool): live events wait behind it.
+    const client = this.clients.accept(res, wants, { hold: true, deflate, headers });
+    void Promise.resolve(catchUp)
+      .then((event): Promise<SseBytes> | SseBytes => (deflate ? deflateChunk(event).catch(() => event) : event))
+      .then((event) => this.clients.release(client, [event]));
     return client;
   }
 
@@ -181,6 +201,11 @@ export class TelemetryStreamHub {
     );
   }
 
+  /** Ends one client's stream now (at shutdown: a deflate stream gets its trailer). */
+  end(res: import('node:http').ServerResponse): void {
+    this.clients.end(res);
+  }
+
   /** Ends every stream and stops following the store. */
   close(): void {
     this.closed = true;
@@ -220,25 +245,47 @@ export class TelemetryStreamHub {
     } catch {
       prepared.clear();
     }
+    // Deflate clients' events, once per kind and filter set, off this thread.
+    const deflated = new Map<string, DeflatedChunk>();
+    const deflateWants = new Map<string, StreamWants>();
+    this.clients.forEachWants((wants) => {
+      if (wants.deflate) deflateWants.set(cacheKeyOf(wants), wants);
+    });
+    for (const [cacheKey, wants] of deflateWants) {
+      if (this.closed) return;
+      let event = prepared.get(cacheKey);
+      if (event === undefined) prepared.set(cacheKey, (event = this.makeEvent(snapshot, previous, wants)));
+      try {
+        deflated.set(cacheKey, await deflateChunk(event));
+      } catch {
+        // Left out: the write deflates it on this thread instead.
+      }
+    }
     if (this.closed) return;
     this.held.push(snapshot);
     if (this.held.length > HELD_VERSIONS) this.held.shift();
     this.events = prepared;
-    this.clients.broadcast((wants) => this.event(snapshot, wants));
+    this.deflated = deflated;
+    this.clients.broadcast((wants) => (wants.deflate ? (this.deflated.get(cacheKeyOf(wants)) ?? this.event(snapshot, wants)) : this.event(snapshot, wants)));
   }
 
   /** The live event of `snapshot` for `wants`: a `changes` from the previous held snapshot, or a `snapshot`. */
   private event(snapshot: Snapshot, wants: StreamWants): Buffer {
     if (!wants.changes) return this.snapshotEvent(snapshot, wants);
-    const cacheKey = `c|${wants.key}`;
+    const cacheKey = cacheKeyOf(wants);
     let event = this.events.get(cacheKey);
     if (event === undefined) {
-      const previous = this.held[this.held.length - 2];
-      const data = previous === undefined ? undefined : changesEventJson(previous, snapshot, wants.filter);
-      event = data === undefined ? this.snapshotEvent(snapshot, wants) : this.frame(snapshot, 'changes', data);
+      event = this.makeEvent(snapshot, this.held[this.held.length - 2], wants);
       this.events.set(cacheKey, event);
     }
     return event;
+  }
+
+  /** The live event of `snapshot` for `wants` when `previous` was the one before it, made on this thread. */
+  private makeEvent(snapshot: Snapshot, previous: Snapshot | undefined, wants: StreamWants): Buffer {
+    if (!wants.changes) return this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, this.views?.ready(LIST_METRICS_VIEW, snapshot)));
+    const data = previous === undefined ? undefined : changesEventJson(previous, snapshot, wants.filter);
+    return data === undefined ? this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, this.views?.ready(LIST_METRICS_VIEW, snapshot))) : this.frame(snapshot, 'changes', data);
   }
 
   private frame(snapshot: Snapshot, event: 'snapshot' | 'changes', data: Buffer): Buffer {
@@ -264,6 +311,11 @@ export class TelemetryStreamHub {
     }
     return event;
   }
+}
+
+/** Where a client's live event is cached: its kind (`c` changes, `s` snapshot) and filter key. */
+function cacheKeyOf(wants: StreamWants): string {
+  return `${wants.changes ? 'c' : 's'}|${wants.key}`;
 }
 
 /** The `switch=` and `metric=` filters, checked against `snapshot` (400 malformed, 404 unknown). */
@@ -301,11 +353,11 @@ export function telemetryStreamPlugin(hub: TelemetryStreamHub, reader: SnapshotR
         const header = request.headers['last-event-id'];
         const lastEventId = typeof header === 'string' ? header : typeof query['last_event_id'] === 'string' ? query['last_event_id'] : undefined;
         reply.hijack();
-        if (!edges.longLived.track(reply.raw)) {
+        if (!edges.longLived.track(reply.raw, () => hub.end(reply.raw))) {
           reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end('{"error":"the server is shutting down"}');
           return reply;
         }
-        hub.connect(reply.raw, changes, filter, lastEventId);
+        hub.connect(reply.raw, changes, filter, lastEventId, request.headers['accept-encoding']);
         return reply;
       });
       app.addHook('preClose', (done) => {

@@ -78,6 +78,8 @@ describe('dashboard in Chromium, real generator and server', { skip, timeout: 18
   let page: Page;
   let problems: string[];
   let absent: string[];
+  /** The Content-Encoding of each live-stream response the page got. */
+  const streamEncodings: string[] = [];
   const generatorPort = { value: 0 };
 
   before(async () => {
@@ -93,6 +95,9 @@ describe('dashboard in Chromium, real generator and server', { skip, timeout: 18
     page = await browser.context.newPage();
     await page.addInitScript(CSP_LISTENER);
     problems = watch(page, absent);
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname === '/telemetry/stream') streamEncodings.push(response.headers()['content-encoding'] ?? 'identity');
+    });
     await page.goto(`${server.url}/`);
   });
 
@@ -114,6 +119,8 @@ describe('dashboard in Chromium, real generator and server', { skip, timeout: 18
     assert.equal((await probe(page)).mode, absent.includes('/telemetry/stream') ? 'polling' : 'stream');
     // Stream events are parsed in the worker: a worker the CSP refused would fall back to 'main' silently.
     assert.equal((await probe(page)).parsePlace, 'worker');
+    // The browser takes the stream deflated (stream.compression's default), and decodes it event by event.
+    if (!absent.includes('/telemetry/stream')) assert.deepEqual(streamEncodings.slice(0, 1), ['deflate']);
   });
 
   test('with ?parse=main (no worker) stream events still update the page', async (t) => {
