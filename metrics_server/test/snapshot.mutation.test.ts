@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { ANY_DECIMALS, metricNames, type TelemetryColumns } from '../src/snapshot/columns.js';
 import { Snapshot } from '../src/snapshot/snapshot.js';
 import { FNV_OFFSET, SwitchIndex, buildTable, findRow, hashBytes, hashString, insertRow, isSwitchIdBytes, tableSizeFor } from '../src/snapshot/switch-index.js';
-import { encodeColumns } from '../src/snapshot/wire.js';
+import { adoptForeignBlock, decodeColumns, decodeSnapshotWire, encodeColumns, encodeSnapshotWire } from '../src/snapshot/wire.js';
 
 function columnsOf(ids: readonly string[], metrics: readonly { name: string; decimals: number; values: number[] }[]): TelemetryColumns {
   const idText = new Uint8Array(Buffer.from(ids.join('\n'), 'latin1'));
@@ -174,4 +174,175 @@ test('an index over no ids lists none; a table that is not a power of two is ref
   assert.equal(SwitchIndex.over(columnsOf(['a', 'b'], []).ids, index).ids(), index.ids());
   assert.notEqual(SwitchIndex.over(columnsOf(['a', 'c'], []).ids, index).ids(), index.ids());
   assert.deepEqual(SwitchIndex.over(columnsOf(['a', 'c'], []).ids, undefined).ids(), ['a', 'c']);
+});
+
+// ---- The wire form's refusals, one header field at a time (written after `npm run mutation -- snapshot`
+// left 101 mutants of wire.ts alive: the garbage tests only asserted `ok: false`, and a later check
+// refused the bytes anyway, so each check could be removed, or its bound moved by one, unseen. Each
+// case names the reason it must give; planted by hand in src/ and seen failing, then restored:
+// `rows === 0` check removed, `metricCount > 4096` to `>= 4096`, `tableLength < rows * 2` to
+// `rows / 2`, `p + length + 2` to `p + length - 2`, `p >= metaEnd` to `>`, the foreign finite-value
+// loop `r < rows` to `r >= rows`, `version < 1` to `version <= 1`, `m > 0x7fffffff` to `>=`, the
+// alignment test `% 8` to `* 8`, `withIndexTable ?? true` to `&& true`, adoptForeignBlock without
+// its `!columns.ok` return, isSwitchIdBytes without `length < 1`, buildTable's `row <= length`.
+// A replay of every survivor of that run against this file alone kills all but the 11 the README
+// lists as equivalent.)
+
+/** Bytes of `block` with the u32/u16/i8/u8 at `at` set to `value`. */
+function patched(block: Uint8Array, at: number, value: number, size: 'u32' | 'u16' | 'i8' | 'u8'): Uint8Array {
+  const copy = new Uint8Array(block);
+  const view = new DataView(copy.buffer);
+  if (size === 'u32') view.setUint32(at, value, true);
+  else if (size === 'u16') view.setUint16(at, value, true);
+  else if (size === 'i8') view.setInt8(at, value);
+  else view.setUint8(at, value);
+  return copy;
+}
+
+function reasonOf(bytes: Uint8Array, what = 'the bytes'): string {
+  const result = decodeColumns(bytes, 'foreign');
+  assert.ok(!result.ok, `${what} refused`);
+  return result.reason;
+}
+
+test('a column block is refused with the reason of the first field that is wrong', () => {
+  const block = encodeColumns(COLUMNS); // 3 rows, 3 metrics, table of 16 entries, f64 columns
+  const size = block.length;
+  // Metric section: "latency_ms" (1 + 10 + 2), "link_status" (1 + 11 + 2), "weird" (1 + 5 + 2).
+  const metaBytes = 13 + 14 + 8;
+  assert.equal(new DataView(block.buffer).getUint32(24, true), metaBytes);
+  assert.ok(decodeColumns(block, 'foreign').ok);
+  const cases: [bytes: Uint8Array, reason: RegExp][] = [
+    [block.subarray(0, 31), /31 bytes is shorter than its header/],
+    [new Uint8Array(32), /bad magic/], // exactly a header's length is not "shorter"
+    [patched(block, 0, 0x42435447, 'u32'), /bad magic/],
+    [patched(block, 4, 2, 'u16'), /format version 2, this server reads 1/],
+    [patched(block, 6, 3, 'u16'), /unknown flags 3/],
+    [patched(block, 8, 0, 'u32'), /no rows/],
+    [patched(block, 12, 0, 'u32'), /: 0 metrics/],
+    [patched(block, 12, 4097, 'u32'), /: 4097 metrics/],
+    [patched(block, 16, 1, 'u32'), /section sizes do not fit the block/], // 3 ids need ≥ 5 bytes
+    [patched(block, 16, size + 1, 'u32'), /section sizes do not fit the block/],
+    [patched(block, 24, size + 1, 'u32'), /section sizes do not fit the block/],
+    [patched(block, 20, size + 1, 'u32'), /section sizes do not fit the block/],
+    [patched(block, 6, 0, 'u16'), /table flag and table size disagree/],
+    [patched(block, 20, 24, 'u32'), /table size 24 is not a power of two/],
+    [patched(block, 20, 4, 'u32'), /table of 4 entries for 3 rows/],
+    [patched(block, 24, size - 31, 'u32'), /metric section runs past the end/],
+    [patched(block, 24, 0, 'u32'), /metric section too short/],
+    [patched(block, 32 + 13 + 14, 6, 'u8'), /metric section too short/], // "weird"'s length one too long
+    [patched(block, 32 + 13 + 14, 7, 'u8'), /metric section too short/], // two too long
+    [patched(block, 33, 0x2d, 'u8'), /invalid metric name "-atency_ms"/],
+    [patched(block, 32 + 11, 16, 'i8'), /metric latency_ms: decimals 16/],
+    [patched(block, 32 + 11, -2, 'i8'), /metric latency_ms: decimals -2/],
+    [patched(block, 32 + 12, 2, 'u8'), /metric latency_ms: encoding 2/],
+    [patched(block, 32 + 13 + 14 + 7, 1, 'u8'), /metric weird: encoding 1/], // i32 needs decimals ≥ 0
+    [patched(block, 24, metaBytes + 1, 'u32'), /metric section has trailing bytes/],
+    [Uint8Array.from([...block, 0, 0, 0, 0, 0, 0, 0, 0]), new RegExp(`${size + 8} bytes where the header describes ${size}`)],
+  ];
+  for (const [i, [bytes, reason]] of cases.entries()) assert.match(reasonOf(bytes, `case ${i}`), reason);
+  // Bounds that are not refusals: exactly 4096 metrics, decimals 15, and a table of exactly 2 × rows
+  // pass their own checks (each fails later, on another field).
+  assert.doesNotMatch(reasonOf(patched(block, 12, 4096, 'u32')), /metrics$/);
+  assert.ok(decodeColumns(patched(block, 32 + 11, 15, 'i8'), 'foreign').ok, 'decimals 15 is a valid kind');
+  assert.doesNotMatch(reasonOf(patched(block, 20, 8, 'u32')), /table/);
+  assert.doesNotMatch(reasonOf(patched(block, 16, size, 'u32')), /section sizes/);
+  assert.doesNotMatch(reasonOf(patched(block, 24, size - 32, 'u32')), /runs past the end/);
+  assert.match(reasonOf(patched(block, 24, size, 'u32')), /runs past the end/, 'a section as long as the block fits the size check');
+  assert.doesNotMatch(reasonOf(patched(block, 20, size, 'u32')), /section sizes/);
+  // The section ends where the bytes end, one metric short: "too short", not a read past the end.
+  assert.match(reasonOf(patched(block.subarray(0, 32 + metaBytes), 12, 4, 'u32')), /metric section too short/);
+});
+
+test('metric names in a block: invalid (quoted, cut to 40 characters) and duplicate ones are refused', () => {
+  const long = `-${'x'.repeat(50)}`;
+  const invalid = encodeColumns(columnsOf(['a'], [{ name: long, decimals: 0, values: [1] }]));
+  assert.match(reasonOf(invalid), new RegExp(`invalid metric name "${long.slice(0, 40)}"$`));
+  const duplicate = encodeColumns(columnsOf(['a'], [{ name: 'm', decimals: 0, values: [1] }, { name: 'm', decimals: 0, values: [2] }]));
+  assert.match(reasonOf(duplicate), /duplicate metric m$/);
+});
+
+test('foreign blocks: ids and values are checked one by one; own blocks are read as they are', () => {
+  const ids = (text: string, ends: number[]): TelemetryColumns => {
+    const idText = new Uint8Array(Buffer.from(text, 'latin1'));
+    const idEnds = Int32Array.from(ends);
+    return { rowCount: ends.length, ids: { idText, idEnds, table: new Int32Array(16) }, metrics: [{ name: 'm', decimals: ANY_DECIMALS, values: new Float64Array(ends.length) }] };
+  };
+  const foreign = (columns: TelemetryColumns): string => reasonOf(encodeColumns(columns, { withIndexTable: false }));
+  assert.match(foreign(ids('sw1\nsw2\nsw3', [3, 2, 11])), /id 1 ends at 2, outside its place/);
+  assert.match(foreign(ids('sw1\nsw2\nsw3', [3, 7, 12])), /id 2 ends at 12, outside its place/);
+  assert.match(foreign(ids('sw1\n\nsw3xx', [3, 4, 8])), /id 1 is not a valid switch id/); // empty: ends where it starts
+  assert.match(foreign(ids('sw1xsw2\nsw3', [3, 7, 11])), /id 0 is not followed by a separator/);
+  assert.match(foreign(ids('sw1\nsw2\nsw3\n', [3, 7, 11])), /id 2 is not followed by a separator/);
+  assert.match(foreign(ids('sw1\nsw2\nsw1', [3, 7, 11])), /duplicate switch ids/);
+
+  const withNaN = columnsOf(['a', 'b'], [{ name: 'm', decimals: ANY_DECIMALS, values: [1, NaN] }]);
+  assert.match(reasonOf(encodeColumns(withNaN)), /metric m row 1: not a finite number/);
+  assert.match(reasonOf(encodeColumns(columnsOf(['a'], [{ name: 'm', decimals: ANY_DECIMALS, values: [-Infinity] }]))), /metric m row 0: not a finite number/);
+  const adopted = adoptForeignBlock(encodeColumns(withNaN));
+  assert.ok(!adopted.ok && /not a finite number/.test(adopted.reason), 'adopting checks as foreign');
+  const garbage = adoptForeignBlock(new Uint8Array(8));
+  assert.ok(!garbage.ok && /shorter than its header/.test(garbage.reason));
+  // Trusted: structural checks only, and the block's own table and columns used in place.
+  const own = decodeColumns(encodeColumns(withNaN), 'own');
+  assert.ok(own.ok);
+  assert.ok(Number.isNaN(own.value.metrics[0]!.values[1]!));
+  const block = encodeColumns(COLUMNS);
+  const decoded = decodeColumns(block, 'own');
+  assert.ok(decoded.ok);
+  assert.equal(decoded.value.ids.table.buffer, block.buffer, 'the table travelled with the block: not rebuilt');
+});
+
+test('decoding reads an 8-aligned block in place and copies an unaligned one', () => {
+  const block = encodeColumns(COLUMNS);
+  const padded = new Uint8Array(block.length + 16);
+  padded.set(block, 8);
+  const aligned = decodeColumns(padded.subarray(8, 8 + block.length), 'own');
+  assert.ok(aligned.ok);
+  assert.equal(aligned.value.metrics[0]!.values.buffer, padded.buffer, 'no copy at offset 8');
+  padded.copyWithin(1, 8, 8 + block.length);
+  const unaligned = decodeColumns(padded.subarray(1, 1 + block.length), 'own');
+  assert.ok(unaligned.ok, 'offset 1 would not allow a Float64Array view: copied');
+  assert.deepEqual([...unaligned.value.metrics[0]!.values], [1.42, 6.8, 0]);
+});
+
+test('encoding: the id table is included unless asked not to; compact columns are 32-bit where every value fits', () => {
+  assert.equal(new DataView(encodeColumns(COLUMNS).buffer).getUint16(6, true), 1, 'table flag by default');
+  assert.equal(new DataView(encodeColumns(COLUMNS, { withIndexTable: false }).buffer).getUint16(6, true), 0);
+  // The encoding byte of a one-metric block sits after the header and name: 32 + 1 + 1 + 1.
+  const encodingOf = (decimals: number, values: number[]): number => encodeColumns(columnsOf(values.map((_, i) => `s${i}`), [{ name: 'm', decimals, values }]), { compact: true })[35]!;
+  assert.equal(encodingOf(0, [2147483647, -2147483647, 0]), 1, 'the 32-bit bounds fit');
+  assert.equal(encodingOf(0, [2147483648]), 0);
+  assert.equal(encodingOf(0, [-2147483648]), 0, 'no -2^31: the range is symmetric');
+  assert.equal(encodingOf(2, [1.25, -0.5]), 1);
+  assert.equal(encodingOf(2, [1.255]), 0, 'more digits than its kind: kept as f64');
+  assert.equal(encodingOf(15, [1e-15, 0.000000000000002]), 1, 'decimals 15 scale by 10^15');
+  assert.equal(encodingOf(0, [-0]), 0, 'negative zero has no Int32 form');
+  const negZero = decodeColumns(encodeColumns(columnsOf(['a'], [{ name: 'm', decimals: 0, values: [-0] }]), { compact: true }), 'foreign');
+  assert.ok(negZero.ok && Object.is(negZero.value.metrics[0]!.values[0], -0));
+  assert.equal(encodingOf(ANY_DECIMALS, [1, 2]), 0, 'a column of any kind is always f64');
+});
+
+test('the snapshot envelope: each identity field is checked, and its bounds are allowed', () => {
+  const block = encodeColumns(COLUMNS);
+  const wire = (version: number, term: number, ingestedAtMs: number, b: Uint8Array = block): ReturnType<typeof decodeSnapshotWire> => decodeSnapshotWire(encodeSnapshotWire({ version, term, ingestedAtMs, block: b }));
+  const reason = (result: ReturnType<typeof decodeSnapshotWire>): string => (result.ok ? 'ok' : result.reason);
+  assert.equal(reason(wire(1, 0, 0)), 'ok', 'the smallest version, term and time');
+  assert.equal(reason(wire(1, 0, 0, new Uint8Array(0))), 'ok', 'exactly a header (the block is not decoded here)');
+  assert.match(reason(wire(0, 0, 0)), /snapshot wire: version 0$/);
+  assert.match(reason(wire(1.5, 0, 0)), /version 1.5$/);
+  assert.match(reason(wire(1, -1, 0)), /term -1$/);
+  assert.match(reason(wire(1, 0.5, 0)), /term 0.5$/);
+  assert.match(reason(wire(1, 0, -1)), /ingestion time -1$/);
+  assert.match(reason(wire(1, 0, Infinity)), /ingestion time Infinity$/);
+  const good = encodeSnapshotWire({ version: 3, term: 1, ingestedAtMs: 5, block });
+  assert.match(reason(decodeSnapshotWire(good.subarray(0, 39))), /39 bytes is shorter than its header/);
+  assert.match(reason(decodeSnapshotWire(patched(good, 0, 0, 'u32'))), /not a snapshot \(bad magic\)/);
+  assert.match(reason(decodeSnapshotWire(Uint8Array.from([...good, 0]))), new RegExp(`${good.length + 1} bytes where the header describes ${good.length} \\(truncated or padded\\)`));
+});
+
+test('the id index: an empty range is never an id, and a built table holds exactly one entry per row', () => {
+  assert.equal(isSwitchIdBytes(new Uint8Array(Buffer.from('ab')), 1, 1), false, 'empty, though a valid character follows');
+  const { ids: data } = columnsOf(['a', 'b', 'c'], []);
+  assert.deepEqual([...data.table].filter((e) => e !== 0).sort(), [1, 2, 3]);
 });

@@ -55,24 +55,6 @@ export class BitReader {
     return this.readSmall(n);
   }
 
-  /** Counts 1 bits up to the first 0 (which is consumed) or up to `limit` ones (then no 0 is read). */
-  readOnes(limit: number): number {
-    const buf = this.buf;
-    let pos = this.pos;
-    let ones = 0;
-    while (ones < limit) {
-      const bit = (buf[pos >>> 3]! >>> (7 - (pos & 7))) & 1;
-      pos++;
-      if (bit === 0) {
-        this.pos = pos;
-        return ones;
-      }
-      ones++;
-    }
-    this.pos = pos;
-    return ones;
-  }
-
   private readSmall(n: number): number {
     const buf = this.buf;
     let pos = this.pos;

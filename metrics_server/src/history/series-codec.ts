@@ -55,11 +55,10 @@ export function bitLength(z: number): number {
 export function riceK(a: number, n: number): number {
   if (a <= n) return 0;
   if (a < 2_147_483_648) {
-    // From the bit lengths, then one correction step either way (n ≤ RICE_RESET, so n·2^k stays small).
+    // From the bit lengths: a > n gives k ≥ 0, and n·2^k has a's bit length, so n·2^(k−1) < a and
+    // k is either enough or one short (n ≤ RICE_RESET, so n·2^k stays small).
     let k = Math.clz32(n) - Math.clz32(a);
-    if (k < 0) k = 0;
     if (n * POW2[k]! < a) k++;
-    else if (k > 0 && n * POW2[k - 1]! >= a) k--;
     return k;
   }
   let k = 0;
@@ -105,12 +104,6 @@ export function writeDelta(buf: Uint8Array, pos: number, zz: number, k: number):
   const length = bitLength(zz);
   pos = writeBits(buf, pos, length, 6);
   return writeBits(buf, pos, zz, length);
-}
-
-/** Bits `writeDelta` would take for `zz` with parameter `k` (for sizing, not on the hot path). */
-export function deltaBits(zz: number, k: number): number {
-  const q = Math.floor(zz / POW2[k]!);
-  return q < ESCAPE_ONES ? q + 1 + k : ESCAPE_ONES + 6 + bitLength(zz);
 }
 
 const reader = new BitReader();
