@@ -4,11 +4,25 @@
  * each event, records the wall-clock moment its last byte arrived. Deliberately light per byte: it
  * looks for the `id:` line and the blank line that ends an event, nothing more.
  *
- * argv: url connections seconds. Prints one JSON line: `{ "opened", "arrivals": { version: [ms, ...] }, "sizes": { version: bytes }, "failed" }`.
+ * argv: url connections seconds [deflate]. Prints one JSON line: `{ "opened", "arrivals": { version: [ms, ...] }, "sizes": { version: bytes }, "failed" }`.
+ *
+ * With `deflate` the clients ask for `Accept-Encoding: deflate` and do not inflate (a client process
+ * per 1,000 streams cannot inflate 1 GB a second): each event is one deflated chunk ending in a sync
+ * flush (`00 00 ff ff`), so an event's last byte is the n-th such marker on the connection. The
+ * first connection inflates everything it gets and parses the ids, which maps marker n to a version
+ * (and checks that the markers counted are the events); `sizes` are its compressed bytes per event.
  */
 import http from 'node:http';
+import { createInflate } from 'node:zlib';
 
-const [url = '', connectionsText = '1', secondsText = '10'] = process.argv.slice(2);
+const [url = '', connectionsText = '1', secondsText = '10', encoding = 'identity'] = process.argv.slice(2);
+const deflate = encoding === 'deflate';
+/** The end of every deflated event chunk (a sync flush's empty stored block). */
+const SYNC_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Per connection (deflate): the arrival time of each marker, in order. */
+const markerTimes: number[][] = [];
+/** The first connection's events (deflate): the version of each marker, in order (undefined: not an event). */
+const markerVersions: (number | undefined)[] = [];
 const connections = Number(connectionsText);
 const wallNow = (): number => performance.timeOrigin + performance.now();
 const arrivals = new Map<number, number[]>();
@@ -21,7 +35,7 @@ const requests: http.ClientRequest[] = [];
 
 function open(index: number): Promise<void> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+    const req = http.get(url, { agent, headers: { accept: 'text/event-stream', ...(deflate ? { 'accept-encoding': 'deflate' } : {}) } }, (res) => {
       if (res.statusCode !== 200) {
         failed++;
         res.resume();
@@ -30,6 +44,10 @@ function open(index: number): Promise<void> {
       }
       opened++;
       resolve();
+      if (deflate) {
+        followDeflated(res, index);
+        return;
+      }
       let version = -1;
       let tail = '';
       let bytes = 0;
@@ -62,11 +80,66 @@ function open(index: number): Promise<void> {
   });
 }
 
+/** Counts a deflated stream's event ends; the first connection also inflates and reads the ids. */
+function followDeflated(res: http.IncomingMessage, index: number): void {
+  const times: number[] = [];
+  markerTimes[index] = times;
+  let carry: Buffer = Buffer.alloc(0);
+  let compressed = 0;
+  const inflate = index === 0 ? createInflate() : undefined;
+  let text = '';
+  inflate?.on('data', (d: Buffer) => {
+    text += d.toString('latin1');
+    // Each inflated event ends in a blank line; the preamble (`retry: 1000`) has no id.
+    for (let end = text.indexOf('\n\n'); end !== -1; end = text.indexOf('\n\n')) {
+      const event = text.slice(0, end);
+      text = text.slice(end + 2);
+      const id = /^id: (\d+)$/m.exec(event);
+      markerVersions.push(id === null ? undefined : Number(id[1]));
+    }
+  });
+  res.on('data', (chunk: Buffer) => {
+    const now = wallNow();
+    inflate?.write(chunk);
+    compressed += chunk.length;
+    // A marker may straddle two reads: look in the last 3 bytes of the previous one too.
+    const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    for (let at = bytes.indexOf(SYNC_MARKER); at !== -1; at = bytes.indexOf(SYNC_MARKER, at + 4)) {
+      if (at + 4 <= carry.length) continue;
+      times.push(now);
+      if (index === 0) sizes.set(times.length - 1, compressed);
+    }
+    carry = bytes.subarray(Math.max(0, bytes.length - 3));
+  });
+  res.on('error', () => undefined);
+}
+
+/** Deflate: arrival times per version, from each connection's marker times and the first connection's versions. */
+function deflatedArrivals(): void {
+  for (const times of markerTimes) {
+    if (times === undefined) continue;
+    times.forEach((t, n) => {
+      const version = markerVersions[n];
+      if (version === undefined) return;
+      let list = arrivals.get(version);
+      if (list === undefined) arrivals.set(version, (list = []));
+      list.push(t);
+    });
+  }
+  // Sizes: compressed bytes between consecutive event markers of the first connection, by version.
+  const bySize = new Map(sizes);
+  sizes.clear();
+  markerVersions.forEach((version, n) => {
+    if (version !== undefined && n > 0) sizes.set(version, (bySize.get(n) ?? 0) - (bySize.get(n - 1) ?? 0));
+  });
+}
+
 async function main(): Promise<void> {
   for (let i = 0; i < connections; i += 100) await Promise.all(Array.from({ length: Math.min(100, connections - i) }, (_, k) => open(i + k)));
   process.stdout.write(`${JSON.stringify({ ready: true, opened, failed })}\n`);
   await new Promise((r) => setTimeout(r, Number(secondsText) * 1000));
   for (const req of requests) req.destroy();
+  if (deflate) deflatedArrivals();
   // Exit only once the line is written: a pipe takes ~64 KB at a time, and the arrivals of 1,000
   // clients are several hundred KB (process.exit right after write() cut the line short).
   process.stdout.write(`${JSON.stringify({ opened, failed, arrivals: Object.fromEntries(arrivals), sizes: Object.fromEntries(sizes) })}\n`, () => process.exit(0));

@@ -206,6 +206,8 @@ const SPARSE_SHARE = 0.01;
 
 interface FanOutRow {
   churn: 'default' | 'sparse';
+  /** The clients asked for the stream deflated (stream.compression); eventBytes are then compressed bytes. */
+  deflate: boolean;
   /** Mean bytes of the changes events the clients got. */
   eventBytes: number;
   clients: number;
@@ -232,8 +234,8 @@ interface ClientsResult {
   sizes: Record<string, number>;
 }
 
-function startClients(url: string, connections: number, seconds: number): { child: ChildProcess; ready: Promise<{ opened: number; failed: number }>; done: Promise<ClientsResult> } {
-  const child = spawn(process.execPath, [join(root, 'dist/bench/stream-clients.js'), url, String(connections), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startClients(url: string, connections: number, seconds: number, deflate = false): { child: ChildProcess; ready: Promise<{ opened: number; failed: number }>; done: Promise<ClientsResult> } {
+  const child = spawn(process.execPath, [join(root, 'dist/bench/stream-clients.js'), url, String(connections), String(seconds), deflate ? 'deflate' : 'identity'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   let resolveReady: (v: { opened: number; failed: number }) => void = () => undefined;
   let resolveDone: (v: ClientsResult) => void = () => undefined;
@@ -268,7 +270,7 @@ function sparseTicks(first: Buffer, count: number, share: number): Buffer[] {
   });
 }
 
-async function fanOut(clients: number, switches: number, snapshots: number, churn: 'default' | 'sparse' = 'default'): Promise<FanOutRow> {
+async function fanOut(clients: number, switches: number, snapshots: number, churn: 'default' | 'sparse' = 'default', deflate = false): Promise<FanOutRow> {
   // The CSVs of consecutive ticks, prepared before the clock starts.
   const feed = feedOf(switches);
   const first = feed.current().body;
@@ -285,7 +287,7 @@ async function fanOut(clients: number, switches: number, snapshots: number, chur
   await server.source.stop(); // nothing to poll: snapshots come from the bench
   const publishedAt = new Map<number, number>();
   store.onPublish((s) => publishedAt.set(s.version, wallNow()));
-  const clientsProcess = startClients(`${server.url}/telemetry/stream?changes=1`, clients, published + 8);
+  const clientsProcess = startClients(`${server.url}/telemetry/stream?changes=1`, clients, published + 8, deflate);
   let row: FanOutRow;
   try {
     const ready = await clientsProcess.ready;
@@ -322,6 +324,7 @@ async function fanOut(clients: number, switches: number, snapshots: number, chur
     }
     row = {
       churn,
+      deflate,
       eventBytes: eventSizes.reduce((a, b) => a + b, 0) / Math.max(1, eventSizes.length),
       clients,
       opened: ready.opened,
@@ -398,6 +401,7 @@ export async function streamsBench(short: boolean, only: ReadonlySet<StreamsPart
   if (only.has('fanout')) {
     result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15));
     result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15, 'sparse'));
+    result.fanOut.push(await fanOut(short ? 200 : 1000, 10_000, short ? 5 : 15, 'default', true));
   }
   if (only.has('idle')) result.idle.push(await idleConnections(short ? 2000 : 10_000));
   return result;
@@ -436,7 +440,7 @@ export function streamsTable(r: StreamsBenchResult): string {
   }
   for (const o of r.fanOut) {
     rows.push([
-      `fan-out ${o.clients} × /telemetry/stream?changes=1, ${o.churn === 'sparse' ? `${100 * SPARSE_SHARE} % of switches change` : 'default churn'}`,
+      `fan-out ${o.clients} × /telemetry/stream?changes=1, ${o.churn === 'sparse' ? `${100 * SPARSE_SHARE} % of switches change` : 'default churn'}${o.deflate ? ', deflated' : ''}`,
       o.switches.toLocaleString('en-US'),
       `${o.opened} open, changes event ${(o.eventBytes / 1e3).toFixed(1)} kB (${((o.eventBytes * o.clients) / 1e6).toFixed(0)} MB per snapshot to all clients), every event: ${o.everyEvent ? 'yes' : 'NO'}; delivery after swap p50 ${f1(o.deliveryP50Ms)} ms, p99 ${f1(o.deliveryP99Ms)} ms, max ${f1(o.deliveryMaxMs)} ms; loop delay max ${f1(o.loopDelayMaxMs)} ms (p99 ${f1(o.loopDelayP99Ms)}); RSS ${f1(o.rssBeforeMb)} → ${f1(o.rssAfterMb)} MB over ${o.snapshots} snapshots; slowest delivery per snapshot [${o.perSnapshotMaxMs.map((x) => x.toFixed(0)).join(' ')}] ms`,
       `p99 ≤ 100 ms: ${o.deliveryP99Ms <= 100 ? 'met' : 'NOT met'}; loop max ≤ 20 ms: ${o.loopDelayMaxMs <= 20 ? 'met' : 'NOT met'}`,
