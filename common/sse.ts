@@ -64,15 +64,20 @@ export function encodeSseEvent(fields: SseEventFields): Buffer {
     const b = data[i]!;
     if (b === LF) {
       // A CR before the LF would end the line early in a client and leave an empty one: drop it.
-      if (out[pos - 1] === CR && i > 0 && data[i - 1] === CR) pos--;
+      if (i > 0 && data[i - 1] === CR) pos--;
       out[pos++] = LF;
       lineStart = true;
     } else {
       out[pos++] = b;
     }
   }
-  if (lineStart && n === 0) for (let k = 0; k < DATA_PREFIX_LENGTH; k++) out[pos++] = DATA_PREFIX[k]!;
-  if (!lineStart || n === 0) out[pos++] = LF;
+  if (n === 0) {
+    // An empty payload is one empty data line.
+    for (let k = 0; k < DATA_PREFIX_LENGTH; k++) out[pos++] = DATA_PREFIX[k]!;
+    out[pos++] = LF;
+  } else if (!lineStart) {
+    out[pos++] = LF; // the last line's end (a final LF in the payload already ended it)
+  }
   out[pos++] = LF;
   return out.subarray(0, pos);
 }

@@ -38,18 +38,27 @@ export function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** GETs a same-origin path and parses its JSON; non-2xx throws HttpStatusError. */
-export async function getJson(path: string, signal?: AbortSignal): Promise<{ body: unknown; etag: string | null }> {
+/** JSON text parsed, or undefined when it is empty or not JSON. */
+function parseOrUndefined(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** GETs a same-origin path as text; non-2xx throws HttpStatusError with the server's `{"error"}` message. */
+async function getText(path: string, signal?: AbortSignal): Promise<{ text: string; etag: string | null }> {
   const res = await fetch(path, { headers: { accept: 'application/json' }, ...(signal === undefined ? {} : { signal }) });
   const text = await res.text();
-  let body: unknown = undefined;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (!res.ok) throw new HttpStatusError(res.status, str(field(body, 'error')) ?? '');
-  return { body, etag: res.headers.get('etag') };
+  if (!res.ok) throw new HttpStatusError(res.status, str(field(parseOrUndefined(text), 'error')) ?? '');
+  return { text, etag: res.headers.get('etag') };
+}
+
+/** GETs a same-origin path and parses its JSON; non-2xx throws HttpStatusError. */
+export async function getJson(path: string, signal?: AbortSignal): Promise<{ body: unknown; etag: string | null }> {
+  const { text, etag } = await getText(path, signal);
+  return { body: parseOrUndefined(text), etag };
 }
 
 /** The parts of `/telemetry/Status` the dashboard shows. */
@@ -99,19 +108,8 @@ export function versionFromEtag(etag: string | null): number | undefined {
  * names. Non-2xx throws HttpStatusError.
  */
 export async function fetchListMetricsText(): Promise<{ text: string; version: number | undefined }> {
-  const res = await fetch('/telemetry/ListMetrics', { headers: { accept: 'application/json' } });
-  const text = await res.text();
-  if (!res.ok) throw new HttpStatusError(res.status, errorMessageOf(text));
-  return { text, version: versionFromEtag(res.headers.get('etag')) };
-}
-
-/** The `error` of a JSON error body, or ''. */
-function errorMessageOf(text: string): string {
-  try {
-    return str(field(JSON.parse(text), 'error')) ?? '';
-  } catch {
-    return '';
-  }
+  const { text, etag } = await getText('/telemetry/ListMetrics');
+  return { text, version: versionFromEtag(etag) };
 }
 
 /** One point of a history series: a sample's value or a bucket's average. */

@@ -102,15 +102,18 @@ export class ColumnParser {
     } catch {
       return undefined;
     }
-    if (kind === 'list') return this.whole(data, version, finite(entriesOf(entriesOf(data)[0]?.[1]).find(([k]) => k === TIMESTAMP)?.[1]) ?? 0);
+    // A ListMetrics body has no envelope: its snapshot time is each switch's `timestamp` (the first's).
+    if (kind === 'list') return this.whole(data, version, undefined);
     const envelope = isObject(data) ? data : {};
     const eventVersion = finite(envelope['version']) ?? version;
     const timestamp = finite(envelope['timestamp']) ?? 0;
     return kind === 'snapshot' ? this.whole(envelope['switches'], eventVersion, timestamp) : this.changes(envelope['switches'], eventVersion, timestamp);
   }
 
-  private whole(switches: unknown, version: number | undefined, timestamp: number): WholeColumns {
+  /** `timestamp` undefined: take the first switch's `timestamp` field (ListMetrics). */
+  private whole(switches: unknown, version: number | undefined, timestamp: number | undefined): WholeColumns {
     const rows = entriesOf(switches);
+    let snapshotTime = timestamp;
     const n = rows.length;
     this.index.clear();
     const ids = new Array<string>(n);
@@ -120,14 +123,17 @@ export class ColumnParser {
       ids[row] = id;
       this.index.set(id, row);
       for (const [metric, value] of entriesOf(fields)) {
-        if (metric === TIMESTAMP) continue;
+        if (metric === TIMESTAMP) {
+          if (row === 0) snapshotTime ??= finite(value);
+          continue;
+        }
         let column = byMetric.get(metric);
         if (column === undefined) byMetric.set(metric, (column = new Float64Array(n).fill(NaN)));
         column[row] = finite(value) ?? NaN;
       }
     }
     this.rows = n;
-    return { kind: 'whole', version, timestamp, ids, columns: [...byMetric].map(([metric, values]) => ({ metric, values })) };
+    return { kind: 'whole', version, timestamp: snapshotTime ?? 0, ids, columns: [...byMetric].map(([metric, values]) => ({ metric, values })) };
   }
 
   private changes(switches: unknown, version: number | undefined, timestamp: number): ChangeColumns {

@@ -192,7 +192,7 @@ export class TelemetryStreamHub {
     }
     return views.body(LIST_METRICS_VIEW, current).then(
       (body) => {
-        const event = this.wholeFabricEvent(this.frame(current, 'snapshot', snapshotEventJson(current, {}, body)));
+        const event = this.snapshotFrame(current, wants, body);
         if (this.held[this.held.length - 1] === current) this.events.set(`s|${WHOLE_FABRIC}`, event);
         return event;
       },
@@ -240,7 +240,7 @@ export class TelemetryStreamHub {
       }
       if (views?.has(LIST_METRICS_VIEW) === true && this.clients.some((wants) => wants.key === WHOLE_FABRIC && (!wants.changes || !prepared.has(`c|${WHOLE_FABRIC}`)))) {
         const body = await views.body(LIST_METRICS_VIEW, snapshot);
-        prepared.set(`s|${WHOLE_FABRIC}`, this.wholeFabricEvent(this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, {}, body))));
+        prepared.set(`s|${WHOLE_FABRIC}`, this.snapshotFrame(snapshot, { changes: false, filter: {}, key: WHOLE_FABRIC, deflate: false }, body));
       }
     } catch {
       prepared.clear();
@@ -283,9 +283,14 @@ export class TelemetryStreamHub {
 
   /** The live event of `snapshot` for `wants` when `previous` was the one before it, made on this thread. */
   private makeEvent(snapshot: Snapshot, previous: Snapshot | undefined, wants: StreamWants): Buffer {
-    if (!wants.changes) return this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, this.views?.ready(LIST_METRICS_VIEW, snapshot)));
-    const data = previous === undefined ? undefined : changesEventJson(previous, snapshot, wants.filter);
-    return data === undefined ? this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, this.views?.ready(LIST_METRICS_VIEW, snapshot))) : this.frame(snapshot, 'changes', data);
+    const data = wants.changes && previous !== undefined ? changesEventJson(previous, snapshot, wants.filter) : undefined;
+    return data === undefined ? this.snapshotFrame(snapshot, wants, this.views?.ready(LIST_METRICS_VIEW, snapshot)) : this.frame(snapshot, 'changes', data);
+  }
+
+  /** A `snapshot` event for `wants` (from the ListMetrics `body` when at hand), its size noted when unfiltered. */
+  private snapshotFrame(snapshot: Snapshot, wants: StreamWants, body: Buffer | undefined): Buffer {
+    const event = this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, body));
+    return wants.key === WHOLE_FABRIC ? this.wholeFabricEvent(event) : event;
   }
 
   private frame(snapshot: Snapshot, event: 'snapshot' | 'changes', data: Buffer): Buffer {
@@ -304,9 +309,7 @@ export class TelemetryStreamHub {
     const newest = this.held[this.held.length - 1] === snapshot;
     let event = newest ? this.events.get(cacheKey) : undefined;
     if (event === undefined) {
-      const body = this.views?.ready(LIST_METRICS_VIEW, snapshot);
-      event = this.frame(snapshot, 'snapshot', snapshotEventJson(snapshot, wants.filter, body));
-      if (wants.key === WHOLE_FABRIC) this.wholeFabricEvent(event);
+      event = this.snapshotFrame(snapshot, wants, this.views?.ready(LIST_METRICS_VIEW, snapshot));
       if (newest) this.events.set(cacheKey, event);
     }
     return event;
