@@ -17,7 +17,9 @@ import {
   RICE_INITIAL_A,
   RICE_RESET,
   bitLength,
+  decodeDeltas,
   decodeSeries,
+  decoded,
   nextA,
   riceK,
   riceN,
@@ -241,3 +243,42 @@ test('bit stream: fields up to 53 bits at any position, most significant bit fir
   }
 });
 
+
+test('decoding resumes from a saved state: every split point of a long series gives the same samples and the same end', () => {
+  // The state at a block boundary is what a restart point keeps (metric-chunk.ts): position, the
+  // value before and A before. N is not kept: it follows from the index, resets included (16, 24 …).
+  const values = Array.from({ length: 70 }, (_, i) => (i === 40 ? 0 : i > 50 ? 7 : 1000 + ((i * 7919) % 97) - 48));
+  values[30] = 2 ** 40; // an escape and a k above 26 after it
+  const buf = new Uint8Array(values.length * 10 + READ_PADDING_BYTES);
+  let pos = writeFirst(buf, 5, values[0]!);
+  let a = RICE_INITIAL_A;
+  for (let i = 1; i < values.length; i++) {
+    const zz = zigzag(values[i]! - values[i - 1]!);
+    pos = writeDelta(buf, pos, zz, riceK(a, riceN(i)));
+    a = nextA(a, zz, i);
+  }
+  const whole = new Float64Array(values.length);
+  assert.equal(decodeSeries(buf, 5, values.length, whole, 0), pos);
+  assert.deepEqual([...whole], values);
+  assert.deepEqual({ ...decoded }, { pos, value: values[values.length - 1], a }, 'decodeSeries leaves the state after its last sample');
+  for (let split = 1; split < values.length; split++) {
+    const head = new Float64Array(split);
+    decodeSeries(buf, 5, split, head, 0);
+    const state = { ...decoded };
+    assert.equal(state.value, values[split - 1]);
+    const tail = new Float64Array(values.length - split + 3).fill(-7);
+    assert.equal(decodeDeltas(buf, state, split, values.length, tail, 3), pos, `split ${split}`);
+    assert.deepEqual([...tail], [-7, -7, -7, ...values.slice(split)], `split ${split}`);
+    assert.deepEqual(state, { pos, value: values[values.length - 1], a }, `split ${split}: the state moves to the end`);
+    // Two hops (split → split + 7 → end) read the same as one.
+    if (split + 7 < values.length) {
+      decodeSeries(buf, 5, split, head, 0);
+      const hop = { ...decoded };
+      const part = new Float64Array(7);
+      decodeDeltas(buf, hop, split, split + 7, part, 0);
+      assert.deepEqual([...part], values.slice(split, split + 7));
+      decodeDeltas(buf, hop, split + 7, values.length, tail, 0);
+      assert.deepEqual([...tail.subarray(0, values.length - split - 7)], values.slice(split + 7));
+    }
+  }
+});

@@ -424,7 +424,7 @@ test('the open chunk answers max/sum from its running summaries only while they 
   assert.equal(runNow(fabricSum()).samples, 4 * 3000);
 });
 
-test('block summaries: a window cutting a long closed chunk equals the reference, asked cold (blocks made) and again (blocks read)', () => {
+test('block summaries: a window cutting a long closed chunk equals the reference, asked cold (blocks made), again (blocks read) and at other cuts (restart points)', () => {
   // Chunks longer than BLOCK_SAMPLES, so a cut inside one reads whole blocks from their summaries.
   // The same switches nearly always: a fabric change starts a new chunk, and these need long ones.
   const steadyStepArb: fc.Arbitrary<Step> = fc
@@ -436,14 +436,16 @@ test('block summaries: a window cutting a long closed chunk equals the reference
     retention: fc.integer({ min: 100, max: 3000 }),
   });
   fc.assert(
-    fc.property(longArb, edgeArb, fc.constantFrom<AggregateFn>('min', 'max', 'sum', 'avg', 'count'), fc.constantFrom(...METRICS), fc.option(fc.constantFrom(...IDS)), (h, a, fn, metric, id) => {
+    fc.property(longArb, fc.array(edgeArb, { minLength: 1, maxLength: 4 }), fc.constantFrom<AggregateFn>('min', 'max', 'sum', 'avg', 'count'), fc.constantFrom(...METRICS), fc.option(fc.constantFrom(...IDS)), (h, edges, fn, metric, id) => {
       const { history, ref, times } = build(h);
-      const since = edge(times, a);
       const until = times[times.length - 1]!;
       const exact = metric !== 'sci';
-      const series = id === null ? ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)) : [ref.samples(id, metric, since, until)];
-      const want = ReferenceHistory.apply(fn, series);
-      for (const run of ['cold', 'warm']) {
+      // The first cut makes a chunk's blocks (cold), asked again reads them (warm); the later cuts
+      // land elsewhere, often in the same chunk, and decode their block from its restart point.
+      for (const [e, a] of edges.entries()) for (const run of e === 0 ? ['cold', 'warm'] : [`cut ${e}`]) {
+        const since = edge(times, a);
+        const series = id === null ? ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)) : [ref.samples(id, metric, since, until)];
+        const want = ReferenceHistory.apply(fn, series);
         const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined));
         assert.equal(got.samples, series.flat().length);
         close(got.value, want, exact, `${run} ${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}]`);

@@ -10,7 +10,7 @@
  * samples the chunk has committed, so bits an append in progress has written past them are ignored.
  */
 import { selectKth } from './aggregate-fns.js';
-import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeSeries, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
+import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeDeltas, decodeSeries, decoded, nextA, riceK, riceN, writeDelta, writeFirst, zigzag, type DecodeState } from './series-codec.js';
 
 /** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
 const FIRST_SLOT_BYTES_PER_SAMPLE = 2;
@@ -25,8 +25,8 @@ const SLOT_HEADROOM_BYTES = Math.ceil(MAX_SAMPLE_BITS / 8) + 2;
 export const TAIL_VALUES = 32;
 /**
  * Samples per block of a closed chunk's block summaries (suffixSummary): a window that cuts a chunk
- * decodes it only up to the first block boundary after the cut (the codec reads from the chunk's
- * start) and reads the blocks after it from their summaries.
+ * decodes only the block the cut falls in, from that block's restart point (the decoder's state at
+ * its first sample), and reads the blocks after it from their summaries.
  */
 export const BLOCK_SAMPLES = 30;
 
@@ -107,6 +107,17 @@ export class MetricChunk {
   private blockMax: Float64Array | undefined;
   private blockSum: Float64Array | undefined;
   private blockKept: Uint8Array | undefined;
+  /**
+   * Restart points, beside the block summaries: for series s and block b ≥ 1, at s × (blocks − 1) +
+   * b − 1, the decoder's state before the block's first sample (bit position, previous value, Rice
+   * sum), so the block decodes alone (block 0 starts at the series' start). Positions count from the
+   * series' first bit: packing a closed chunk moves whole series, byte-aligned, so they stay true.
+   */
+  private restartPos: Uint32Array | undefined;
+  private restartValue: Float64Array | undefined;
+  private restartA: Float64Array | undefined;
+  /** A decoder state to resume from (reused). */
+  private readonly resume: DecodeState = { pos: 0, value: 0, a: RICE_INITIAL_A };
 
   constructor(
     readonly name: string,
@@ -326,13 +337,16 @@ export class MetricChunk {
     // Block summaries are a cache too: freed, and made again only when asked (they are small).
     this.blockMin = this.blockMax = this.blockSum = undefined;
     this.blockKept = undefined;
+    this.restartPos = undefined;
+    this.restartValue = this.restartA = undefined;
   }
 
   /**
    * Adds to `into` (min, max, sum in stored units) the samples [from, count) of series `s` of this
    * closed chunk of `count` samples (trusted summaries): whole blocks from their summaries, the
-   * samples before the first whole block decoded (`scratch` holds at least `count` values). The
-   * first call for a series decodes it all once, to make its block summaries.
+   * samples of the block the cut falls in decoded from its restart point (`scratch` holds at least
+   * `count` values). The first call for a series decodes it all once, to make its block summaries and
+   * restart points.
    */
   suffixSummary(s: number, from: number, count: number, scratch: Float64Array, into: { min: number; max: number; sum: number }): void {
     const blocks = Math.ceil(count / BLOCK_SAMPLES);
@@ -341,14 +355,21 @@ export class MetricChunk {
       this.blockMax = new Float64Array(this.rows * blocks);
       this.blockSum = new Float64Array(this.rows * blocks);
       this.blockKept = new Uint8Array(this.rows);
+      if (this.raw === undefined) {
+        const points = this.rows * (blocks - 1);
+        this.restartPos = new Uint32Array(points);
+        this.restartValue = new Float64Array(points);
+        this.restartA = new Float64Array(points);
+      }
     }
     const bmin = this.blockMin!;
     const bmax = this.blockMax!;
     const bsum = this.blockSum!;
     const base = s * blocks;
     const firstWhole = Math.ceil(from / BLOCK_SAMPLES);
+    const cutEnd = Math.min(count, firstWhole * BLOCK_SAMPLES);
     if (this.blockKept[s] === 0) {
-      this.decode(s, count, scratch, 0);
+      this.decodeKeepingRestarts(s, count, blocks, scratch);
       for (let b = 0; b < blocks; b++) {
         let lo = Infinity;
         let hi = -Infinity;
@@ -364,10 +385,10 @@ export class MetricChunk {
         bsum[base + b] = sum;
       }
       this.blockKept[s] = 1;
-    } else if (from < firstWhole * BLOCK_SAMPLES) {
-      this.decode(s, Math.min(count, firstWhole * BLOCK_SAMPLES), scratch, 0);
+    } else if (from < cutEnd) {
+      this.decodeBlock(s, firstWhole - 1, blocks, cutEnd, scratch);
     }
-    for (let i = from, end = Math.min(count, firstWhole * BLOCK_SAMPLES); i < end; i++) {
+    for (let i = from; i < cutEnd; i++) {
       const v = scratch[i]!;
       if (v < into.min) into.min = v;
       if (v > into.max) into.max = v;
@@ -378,6 +399,45 @@ export class MetricChunk {
       if (bmax[base + b]! > into.max) into.max = bmax[base + b]!;
       into.sum += bsum[base + b]!;
     }
+  }
+
+  /** Decodes all `count` samples of series `s` into `scratch[0, count)`, keeping its restart point at every block boundary. */
+  private decodeKeepingRestarts(s: number, count: number, blocks: number, scratch: Float64Array): void {
+    if (this.raw !== undefined) {
+      this.decode(s, count, scratch, 0);
+      return;
+    }
+    const buf = this.locate(s);
+    decodeSeries(buf, this.at, Math.min(count, BLOCK_SAMPLES), scratch, 0);
+    const at = s * (blocks - 1) - 1;
+    for (let b = 1; b < blocks; b++) {
+      this.restartPos![at + b] = decoded.pos - this.at;
+      this.restartValue![at + b] = decoded.value;
+      this.restartA![at + b] = decoded.a;
+      const first = b * BLOCK_SAMPLES;
+      decodeDeltas(buf, decoded, first, Math.min(count, first + BLOCK_SAMPLES), scratch, first);
+    }
+  }
+
+  /** Decodes the samples of block `b` of series `s` before `end` into `scratch` at their own indexes, from the block's restart point. */
+  private decodeBlock(s: number, b: number, blocks: number, end: number, scratch: Float64Array): void {
+    const first = b * BLOCK_SAMPLES;
+    if (this.raw !== undefined) {
+      const start = s * this.capacity;
+      scratch.set(this.raw.subarray(start + first, start + end), first);
+      return;
+    }
+    const buf = this.locate(s);
+    if (b === 0) {
+      decodeSeries(buf, this.at, end, scratch, 0);
+      return;
+    }
+    const point = s * (blocks - 1) + b - 1;
+    const state = this.resume;
+    state.pos = this.at + this.restartPos![point]!;
+    state.value = this.restartValue![point]!;
+    state.a = this.restartA![point]!;
+    decodeDeltas(buf, state, first, end, scratch, first);
   }
 
   /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */
@@ -476,6 +536,7 @@ export class MetricChunk {
     if (this.overflow !== undefined) for (const buf of this.overflow.values()) total += buf.byteLength;
     if (this.tails !== undefined) total += this.tails.byteLength + this.tailKept!.byteLength;
     if (this.blockKept !== undefined) total += this.blockMin!.byteLength * 3 + this.blockKept.byteLength;
+    if (this.restartPos !== undefined) total += this.restartPos.byteLength + this.restartValue!.byteLength + this.restartA!.byteLength;
     return total;
   }
 }

@@ -115,8 +115,40 @@ export const READ_PADDING_BYTES = 8;
 const SMALL_A = 2 ** 30;
 
 /**
+ * Where a decoder stands between two samples of a series: the bit position of the next sample, the
+ * value before it (scaled) and the Rice sum A before it. `decodeSeries` leaves it after the last
+ * sample it read; `decodeDeltas` resumes from it, so a reader that kept it at a block boundary (a
+ * restart point, metric-chunk.ts) decodes from there instead of from the chunk's start.
+ */
+export interface DecodeState {
+  pos: number;
+  value: number;
+  a: number;
+}
+
+/** The state `decodeSeries` and `decodeDeltas` leave behind (one per thread: they never interleave). */
+export const decoded: DecodeState = { pos: 0, value: 0, a: RICE_INITIAL_A };
+
+/**
  * Decodes the first `count` samples of the chunk at bit `pos` of `buf` into `out` from index
- * `outAt` (scaled integers); returns the bit position after the last one read.
+ * `outAt` (scaled integers); returns the bit position after the last one read, and leaves the
+ * decoder's state after it in `decoded`.
+ */
+export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: Float64Array, outAt: number): number {
+  if (count <= 0) return pos;
+  reader.reset(buf, pos);
+  const value = unzigzag(reader.read(reader.read(6)));
+  out[outAt] = value;
+  decoded.pos = reader.pos;
+  decoded.value = value;
+  decoded.a = RICE_INITIAL_A;
+  return decodeDeltas(buf, decoded, 1, count, out, outAt + 1);
+}
+
+/**
+ * Decodes samples [from, to) (1 ≤ from) of a series whose decoder stands at `state` before sample
+ * `from`, writing sample i at `out[outAt + i − from]`; updates `state` to stand after the last one
+ * and returns its bit position.
  *
  * One tight loop, no call per sample: the common sample (quotient below ESCAPE_ONES, remainder of at
  * most 26 bits, both within one 32-bit window) is read from one big-endian 32-bit load and one byte
@@ -125,16 +157,15 @@ const SMALL_A = 2 ** 30;
  * integer operations (k, the smallest with N·2^k ≥ A as in `riceK`, from two `clz32`).
  * Anything else (an escape, a long remainder, a huge A) takes the general path of the same code.
  */
-export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: Float64Array, outAt: number): number {
-  if (count <= 0) return pos;
-  reader.reset(buf, pos);
-  let value = unzigzag(reader.read(reader.read(6)));
-  pos = reader.pos;
-  out[outAt] = value;
+export function decodeDeltas(buf: Uint8Array, state: DecodeState, from: number, to: number, out: Float64Array, outAt: number): number {
+  let pos = state.pos;
+  let value = state.value;
+  let a = state.a;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let a = RICE_INITIAL_A;
-  let n = 0;
-  for (let i = 1; i < count; i++) {
+  // N before sample `from`'s delta is riceN(from): the loop steps it first.
+  let n = riceN(from - 1);
+  const shift = outAt - from;
+  for (let i = from; i < to; i++) {
     // N: 1, 2 … 15, then 8 … 15 over and over (riceN).
     n = n === RICE_RESET - 1 ? RICE_RESET / 2 : n + 1;
     let k = 0;
@@ -166,8 +197,11 @@ export function decodeSeries(buf: Uint8Array, pos: number, count: number, out: F
       pos = reader.pos;
       value += unzigzag(zz);
     }
-    out[outAt + i] = value;
+    out[shift + i] = value;
     a = n === RICE_RESET - 1 ? Math.floor((a + zz) / 2) : a + zz;
   }
+  state.pos = pos;
+  state.value = value;
+  state.a = a;
   return pos;
 }
