@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { AGGREGATE_FNS, type AggregateFn } from '../src/history/aggregate-fns.js';
 import { HistoryStore } from '../src/history/history-store.js';
 import { BLOCK_SAMPLES, TAIL_VALUES } from '../src/history/metric-chunk.js';
-import { aggregateJob, seriesBuckets, seriesSamples, topJob } from '../src/history/queries.js';
+import { aggregateJob, seriesBuckets, seriesSamples, topJob, type QueryOptions } from '../src/history/queries.js';
 import { runNow, runSliced } from '../src/history/slices.js';
 import { bitLength, decodeSeries, riceK, riceN, nextA, writeDelta, writeFirst, zigzag, RICE_INITIAL_A } from '../src/history/series-codec.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -139,18 +139,29 @@ function close(got: number | null, want: number | null, exact: boolean, what: st
   else assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
 }
 
+/**
+ * The ways a fabric percentile counts: by value with every closed chunk covered whole read from its
+ * value histogram (made on the first query, read on the next), by value decoding every sample, and
+ * in a map (a counting range of 0 fits nothing).
+ */
+const COUNTING_OPTIONS: readonly QueryOptions[] = [
+  { maxCountingRange: 2 ** 22, histograms: 'always' },
+  { maxCountingRange: 2 ** 22, histograms: 'never' },
+  { maxCountingRange: 0 },
+];
+
 test('Aggregate: every fn over one switch and over the fabric equals the reference, window edges included', () => {
   fc.assert(
     fc.property(historyArb, edgeArb, edgeArb, fc.constantFrom(...AGGREGATE_FNS), fc.constantFrom(...METRICS), fc.option(fc.constantFrom(...IDS)), (h, a, b, fn, metric, id) => {
       const { history, ref, times } = build(h);
       const [since, until] = [edge(times, a), edge(times, b)].sort((x, y) => x - y) as [number, number];
       const exact = metric !== 'sci';
-      for (const maxCountingRange of [2 ** 22, 0]) {
-        const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, { maxCountingRange }));
+      for (const options of COUNTING_OPTIONS) {
+        const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, options));
         const series = id === null ? ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)) : [ref.samples(id, metric, since, until)];
         const want = ReferenceHistory.apply(fn, series);
         assert.equal(got.samples, series.flat().length);
-        close(got.value, want, exact, `${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] counting range ${maxCountingRange}`);
+        close(got.value, want, exact, `${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] ${JSON.stringify(options)}`);
       }
     }),
     { numRuns: 300 },
@@ -213,16 +224,83 @@ test('percentiles from chunk tails: Top and Aggregate equal the reference, asked
           const top = runNow(topJob(history.view(), metric, fn, since, until, IDS.length, order));
           assert.deepEqual(top.map((x) => x.switch), ranked.map((x) => x.sw), `Top ${fn} ${metric} ${order} [${since}, ${until}] ${pass}`);
           top.forEach((x, i) => close(x.value, ranked[i]!.value, exact, `Top ${fn} ${metric} ${x.switch} ${pass}`));
-          for (const maxCountingRange of [2 ** 22, 0]) {
-            const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, { maxCountingRange }));
+          for (const options of COUNTING_OPTIONS) {
+            const got = runNow(aggregateJob(history.view(), metric, fn, since, until, id ?? undefined, options));
             assert.equal(got.samples, series.flat().length);
-            close(got.value, want, exact, `Aggregate ${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] ${pass} counting range ${maxCountingRange}`);
+            close(got.value, want, exact, `Aggregate ${fn} ${metric} ${id ?? 'fabric'} [${since}, ${until}] ${pass} ${JSON.stringify(options)}`);
           }
         }
       }
     }),
     { numRuns: 120 },
   );
+});
+
+/** Histories whose values span a narrow range (no wild values), so a fabric percentile counts by value. */
+const narrowValueArb = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 3, arbitrary: fc.integer({ min: -40, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: -5000, max: 5000 }) });
+const narrowStepArb: fc.Arbitrary<Step> = fc
+  .tuple(fc.constantFrom(0, 1, 5, 5, 5, 30), fc.oneof({ weight: 12, arbitrary: fc.constant(IDS.slice(0, 4)) }, { weight: 1, arbitrary: fc.shuffledSubarray(IDS, { minLength: 1 }) }))
+  .chain(([gap, ids]) => fc.record({ gap: fc.constant(gap), ids: fc.constant(ids), values: fc.array(fc.array(narrowValueArb, { minLength: METRICS.length, maxLength: METRICS.length }), { minLength: ids.length, maxLength: ids.length }) }));
+const narrowHistoryArb = fc.record({
+  steps: fc.array(narrowStepArb, { minLength: 4, maxLength: 60 }),
+  chunkSamples: fc.integer({ min: 2, max: 40 }),
+  retention: fc.integer({ min: 30, max: 2000 }),
+});
+
+test('fabric percentiles from value histograms equal the reference: made on the first query, read on the next, beside cut and open chunks decoded', () => {
+  let made = 0;
+  fc.assert(
+    fc.property(narrowHistoryArb, edgeArb, edgeArb, fc.constantFrom(...PERCENTILES), fc.constantFrom('ints', 'latency_ms', 'd1'), (h, a, b, fn, metric) => {
+      const { history, ref, times } = build(h);
+      const windows: [number, number][] = [[edge(times, a), edge(times, b)].sort((x, y) => x - y) as [number, number], [times[0]! - 1, times[times.length - 1]!]];
+      for (const [since, until] of windows) {
+        const want = ReferenceHistory.apply(fn, ref.switchOrder(metric, since, until).map((s) => ref.samples(s, metric, since, until)));
+        for (const pass of ['cold', 'warm', 'decoded']) {
+          const got = runNow(aggregateJob(history.view(), metric, fn, since, until, undefined, { histograms: pass === 'decoded' ? 'never' : 'always' }));
+          close(got.value, want, true, `${fn} ${metric} [${since}, ${until}] ${pass}`);
+        }
+      }
+      made += history.view().filter((c) => c.metric(metric)?.valueHistogram !== undefined).length;
+    }),
+    { numRuns: 200 },
+  );
+  assert.ok(made > 100, `histograms were made and read (${made})`);
+});
+
+test('a value histogram is made only for a packed chunk of scaled integers within its size share, counted in bytes, and freed with the tails', () => {
+  const build1 = (values: (i: number, r: number) => number): HistoryStore => {
+    const store = new MemoryStore();
+    const history = new HistoryStore({ retentionSeconds: 10_000, maxMemoryBytes: 2 ** 40, chunkSamples: 50 });
+    for (let i = 0; i < 75; i++) {
+      const lines = ['switch_id,ints', ...IDS.map((id, r) => `${id},${values(i, r)}`)];
+      history.appendNow(store.publishNow(contentFromCsv(`${lines.join('\n')}\n`, (1_766_500_000 + 5 * i) * 1000)));
+    }
+    return history;
+  };
+  const narrow = build1((i, r) => (i * 7 + r) % 100);
+  const [closed, open] = narrow.view().map((c) => c.metric('ints')!);
+  assert.deepEqual(closed!.histogramRange('auto', 2 ** 22), { lo: 0, hi: 99 });
+  assert.equal(open!.histogramRange('always', 2 ** 22), undefined, 'the open chunk is not packed: none');
+  assert.equal(closed!.histogramRange('never', 2 ** 22), undefined);
+  assert.equal(closed!.histogramRange('always', 99), undefined, 'a range wider than the counting range: none');
+  // Wide values: the counts would outweigh the chunk's samples (4 bytes a value over 2^20 values), unless told to.
+  const wide = build1((i, r) => (r === 0 && i === 3 ? 1_000_000 : i + r)).view()[0]!.metric('ints')!;
+  assert.equal(wide.histogramRange('auto', 2 ** 22), undefined);
+  assert.deepEqual(wide.histogramRange('always', 2 ** 22), { lo: 0, hi: 1_000_000 });
+  const before = narrow.stats().bytes;
+  const view = narrow.view();
+  const since = view[0]!.timestamps[0]!;
+  const until = view[1]!.timestamps[view[1]!.count - 1]!;
+  const p50 = runNow(aggregateJob(view, 'ints', 'p50', since, until));
+  const counts = closed!.valueHistogram!;
+  assert.equal(counts.lo, 0);
+  assert.equal(counts.counts.reduce((x, y) => x + y, 0), 50 * IDS.length, 'every sample of the closed chunk, counted once');
+  assert.equal(narrow.stats().bytes, before + 100 * 4);
+  assert.deepEqual(runNow(aggregateJob(view, 'ints', 'p50', since, until, undefined, { histograms: 'never' })), p50);
+  narrow.view()[0]!.dropTails();
+  assert.equal(closed!.valueHistogram, undefined);
+  assert.equal(closed!.histogramRange('always', 2 ** 22), undefined, 'none made again once freed for memory');
+  assert.equal(narrow.stats().bytes, before);
 });
 
 test('a chunk tail holds the largest samples of its series, however wide their spread', () => {

@@ -10,6 +10,7 @@
  * samples the chunk has committed, so bits an append in progress has written past them are ignored.
  */
 import { selectKth } from './aggregate-fns.js';
+import type { SlicedJob } from './slices.js';
 import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeDeltas, decodeSeries, decoded, nextA, riceK, riceN, writeDelta, writeFirst, zigzag, type DecodeState } from './series-codec.js';
 
 /** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
@@ -29,6 +30,25 @@ export const TAIL_VALUES = 32;
  * its first sample), and reads the blocks after it from their summaries.
  */
 export const BLOCK_SAMPLES = 30;
+
+/**
+ * A closed chunk's value histogram may take this many bytes even when that is more than
+ * HISTOGRAM_SHARE of its encoded samples (a small chunk's).
+ */
+const HISTOGRAM_MIN_BYTES = 64 * 1024;
+/** Otherwise at most this share of the chunk's encoded bytes (latency at 10,000 switches: about 3%). */
+const HISTOGRAM_SHARE = 1 / 4;
+/** Series decoded between two yields while a histogram is made. */
+const HISTOGRAM_ROWS_PER_YIELD = 16;
+
+/** Every sample of a closed chunk's metric counted by value: `counts[v − lo]` samples of stored value v. */
+export interface ValueHistogram {
+  readonly lo: number;
+  readonly counts: Uint32Array;
+}
+
+/** Which closed chunks keep a value histogram: by size (the default), all that fit a counting range (tests), or none. */
+export type HistogramPolicy = 'auto' | 'always' | 'never';
 
 /** Series sizes above this many bytes count as this many in the slot estimate. */
 const P99_BUCKETS = 4096;
@@ -116,6 +136,13 @@ export class MetricChunk {
   private restartPos: Uint32Array | undefined;
   private restartValue: Float64Array | undefined;
   private restartA: Float64Array | undefined;
+  /**
+   * The value histogram of a closed chunk (fabric percentiles add it instead of decoding the chunk):
+   * made on first need, a cache like the tails (freed with them under the memory limit).
+   */
+  private histogram: ValueHistogram | undefined;
+  /** Blocks per series of the block summaries and restart points (set when they are made). */
+  private blocks = 0;
   /** A decoder state to resume from (reused). */
   private readonly resume: DecodeState = { pos: 0, value: 0, a: RICE_INITIAL_A };
 
@@ -339,6 +366,50 @@ export class MetricChunk {
     this.blockKept = undefined;
     this.restartPos = undefined;
     this.restartValue = this.restartA = undefined;
+    this.histogram = undefined;
+  }
+
+  /** The value histogram, when one was made. */
+  get valueHistogram(): ValueHistogram | undefined {
+    return this.histogram;
+  }
+
+  /**
+   * The stored-value range [lo, hi] a histogram of this packed chunk would count, when `policy` allows
+   * one of at most `maxRange` values: by default when its counts take at most HISTOGRAM_SHARE of the
+   * encoded bytes (or HISTOGRAM_MIN_BYTES), so a metric of few distinct values (latency, errors, link
+   * status) gets one and a wide one (bandwidth in Mbps at 10,000 switches) does not.
+   */
+  histogramRange(policy: HistogramPolicy, maxRange: number): { readonly lo: number; readonly hi: number } | undefined {
+    if (policy === 'never' || this.raw !== undefined || this.offsets === undefined || this.tailsOff) return undefined;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let r = 0; r < this.rows; r++) {
+      if (this.min[r]! < lo) lo = this.min[r]!;
+      if (this.max[r]! > hi) hi = this.max[r]!;
+    }
+    const range = hi - lo + 1;
+    if (!(range >= 1) || range > maxRange) return undefined;
+    if (policy === 'auto' && range * 4 > Math.max(HISTOGRAM_MIN_BYTES, this.arena.byteLength * HISTOGRAM_SHARE)) return undefined;
+    return { lo, hi };
+  }
+
+  /**
+   * Makes and keeps the value histogram of this closed chunk's `count` samples over `range`
+   * (histogramRange's), decoding every series once, yielding between groups of them. Two queries that
+   * both make it give equal ones; a chunk whose caches were dropped meanwhile keeps none.
+   */
+  *makeHistogram(count: number, range: { readonly lo: number; readonly hi: number }, scratch: Float64Array): SlicedJob<ValueHistogram> {
+    const counts = new Uint32Array(range.hi - range.lo + 1);
+    const lo = range.lo;
+    for (let r = 0; r < this.rows; r++) {
+      this.decode(r, count, scratch, 0);
+      for (let i = 0; i < count; i++) counts[scratch[i]! - lo]! += 1;
+      if (r % HISTOGRAM_ROWS_PER_YIELD === HISTOGRAM_ROWS_PER_YIELD - 1) yield;
+    }
+    const made = { lo, counts };
+    if (!this.tailsOff) this.histogram = made;
+    return made;
   }
 
   /**
@@ -351,6 +422,7 @@ export class MetricChunk {
   suffixSummary(s: number, from: number, count: number, scratch: Float64Array, into: { min: number; max: number; sum: number }): void {
     const blocks = Math.ceil(count / BLOCK_SAMPLES);
     if (this.blockKept === undefined) {
+      this.blocks = blocks;
       this.blockMin = new Float64Array(this.rows * blocks);
       this.blockMax = new Float64Array(this.rows * blocks);
       this.blockSum = new Float64Array(this.rows * blocks);
@@ -399,6 +471,17 @@ export class MetricChunk {
       if (bmax[base + b]! > into.max) into.max = bmax[base + b]!;
       into.sum += bsum[base + b]!;
     }
+  }
+
+  /**
+   * Decodes samples [from, to) of series `s` into `out` at their own indexes (`out[i]` is sample i),
+   * from the restart point of the block `from` falls in when the series has them (a chunk at a
+   * window's oldest edge), else from the series' start (samples before `from` are then written too).
+   */
+  decodeRange(s: number, from: number, to: number, out: Float64Array): void {
+    const b = Math.floor(from / BLOCK_SAMPLES);
+    if (b > 0 && this.raw === undefined && this.blockKept !== undefined && this.blockKept[s] === 1) this.decodeBlock(s, b, this.blocks, to, out);
+    else this.decode(s, to, out, 0);
   }
 
   /** Decodes all `count` samples of series `s` into `scratch[0, count)`, keeping its restart point at every block boundary. */
@@ -537,6 +620,7 @@ export class MetricChunk {
     if (this.tails !== undefined) total += this.tails.byteLength + this.tailKept!.byteLength;
     if (this.blockKept !== undefined) total += this.blockMin!.byteLength * 3 + this.blockKept.byteLength;
     if (this.restartPos !== undefined) total += this.restartPos.byteLength + this.restartValue!.byteLength + this.restartA!.byteLength;
+    if (this.histogram !== undefined) total += this.histogram.counts.byteLength;
     return total;
   }
 }

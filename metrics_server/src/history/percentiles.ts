@@ -16,7 +16,7 @@
  * samples added (which only raises x, so no other chunk starts to matter), and x is taken again.
  */
 import { quantileOf, selectKth, type AggregateFn } from './aggregate-fns.js';
-import { TAIL_VALUES } from './metric-chunk.js';
+import { TAIL_VALUES, type ValueHistogram } from './metric-chunk.js';
 import type { SlicedJob } from './slices.js';
 import type { MetricWindow, Piece } from './window.js';
 
@@ -103,6 +103,20 @@ export class DenseCounts implements Candidates {
     const { counts, lo } = this;
     for (let i = from; i < to; i++) counts[values[i]! * mult - lo]! += 1;
     this.size += to - from;
+  }
+
+  /** Adds a closed chunk's value histogram (its stored units × mult are common units). */
+  addHistogram(histogram: ValueHistogram, mult: number): void {
+    const { counts, lo } = this;
+    const from = histogram.counts;
+    let added = 0;
+    for (let v = 0; v < from.length; v++) {
+      const c = from[v]!;
+      if (c === 0) continue;
+      counts[(histogram.lo + v) * mult - lo]! += c;
+      added += c;
+    }
+    this.size += added;
   }
 
   /** The index of the i-th smallest counted value, walking from the nearer end. */
@@ -234,7 +248,7 @@ export class PercentileQuery {
       return;
     }
     const values = decodedFor(piece.to);
-    metric.decode(row, piece.to, values, 0);
+    metric.decodeRange(row, piece.from, piece.to, values);
     this.candidates.add(values, piece.from, piece.to, piece.mult);
   }
 

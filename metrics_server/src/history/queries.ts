@@ -10,7 +10,8 @@
 import { AGGREGATE_FNS, quantileOf, round15, summaryAnswers, type AggregateFn } from './aggregate-fns.js';
 import type { HistoryChunk } from './history-chunk.js';
 import type { IdSource } from './id-source.js';
-import { ArrayCandidates, DenseCounts, MapCounts, PercentileQuery, wholeCount, type Candidates } from './percentiles.js';
+import type { HistogramPolicy } from './metric-chunk.js';
+import { ArrayCandidates, DenseCounts, MapCounts, PercentileQuery, interpolate, rankOf, wholeCount, type Candidates } from './percentiles.js';
 import type { SlicedJob } from './slices.js';
 import { metricWindow, type MetricWindow, type Piece } from './window.js';
 
@@ -66,7 +67,7 @@ export function seriesSamples(chunks: readonly HistoryChunk[], switchId: string,
     const row = piece.chunk.ids.rowOf(switchId);
     if (row === -1) continue;
     const units = scratchFor(piece.to);
-    piece.metric.decode(row, piece.to, units, 0);
+    piece.metric.decodeRange(row, piece.from, piece.to, units);
     const scale = piece.metric.scale;
     for (let i = piece.from; i < piece.to; i++) out.push({ timestamp: piece.chunk.timestamps[i]!, value: units[i]! / scale });
   }
@@ -361,14 +362,56 @@ function switchOrder(window: MetricWindow): { ids: readonly string[]; rows: Int3
 export interface QueryOptions {
   /** Fabric percentiles count values in an array when they span at most this many units (default DEFAULT_MAX_COUNTING_RANGE). */
   readonly maxCountingRange?: number;
+  /** Which closed chunks a fabric percentile reads from value histograms (default 'auto': by size). */
+  readonly histograms?: HistogramPolicy;
+}
+
+/**
+ * A fabric percentile counted in `counts`: every closed chunk the window covers whole adds its value
+ * histogram (made on first need, the one time its samples are decoded), so only the window's edges
+ * (a cut oldest chunk, from its restart points when it has them, and the open chunk) are decoded
+ * series by series. Exact: the same multiset as decoding every sample.
+ */
+function* histogramPercentile(window: MetricWindow, counts: DenseCounts, quantile: number, options: QueryOptions): SlicedJob<AggregateResult> {
+  const policy = options.histograms ?? 'auto';
+  const maxRange = options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE;
+  const decoded: Piece[] = [];
+  for (const piece of window.pieces) {
+    const range = piece.whole ? piece.metric.histogramRange(policy, maxRange) : undefined;
+    if (range === undefined) {
+      decoded.push(piece);
+      continue;
+    }
+    const histogram = piece.metric.valueHistogram ?? (yield* piece.metric.makeHistogram(piece.to, range, scratchFor(piece.to)));
+    counts.addHistogram(histogram, piece.mult);
+    yield;
+  }
+  for (const piece of decoded) {
+    const rows = piece.chunk.ids.count;
+    const units = scratchFor(piece.to);
+    for (let r = 0; r < rows; r++) {
+      piece.metric.decodeRange(r, piece.from, piece.to, units);
+      counts.add(units, piece.from, piece.to, piece.mult);
+      if (r % SWITCHES_PER_YIELD_DECODING === SWITCHES_PER_YIELD_DECODING - 1) yield;
+    }
+  }
+  const n = counts.size;
+  if (n === 0) return { samples: 0, value: null };
+  const rank = rankOf(n, quantile);
+  const [lo, hi] = counts.orderStats(rank.lower);
+  return { samples: n, value: percentileValue(window, interpolate(rank, lo, hi)) };
 }
 
 /** `fn` over one switch's samples in [since, until], or over every switch's when `switchId` is undefined. */
 export function* aggregateJob(chunks: readonly HistoryChunk[], metric: string, fn: AggregateFn, since: number, until: number, switchId?: string, options: QueryOptions = {}): SlicedJob<AggregateResult> {
   const window = metricWindow(chunks, metric, since, until);
-  if (quantileOf(fn) !== undefined) {
-    // Percentiles: every series' pieces into one multiset, tails where they suffice (percentiles.ts).
-    const query = new PercentileQuery(fn, switchId !== undefined ? new ArrayCandidates() : fabricCandidates(window, options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE));
+  const quantile = quantileOf(fn);
+  if (quantile !== undefined) {
+    // Percentiles: every series' pieces into one multiset, tails where they suffice (percentiles.ts);
+    // over the fabric, counted by value with whole chunks from their histograms.
+    const candidates = switchId !== undefined ? new ArrayCandidates() : fabricCandidates(window, options.maxCountingRange ?? DEFAULT_MAX_COUNTING_RANGE);
+    if (candidates instanceof DenseCounts) return yield* histogramPercentile(window, candidates, quantile, options);
+    const query = new PercentileQuery(fn, candidates);
     if (switchId !== undefined) {
       const n = seriesCount(window, undefined, -1, switchId);
       query.begin(n, wholeCount(window));
