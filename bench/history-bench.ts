@@ -32,11 +32,11 @@ import { Worker } from 'node:worker_threads';
 import { createLogger, MemorySink } from '../common/logger.js';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../metrics_server/src/history/checkpoint-codec.js';
-import type { HistoryQuery } from '../metrics_server/src/history/answers.js';
+import { answerJob, type HistoryQuery } from '../metrics_server/src/history/answers.js';
 import { HistoryThread } from '../metrics_server/src/history/history-thread.js';
 import { HistoryStore } from '../metrics_server/src/history/history-store.js';
-import { aggregateJob, seriesSamples, topJob } from '../metrics_server/src/history/queries.js';
-import { DEFAULT_SLICE_MS, QUERY_SLICE_MS, runSliced, type SlicedJob } from '../metrics_server/src/history/slices.js';
+import { aggregateJob, topJob } from '../metrics_server/src/history/queries.js';
+import { DEFAULT_SLICE_MS, QUERY_SLICE_MS, runNow, runSliced, type SlicedJob } from '../metrics_server/src/history/slices.js';
 import { startMetricsServer } from '../metrics_server/src/metrics-server.js';
 import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
 import type { Snapshot } from '../metrics_server/src/snapshot/snapshot.js';
@@ -63,10 +63,12 @@ export interface HistorySizeResult {
   readonly samples: number;
   readonly bytes: number;
   readonly bytesPerSample: number;
-  /** Bytes per sample once every metric's tails are made (a p99 over the hour on each). */
+  /** Bytes per sample once every metric's tails and value histograms are made (a Top p99 and an Aggregate p50 over the hour on each). */
   readonly bytesPerSampleWithTails?: number;
   /** The first Top p99 over the filled hour, which makes the latency chunks' tails. */
   readonly topP99Cold?: Timing;
+  /** The first Aggregate fabric p50 over the filled hour, which makes the latency chunks' value histograms. */
+  readonly aggregateP50Cold?: Timing;
   /** GetMetric over HTTP, idle and while a Top p99 loop runs (ms; p50/p99 of each phase). */
   readonly getMetricUnderTop?: GetMetricUnderTop;
   /** Sliced appends of the last snapshots. */
@@ -318,7 +320,7 @@ async function timeQuery(what: string, switches: number, runs: number, job: () =
   return { what, switches, runs, ...summarize(timings) };
 }
 
-/** GetHistory of 2,000 series (the route's work without HTTP: samples and their JSON text). */
+/** GetHistory of 2,000 series (the route's work without HTTP: the answer's JSON body, as the history worker makes it). */
 async function measureGetHistory(history: HistoryStore, switches: number, since: number, until: number): Promise<GetHistoryTiming> {
   const gcs: { start: number; end: number }[] = [];
   const observer = new PerformanceObserver((list) => {
@@ -332,10 +334,10 @@ async function measureGetHistory(history: HistoryStore, switches: number, since:
   for (let i = 0; i < 2100; i++) {
     const id = `sw${1 + ((i * 7919) % switches)}`;
     const metric = METRIC_NAMES[i % METRIC_NAMES.length]!;
+    const query: HistoryQuery = { kind: 'getHistory', switch: id, metric, since, until, step: null, maxPoints: 11_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
     const t0 = performance.now();
-    const samples = seriesSamples(history.view(), id, metric, since, until);
-    const body = samples.map((x) => `{"timestamp":${x.timestamp},"value":${x.value}}`).join(',');
-    if (body.length === 0) throw new Error(`no samples for ${id}`);
+    const answer = runNow(answerJob(history, query));
+    if (!answer.ok || answer.body.byteLength < 100) throw new Error(`no samples for ${id}`);
     // The first 100 calls warm the code up.
     if (i >= 100) calls.push({ start: t0, ms: performance.now() - t0 });
     if (i % BATCH === BATCH - 1) {
@@ -464,19 +466,24 @@ async function getMetricUnderTop(f: Filling, since: number, until: number): Prom
 }
 
 /** The in-process figures of one size (queries: the query rows too); the worker is kept in step. */
-async function inProcessFigures(filling: Filling, queries: boolean, total: number): Promise<Pick<HistorySizeResult, 'bytesPerSampleWithTails' | 'topP99Cold' | 'getHistory' | 'queries' | 'checkpoint'>> {
+async function inProcessFigures(filling: Filling, queries: boolean, total: number): Promise<Pick<HistorySizeResult, 'bytesPerSampleWithTails' | 'topP99Cold' | 'aggregateP50Cold' | 'getHistory' | 'queries' | 'checkpoint'>> {
   const history = filling.history!;
   const switches = filling.switches;
   const out: QueryRow[] = [];
   let getHistory: HistorySizeResult['getHistory'];
   let topP99Cold: Timing | undefined;
+  let aggregateP50Cold: Timing | undefined;
   let bytesPerSampleWithTails: number | undefined;
   if (queries) {
     const runs = switches >= 100_000 ? 3 : 7;
     // The filled hour, every chunk whole: the first p99 makes the tails (cold); then every metric's, for the bytes.
     const filledUntil = filling.last!.timestamp;
     topP99Cold = (await timed(topJob(history.view(), 'latency_ms', 'p99', filledUntil - 3600, filledUntil, 10, 'desc'))).timing;
-    for (const metric of METRIC_NAMES) await runSliced(topJob(history.view(), metric, 'p99', filledUntil - 3600, filledUntil, 10, 'desc'));
+    aggregateP50Cold = (await timed(aggregateJob(history.view(), 'latency_ms', 'p50', filledUntil - 3600, filledUntil))).timing;
+    for (const metric of METRIC_NAMES) {
+      await runSliced(topJob(history.view(), metric, 'p99', filledUntil - 3600, filledUntil, 10, 'desc'));
+      await runSliced(aggregateJob(history.view(), metric, 'p50', filledUntil - 3600, filledUntil));
+    }
     bytesPerSampleWithTails = history.stats().bytes / history.stats().samples;
     // The hour aligned on chunks (every chunk whole, as the earlier figures were taken): summaries and tails only.
     for (const fn of ['max', 'avg', 'p99'] as const) out.push(await timeQuery(`Top fn=${fn} k=10 window=1h (aligned)`, switches, runs, () => topJob(history.view(), 'latency_ms', fn, filledUntil - 3600, filledUntil, 10, 'desc')));
@@ -509,6 +516,7 @@ async function inProcessFigures(filling: Filling, queries: boolean, total: numbe
   return {
     ...(bytesPerSampleWithTails !== undefined ? { bytesPerSampleWithTails } : {}),
     ...(topP99Cold !== undefined ? { topP99Cold } : {}),
+    ...(aggregateP50Cold !== undefined ? { aggregateP50Cold } : {}),
     ...(getHistory !== undefined ? { getHistory } : {}),
     queries: out,
     checkpoint: { bytes: file.byteLength, encode: encoded.timing, loadMs, loadCpuMs },
@@ -564,8 +572,11 @@ export async function historyBenchSize(switches: number, snapshots: number, quer
 }
 
 /** The history rows of the bench: 10,000 switches (all figures) and 100,000 (bytes, append, heavy queries). */
-export async function runHistoryBench(quick: boolean): Promise<HistorySizeResult[]> {
-  return [await historyBenchSize(10_000, 720, true), await historyBenchSize(100_000, quick ? 180 : 720, true, true)];
+export async function runHistoryBench(quick: boolean, only?: number): Promise<HistorySizeResult[]> {
+  const out: HistorySizeResult[] = [];
+  if (only === undefined || only === 10_000) out.push(await historyBenchSize(10_000, 720, true));
+  if (only === undefined || only === 100_000) out.push(await historyBenchSize(100_000, quick ? 180 : 720, true, true));
+  return out;
 }
 
 const f2 = (x: number): string => x.toFixed(2);
@@ -583,9 +594,11 @@ export function historyRows(results: readonly HistorySizeResult[]): string[][] {
     const span = `${((r.snapshots * TICK_SECONDS) / 60).toFixed(0)} min at ${TICK_SECONDS} s`;
     rows.push([`history bytes per sample (${span})`, n, `${r.bytesPerSample.toFixed(3)} B (${(r.bytes / 1e6).toFixed(1)} MB for ${r.samples.toLocaleString('en-US')} samples)`, at10k ? `<= ${HISTORY_GOALS.bytesPerSample} B: ${verdict(r.bytesPerSample <= HISTORY_GOALS.bytesPerSample)}` : '']);
     const tails = r.bytesPerSampleWithTails;
-    if (tails !== undefined) rows.push(['history bytes per sample, tails of every metric made', n, `${tails.toFixed(3)} B`, at10k ? `<= ${HISTORY_GOALS.bytesPerSample} B: ${verdict(tails <= HISTORY_GOALS.bytesPerSample)}` : '']);
+    if (tails !== undefined) rows.push(['history bytes per sample, tails and value histograms of every metric made', n, `${tails.toFixed(3)} B`, at10k ? `<= ${HISTORY_GOALS.bytesPerSample} B: ${verdict(tails <= HISTORY_GOALS.bytesPerSample)}` : '']);
     const cold = r.topP99Cold;
     if (cold !== undefined) rows.push(['Top fn=p99 1 h, first run (makes the tails)', n, `${f2(cold.cpuMs)} ms CPU, ${f2(cold.ms)} ms wall; ${sliceText(cold)}`, `slice <= ${HISTORY_GOALS.queryLoopMs} ms: ${verdict(cold.sliceCpuMaxMs <= HISTORY_GOALS.queryLoopMs)}`]);
+    const coldP50 = r.aggregateP50Cold;
+    if (coldP50 !== undefined) rows.push(['Aggregate fabric fn=p50 1 h, first run (makes the value histograms)', n, `${f2(coldP50.cpuMs)} ms CPU, ${f2(coldP50.ms)} ms wall; ${sliceText(coldP50)}`, `slice <= ${HISTORY_GOALS.queryLoopMs} ms: ${verdict(coldP50.sliceCpuMaxMs <= HISTORY_GOALS.queryLoopMs)}`]);
     const u = r.getMetricUnderTop;
     if (u !== undefined) {
       const ratio = u.loaded.p99Ms / u.idle.p99Ms;

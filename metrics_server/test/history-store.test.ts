@@ -12,6 +12,7 @@ import { AGGREGATE_FNS, type AggregateFn } from '../src/history/aggregate-fns.js
 import { HistoryStore } from '../src/history/history-store.js';
 import { BLOCK_SAMPLES, TAIL_VALUES } from '../src/history/metric-chunk.js';
 import { aggregateJob, seriesBuckets, seriesSamples, topJob, type QueryOptions } from '../src/history/queries.js';
+import { answerJob, type GetHistoryQuery } from '../src/history/answers.js';
 import { runNow, runSliced } from '../src/history/slices.js';
 import { bitLength, decodeSeries, riceK, riceN, nextA, writeDelta, writeFirst, zigzag, RICE_INITIAL_A } from '../src/history/series-codec.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -123,6 +124,11 @@ test('GetHistory samples: exactly the reference, the same JSON text, across gaps
           const want = ref.samples(id, metric, since, until);
           assert.deepEqual(got, want, `${id} ${metric} [${since}, ${until}]`);
           assert.deepEqual(got.map((x) => String(x.value)), want.map((x) => String(x.value)));
+          // The answer's body, written digit by digit, is the text String gives for every sample.
+          const query: GetHistoryQuery = { kind: 'getHistory', switch: id, metric, since, until, step: null, maxPoints: 100_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
+          const answer = runNow(answerJob(history, query));
+          const text = `{"switch":"${id}","metric":"${metric}","since":${since},"until":${until},"step":null,"samples":[${want.map((x) => `{"timestamp":${x.timestamp},"value":${String(x.value)}}`).join(',')}]}`;
+          assert.equal(answer.ok && Buffer.from(answer.body).toString('latin1'), text);
         }
       }
       const stats = history.stats();

@@ -10,7 +10,8 @@
  */
 import type { AggregateFn } from './aggregate-fns.js';
 import type { HistoryChunk } from './history-chunk.js';
-import { aggregateJob, seriesBuckets, seriesSampleCount, seriesSamples, topJob } from './queries.js';
+import { MAX_VALUE_TEXT, writeValue } from '../snapshot/value-text.js';
+import { aggregateJob, seriesBuckets, seriesSampleCount, topJob, visitSeries } from './queries.js';
 import type { SlicedJob } from './slices.js';
 
 /** Which of the query's ids the current snapshot already has (the main thread knows; the history is asked about the others). */
@@ -81,6 +82,42 @@ const encoder = new TextEncoder();
 const ok = (body: string): HistoryAnswer => ({ ok: true, body: encoder.encode(body) });
 const refuse = (status: 400 | 404, message: string): HistoryAnswer => ({ ok: false, status, message });
 
+const TIMESTAMP_KEY = encoder.encode('{"timestamp":');
+const VALUE_KEY = encoder.encode(',"value":');
+/** Bytes of one sample's text at most: `{"timestamp":` t `,"value":` v `},`. */
+const MAX_SAMPLE_TEXT = TIMESTAMP_KEY.length + VALUE_KEY.length + 2 * MAX_VALUE_TEXT + 2;
+/** Reused between answers (one at a time on the history's thread); only the body's exact copy is new. */
+let sampleScratch = new Uint8Array(1 << 16);
+
+/**
+ * GetHistory's raw samples as the JSON body: `head`, then `count` samples written digit by digit
+ * from the decoded units (value-text.ts: the very text `String(value)` gives, as GetMetric's), then
+ * `]}`. No object or string per sample: at an hour of one series that was most of the answer's
+ * garbage, and the collections it caused set GetHistory's tail latency.
+ */
+function samplesBody(chunks: readonly HistoryChunk[], head: string, id: string, metric: string, since: number, until: number, count: number): Uint8Array {
+  const needed = head.length * 3 + count * MAX_SAMPLE_TEXT + 2;
+  if (sampleScratch.length < needed) sampleScratch = new Uint8Array(Math.max(needed, sampleScratch.length * 2));
+  const out = sampleScratch;
+  let p = encoder.encodeInto(head, out).written;
+  const start = p;
+  visitSeries(chunks, id, metric, since, until, (piece, units) => {
+    const { decimals, scale } = piece.metric;
+    const times = piece.chunk.timestamps;
+    for (let i = piece.from; i < piece.to; i++) {
+      if (p !== start) out[p++] = 44; // ,
+      out.set(TIMESTAMP_KEY, p);
+      p = writeValue(out, p + TIMESTAMP_KEY.length, times[i]!, 0, 0, 1, 1);
+      out.set(VALUE_KEY, p);
+      p = writeValue(out, p + VALUE_KEY.length, units[i]! / scale, decimals, 0, 1, 1);
+      out[p++] = 125; // }
+    }
+  });
+  out[p++] = 93; // ]
+  out[p++] = 125; // }
+  return out.slice(0, p);
+}
+
 /** The answer to `query`, as a sliced job (slices.ts). */
 export function* answerJob(history: QueryableHistory, query: HistoryQuery): SlicedJob<HistoryAnswer> {
   const sw = query.kind === 'top' ? null : query.switch;
@@ -95,8 +132,7 @@ export function* answerJob(history: QueryableHistory, query: HistoryQuery): Slic
       if (step === null) {
         const count = seriesSampleCount(chunks, id, metric, since, until);
         if (count > query.maxPoints) return refuse(400, `the window holds ${count} samples, more than ${query.maxPoints}; ask for buckets with step=${query.suggestedStep} or larger`);
-        const samples = seriesSamples(chunks, id, metric, since, until);
-        return ok(`${head}${samples.map((s) => `{"timestamp":${s.timestamp},"value":${num(s.value)}}`).join(',')}]}`);
+        return { ok: true, body: samplesBody(chunks, head, id, metric, since, until, count) };
       }
       const rows = seriesBuckets(chunks, id, metric, since, until, step);
       return ok(`${head}${rows.map((b) => `{"timestamp":${b.timestamp},"min":${num(b.min)},"max":${num(b.max)},"avg":${num(b.avg)},"count":${b.count}}`).join(',')}]}`);

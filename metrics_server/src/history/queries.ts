@@ -60,17 +60,28 @@ function scratchFor(n: number): Float64Array {
   return scratch;
 }
 
-/** Samples of one series with since ≤ timestamp ≤ until, in time order, values exactly as stored. */
-export function seriesSamples(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number): HistorySample[] {
-  const out: HistorySample[] = [];
+/**
+ * Visits the samples of one series with since ≤ timestamp ≤ until, in time order, a piece at a time:
+ * `units[i]` (i in [from, to)) is the value × `piece.metric.scale` of the sample taken at
+ * `piece.chunk.timestamps[i]`. `units` is scratch, valid during the call only.
+ */
+export function visitSeries(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number, visit: (piece: Piece, units: Float64Array) => void): void {
   for (const piece of metricWindow(chunks, metric, since, until).pieces) {
     const row = piece.chunk.ids.rowOf(switchId);
     if (row === -1) continue;
     const units = scratchFor(piece.to);
     piece.metric.decodeRange(row, piece.from, piece.to, units);
+    visit(piece, units);
+  }
+}
+
+/** Samples of one series with since ≤ timestamp ≤ until, in time order, values exactly as stored. */
+export function seriesSamples(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number): HistorySample[] {
+  const out: HistorySample[] = [];
+  visitSeries(chunks, switchId, metric, since, until, (piece, units) => {
     const scale = piece.metric.scale;
     for (let i = piece.from; i < piece.to; i++) out.push({ timestamp: piece.chunk.timestamps[i]!, value: units[i]! / scale });
-  }
+  });
   return out;
 }
 

@@ -14,7 +14,7 @@
 import type { TelemetryColumns } from '../snapshot/columns.js';
 import { SWITCH_ID_MAX_LENGTH } from '../../../common/telemetry-schema.js';
 import { keyTable, rowMajorValues } from './list-metrics-json.js';
-import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
+import { MAX_VALUE_TEXT, writeValue } from '../snapshot/value-text.js';
 
 /** True when both hold the same switch ids in the same order and the same metrics (a changes event can say nothing else). */
 export function sameShape(before: TelemetryColumns, after: TelemetryColumns): boolean {

@@ -15,9 +15,9 @@
 import { gzipSync } from 'node:zlib';
 import { SWITCH_ID_MAX_LENGTH, isMetricName, type MetricName } from '../../../common/telemetry-schema.js';
 import type { TelemetryColumns } from '../snapshot/columns.js';
-import { MAX_VALUE_TEXT, scaleFactor, scalePlaces, writeValue } from './value-text.js';
+import { MAX_VALUE_TEXT, scaleFactor, scalePlaces, writeValue } from '../snapshot/value-text.js';
 
-export { convert } from './value-text.js';
+export { convert } from '../snapshot/value-text.js';
 
 /** The two exposition formats a scraper can ask for. */
 export type ExpositionFormat = 'text' | 'openmetrics';

@@ -10,7 +10,7 @@
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { SWITCH_ID_MAX_LENGTH, TIMESTAMP_FIELD } from '../../../common/telemetry-schema.js';
 import type { MetricColumn, TelemetryColumns } from '../snapshot/columns.js';
-import { MAX_VALUE_TEXT, writeValue } from './value-text.js';
+import { MAX_VALUE_TEXT, writeValue } from '../snapshot/value-text.js';
 
 /** JSON number text of a double: `String` gives the shortest round-trip form (8123, 1.42, 1e+21); `-0` prints as `0`. */
 export function jsonNumber(value: number): string {
