@@ -128,7 +128,7 @@ test('GetHistory samples: exactly the reference, the same JSON text, across gaps
           const query: GetHistoryQuery = { kind: 'getHistory', switch: id, metric, since, until, step: null, maxPoints: 100_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
           const answer = runNow(answerJob(history, query));
           const text = `{"switch":"${id}","metric":"${metric}","since":${since},"until":${until},"step":null,"samples":[${want.map((x) => `{"timestamp":${x.timestamp},"value":${String(x.value)}}`).join(',')}]}`;
-          assert.equal(answer.ok && Buffer.from(answer.body).toString('latin1'), text);
+          assert.equal(answer.ok && answer.body, text);
         }
       }
       const stats = history.stats();

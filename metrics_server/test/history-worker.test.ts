@@ -62,7 +62,7 @@ function snapshots(seed: number, count: number, lastSeconds: number): Snapshot[]
   return out;
 }
 
-const text = (answer: HistoryAnswer): string => (answer.ok ? `200 ${Buffer.from(answer.body).toString('utf8')}` : `${answer.status} ${answer.message}`);
+const text = (answer: HistoryAnswer): string => (answer.ok ? `200 ${answer.body}` : `${answer.status} ${answer.message}`);
 
 /** Every kind of question over the span `[first, last]`, including refusals the history decides. */
 function queries(first: number, last: number): HistoryQuery[] {

@@ -28,7 +28,7 @@ export interface AppendMessage {
   readonly block: Uint8Array;
 }
 
-/** A query; answered by `answer` (the body transferred) or `failed`. */
+/** A query; answered by `answer` (the body a string, copied) or `failed`. */
 export interface QueryMessage {
   readonly kind: 'query';
   readonly id: number;

@@ -2,7 +2,7 @@
  * The history in its own worker thread (history-worker.ts), as the main thread sees it. Each
  * published snapshot is handed over as its column block, which is shared memory when the ingestion
  * worker made it: the main thread copies nothing and encodes nothing. Queries go over by message and
- * their JSON bodies come back transferred. The figures Status and `/metrics` read are cached here from
+ * their JSON bodies come back as strings (copied). The figures Status and `/metrics` read are cached here from
  * the worker's posts after each append, so reading them never waits on the worker.
  *
  * A worker that dies (an uncaught error, an out-of-memory abort) is logged with its reason and started

@@ -2,12 +2,12 @@
  * The history worker's entry: the history store, its queries and its checkpoint live on this thread,
  * so neither encoding a snapshot of 100,000 switches nor a Top over an hour of them ever holds the
  * main thread's event loop. It takes snapshots as their column blocks (shared memory, as the render
- * worker does), answers queries with JSON bodies (transferred), and posts its figures after each
+ * worker does), answers queries with JSON bodies (strings, copied), and posts its figures after each
  * append so that Status and `/metrics` read them without asking. Its log lines go to the main thread.
  */
 import { parentPort } from 'node:worker_threads';
 import { forwardingLogger } from '../../../common/logger.js';
-import { lowerThreadPriority, ownedBuffers } from '../../../common/worker-thread.js';
+import { lowerThreadPriority } from '../../../common/worker-thread.js';
 import { Snapshot } from '../snapshot/snapshot.js';
 import { LocalHistory } from './local-history.js';
 import { HISTORY_WORKER_NICE, WORKER_QUERY_SLICE_MS, type FromHistoryWorker, type LogMessage, type ToHistoryWorker } from './history-protocol.js';
@@ -62,7 +62,7 @@ port.on('message', (message: ToHistoryWorker) => {
       case 'query':
         try {
           const answer = await h.answer(message.query);
-          post({ kind: 'answer', id: message.id, answer }, answer.ok ? ownedBuffers([answer.body]) : []);
+          post({ kind: 'answer', id: message.id, answer });
         } catch (err) {
           post({ kind: 'failed', id: message.id, error: `the history query failed: ${failure(err)}` });
         }

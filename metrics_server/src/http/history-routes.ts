@@ -84,7 +84,7 @@ function registerHistoryRoutes(app: FastifyInstance, ctx: HistoryRouteContext): 
       throw new HttpError(500, 'internal server error');
     }
     if (!answer.ok) throw answer.status === 404 ? notFound(answer.message) : badRequest(answer.message);
-    return reply.send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+    return reply.send(answer.body);
   };
 
   app.get(HISTORY_PATHS.getHistory, async (request, reply) => {
