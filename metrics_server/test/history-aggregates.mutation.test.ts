@@ -252,11 +252,15 @@ test('PercentileQuery decodes a chunk longer than its scratch (3000 samples > th
   }
 });
 
-test('DenseCounts, MapCounts and ArrayCandidates hold what was added (× mult, [from, to) only): every order statistic as a sort gives it', () => {
+test('DenseCounts, MapCounts and ArrayCandidates hold what was added (× mult, [from, to) only), DenseCounts also as value histograms: every order statistic as a sort gives it', () => {
   fc.assert(
     fc.property(batchesArb, ({ lo, width, mult, batches }) => {
       // Stored values v with v × mult in [lo·mult, (lo + width)·mult]: the dense range in common units.
       const dense = new DenseCounts(lo * mult, (lo + width) * mult);
+      // The same batches as closed chunks' value histograms (stored units from their own lo; × mult
+      // into common units, as a chunk with fewer decimals than the window's is read). Seen failing
+      // with `(histogram.lo + v) / mult` planted in addHistogram, which every test with mult 1 missed.
+      const fromHistograms = new DenseCounts(lo * mult, (lo + width) * mult);
       const map = new MapCounts();
       const array = new ArrayCandidates();
       const added: number[] = [];
@@ -266,13 +270,20 @@ test('DenseCounts, MapCounts and ArrayCandidates hold what was added (× mult, [
         const buf = Float64Array.from([...Array<number>(before).fill(lo + width), ...stored, ...Array<number>(after).fill(lo)]);
         for (const candidates of [dense, map, array]) candidates.add(buf, before, before + stored.length, mult);
         for (const v of stored) added.push(v * mult + 0);
+        if (stored.length > 0) {
+          const low = Math.min(...stored);
+          const counts = new Uint32Array(Math.max(...stored) - low + 1);
+          for (const v of stored) counts[v - low]! += 1;
+          fromHistograms.addHistogram({ lo: low, counts }, mult);
+        }
       }
       if (added.length === 0) {
-        assert.equal(dense.size + map.size + array.size, 0);
+        assert.equal(dense.size + map.size + array.size + fromHistograms.size, 0);
         return;
       }
       const sorted = added.sort((a, b) => a - b);
       checkOrderStats(dense, sorted, 'dense');
+      checkOrderStats(fromHistograms, sorted, 'dense from histograms');
       checkOrderStats(map, sorted, 'map');
       checkOrderStats(array, sorted, 'array');
       assert.throws(() => map.orderStats(sorted.length), new RangeError(`order statistic ${sorted.length} of ${sorted.length} counted values`));
