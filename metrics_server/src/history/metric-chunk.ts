@@ -36,7 +36,7 @@ export const BLOCK_SAMPLES = 30;
  * HISTOGRAM_SHARE of its encoded samples (a small chunk's).
  */
 const HISTOGRAM_MIN_BYTES = 64 * 1024;
-/** Otherwise at most this share of the chunk's encoded bytes (latency at 10,000 switches: about 3%). */
+/** Otherwise at most this share of the chunk's encoded bytes (a cache must not outweigh what it caches). */
 const HISTOGRAM_SHARE = 1 / 4;
 /** Series decoded between two yields while a histogram is made. */
 const HISTOGRAM_ROWS_PER_YIELD = 16;
@@ -377,8 +377,8 @@ export class MetricChunk {
   /**
    * The stored-value range [lo, hi] a histogram of this packed chunk would count, when `policy` allows
    * one of at most `maxRange` values: by default when its counts take at most HISTOGRAM_SHARE of the
-   * encoded bytes (or HISTOGRAM_MIN_BYTES), so a metric of few distinct values (latency, errors, link
-   * status) gets one and a wide one (bandwidth in Mbps at 10,000 switches) does not.
+   * encoded bytes (or HISTOGRAM_MIN_BYTES), so a metric whose values span few units (latency, errors,
+   * link status) gets one and one whose values spread over more units than it has samples does not.
    */
   histogramRange(policy: HistogramPolicy, maxRange: number): { readonly lo: number; readonly hi: number } | undefined {
     if (policy === 'never' || this.raw !== undefined || this.offsets === undefined || this.tailsOff) return undefined;
