@@ -3,7 +3,9 @@
  * (parse) and render worker (views) both run on this. The main-thread side (`WorkerClient`) spawns
  * the worker on first use, matches answers to requests by id, fails what is in flight when the worker
  * dies and spawns a fresh one on the next request. The worker side (`serveRequests`) runs one handler
- * per message and reports a thrown error as a `failed` answer instead of dying.
+ * per message and reports a thrown error as a `failed` answer instead of dying. The bookkeeping of
+ * requests in flight (`PendingRequests`) is also the history worker's (history-thread.ts), whose
+ * lifecycle (a checkpoint to load first, restarts with backoff) is its own.
  */
 import { setPriority } from 'node:os';
 import { Worker, parentPort } from 'node:worker_threads';
@@ -55,11 +57,49 @@ interface Pending<A> {
   readonly reject: (err: Error) => void;
 }
 
+/**
+ * The requests in flight to one worker, by id: posting a request made for a fresh id, settling it
+ * when its answer comes back, failing all of them when the worker is lost. `WorkerClient` and the
+ * history's thread (whose worker also sends messages that answer nothing, and restarts) share it.
+ */
+export class PendingRequests<A> {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending<A>>();
+
+  /** Posts the message `make` builds for a fresh id to `worker`; resolves with the answer `settle` is given for that id. */
+  post(worker: Worker, make: (id: number) => unknown, transfer: readonly ArrayBuffer[] = []): Promise<A> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage(make(id), [...transfer]);
+    });
+  }
+
+  /** Resolves request `id` with `answer` (nothing when no request waits on it). */
+  settle(id: number, answer: A): void {
+    const job = this.pending.get(id);
+    this.pending.delete(id);
+    job?.resolve(answer);
+  }
+
+  /** Rejects request `id` with `err` (a `failed` answer). */
+  fail(id: number, err: Error): void {
+    const job = this.pending.get(id);
+    this.pending.delete(id);
+    job?.reject(err);
+  }
+
+  /** Rejects every request in flight (the worker is gone). */
+  failAll(err: Error): void {
+    for (const job of this.pending.values()) job.reject(err);
+    this.pending.clear();
+  }
+}
+
 /** The main-thread side of one long-lived worker. */
 export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
   private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending<A>>();
+  private readonly requests = new PendingRequests<A>();
   private closed = false;
 
   /**
@@ -74,12 +114,7 @@ export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
   /** Sends a request made for a fresh id; resolves with its answer, rejects on `failed` or a lost worker. */
   request(make: (id: number) => Q, transfer: readonly ArrayBuffer[] = []): Promise<A> {
     if (this.closed) return Promise.reject(new Error(`${this.name} worker closed`));
-    const worker = this.worker ?? this.spawn();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage(make(id), [...transfer]);
-    });
+    return this.requests.post(this.worker ?? this.spawn(), make, transfer);
   }
 
   /** Starts the worker now rather than on the first request (its module load then costs no request anything). */
@@ -93,7 +128,7 @@ export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
     const worker = this.worker;
     this.worker = undefined;
     if (worker !== undefined) await worker.terminate();
-    this.failAll(new Error(`${this.name} worker closed`));
+    this.requests.failAll(new Error(`${this.name} worker closed`));
   }
 
   private spawn(): Worker {
@@ -101,24 +136,17 @@ export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
     // An idle worker must not keep the process alive.
     worker.unref();
     worker.on('message', (answer: A | FailedAnswer) => {
-      const job = this.pending.get(answer.id);
-      this.pending.delete(answer.id);
-      if (answer.kind === 'failed') job?.reject(new Error((answer as FailedAnswer).error));
-      else job?.resolve(answer as A);
+      if (answer.kind === 'failed') this.requests.fail(answer.id, new Error((answer as FailedAnswer).error));
+      else this.requests.settle(answer.id, answer as A);
     });
     const lost = (err: Error): void => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(err);
+      this.requests.failAll(err);
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`${this.name} worker exited with code ${code}`)));
     this.worker = worker;
     return worker;
-  }
-
-  private failAll(err: Error): void {
-    for (const job of this.pending.values()) job.reject(err);
-    this.pending.clear();
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../common/logger.js';
-import { spawnModuleWorker } from '../../../common/worker-thread.js';
+import { PendingRequests, spawnModuleWorker } from '../../../common/worker-thread.js';
 import type { SnapshotReader } from '../store/reader.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { HistoryAnswer, HistoryQuery } from './answers.js';
@@ -29,17 +29,11 @@ export const HISTORY_STOP_TIMEOUT_MS = 60_000;
 
 const EMPTY_STATS: HistoryStats = { samples: 0, bytes: 0, chunks: 0, oldest: null, newest: null, snapshots: 0, earlyDrops: { samples: 0, chunks: 0, lastAt: null }, skipped: 0, failedAppends: 0 };
 
-interface Pending {
-  readonly resolve: (message: FromHistoryWorker) => void;
-  readonly reject: (err: Error) => void;
-}
-
 /** The main thread's side of the history worker. */
 export class HistoryThread implements HistoryService {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly requests = new PendingRequests<FromHistoryWorker>();
   private cachedStats: HistoryStats = EMPTY_STATS;
   private cachedCheckpoint: CheckpointStatus | null = null;
   private closing = false;
@@ -113,7 +107,7 @@ export class HistoryThread implements HistoryService {
     const worker = this.worker;
     this.worker = undefined;
     if (worker !== undefined) await worker.terminate();
-    this.failAll(new Error('history worker stopped'));
+    this.requests.failAll(new Error('history worker stopped'));
   }
 
   /** Ends the worker thread as a crash would (tests and the soak's fault injection): it is restarted. */
@@ -130,11 +124,7 @@ export class HistoryThread implements HistoryService {
   private request(make: (id: number) => ToHistoryWorker): Promise<FromHistoryWorker> {
     if (this.closing) return Promise.reject(new Error('history worker stopped'));
     if (this.worker === undefined) return Promise.reject(new Error('history worker is restarting'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage(make(id));
-    });
+    return this.requests.post(this.worker, make);
   }
 
   private spawn(): void {
@@ -159,7 +149,7 @@ export class HistoryThread implements HistoryService {
       });
       worker.on('exit', (code) => {
         if (this.worker === worker) this.worker = undefined;
-        this.failAll(new Error(`history worker exited with code ${code}`));
+        this.requests.failAll(new Error(`history worker exited with code ${code}`));
         if (!settled) {
           settled = true;
           // At start: the server starts without a history rather than not at all.
@@ -200,10 +190,8 @@ export class HistoryThread implements HistoryService {
       case 'done':
       case 'failed': {
         if (message.kind === 'done') this.cache(message);
-        const job = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        if (message.kind === 'failed') job?.reject(new Error(message.error));
-        else job?.resolve(message);
+        if (message.kind === 'failed') this.requests.fail(message.id, new Error(message.error));
+        else this.requests.settle(message.id, message);
         return;
       }
       case 'ready':
@@ -215,10 +203,5 @@ export class HistoryThread implements HistoryService {
   private cache(message: { readonly stats: HistoryStats; readonly checkpoint: CheckpointStatus | null }): void {
     this.cachedStats = message.stats;
     this.cachedCheckpoint = message.checkpoint;
-  }
-
-  private failAll(err: Error): void {
-    for (const job of this.pending.values()) job.reject(err);
-    this.pending.clear();
   }
 }
