@@ -73,7 +73,8 @@ export type SseDropReason = 'slow' | 'closed';
 
 /** The open streams of one endpoint. */
 export class SseClients<T> {
-  private readonly open = new Set<SseClient<T>>();
+  /** Open streams by response (in the order they opened): `end(res)` finds its client without a scan. */
+  private readonly open = new Map<ServerResponse, SseClient<T>>();
   private readonly timer: NodeJS.Timeout;
   private closing = false;
   /** Broadcasts not yet written to all their clients, oldest first. */
@@ -97,12 +98,12 @@ export class SseClients<T> {
 
   /** Calls `visit` with what each open client asked for. */
   forEachWants(visit: (wants: T) => void): void {
-    for (const client of this.open) visit(client.wants);
+    for (const client of this.open.values()) visit(client.wants);
   }
 
   /** True when some open client asked for what `test` accepts. */
   some(test: (wants: T) => boolean): boolean {
-    for (const client of this.open) if (test(client.wants)) return true;
+    for (const client of this.open.values()) if (test(client.wants)) return true;
     return false;
   }
 
@@ -117,9 +118,9 @@ export class SseClients<T> {
    */
   accept(res: ServerResponse, wants: T, options: { readonly hold?: boolean; readonly deflate?: boolean; readonly headers?: Readonly<Record<string, string>> } = {}): SseClient<T> {
     const client: SseClient<T> = { res, wants, lastWriteAt: performance.now(), dropped: false, allowance: 0, ...(options.deflate === true ? { deflate: { adler: ADLER32_EMPTY } } : {}) };
-    this.open.add(client);
+    this.open.set(res, client);
     res.once('close', () => {
-      this.open.delete(client);
+      if (this.open.get(res) === client) this.open.delete(res);
       if (!client.dropped) this.onDrop?.('closed');
     });
     res.writeHead(200, { ...SSE_HEADERS, ...options.headers, ...(client.deflate !== undefined ? { 'content-encoding': 'deflate' } : {}) });
@@ -182,7 +183,7 @@ export class SseClients<T> {
     client.dropped = true;
     client.held = undefined;
     this.droppedSlow++;
-    this.open.delete(client);
+    this.open.delete(client.res);
     client.res.destroy();
     this.onDrop?.('slow');
   }
@@ -195,7 +196,7 @@ export class SseClients<T> {
    * fixed when the broadcast is made, so a client that connects later gets its own catch-up instead.
    */
   broadcast(pick: (wants: T) => SseBytes | undefined): void {
-    this.pending.push({ clients: [...this.open], pick, next: 0 });
+    this.pending.push({ clients: [...this.open.values()], pick, next: 0 });
     if (this.pending.length === 1) this.drainBroadcasts();
   }
 
@@ -223,19 +224,19 @@ export class SseClients<T> {
     this.closing = true;
     this.pending.length = 0;
     clearInterval(this.timer);
-    for (const client of this.open) this.finish(client);
+    for (const client of this.open.values()) this.finish(client);
     this.open.clear();
   }
 
   /** Ends the stream on `res` now, as a shutdown would (the app ends its open responses first). */
   end(res: ServerResponse): void {
-    for (const client of this.open) {
-      if (client.res !== res) continue;
-      this.open.delete(client);
-      this.finish(client);
+    const client = this.open.get(res);
+    if (client === undefined) {
+      res.end();
       return;
     }
-    res.end();
+    this.open.delete(res);
+    this.finish(client);
   }
 
   private finish(client: SseClient<T>): void {
@@ -250,6 +251,6 @@ export class SseClients<T> {
 
   private keepAlive(): void {
     const due = performance.now() - this.limits.keepAliveMs;
-    for (const client of [...this.open]) if (client.lastWriteAt <= due) this.write(client, client.deflate !== undefined ? DEFLATED_KEEP_ALIVE : SSE_KEEP_ALIVE);
+    for (const client of [...this.open.values()]) if (client.lastWriteAt <= due) this.write(client, client.deflate !== undefined ? DEFLATED_KEEP_ALIVE : SSE_KEEP_ALIVE);
   }
 }
