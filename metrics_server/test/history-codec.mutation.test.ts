@@ -136,19 +136,25 @@ test('writeDelta takes q + 1 + k bits below the escape, ESCAPE_ONES + 6 + the va
   }
 });
 
+/** `values` encoded as one series from bit `start` (first sample, then deltas): the bytes, the end and A after the last sample. */
+function encodeSeries(values: readonly number[], start: number): { buf: Uint8Array; end: number; a: number } {
+  const buf = new Uint8Array(values.length * 10 + READ_PADDING_BYTES);
+  let end = writeFirst(buf, start, values[0]!);
+  let a = RICE_INITIAL_A;
+  for (let i = 1; i < values.length; i++) {
+    const zz = zigzag(values[i]! - values[i - 1]!);
+    end = writeDelta(buf, end, zz, riceK(a, riceN(i)));
+    a = nextA(a, zz, i);
+  }
+  return { buf, end, a };
+}
+
 test('a series decodes into out from outAt, from any bit position; count 0 reads nothing', () => {
   // Values chosen to take each path of the decoder: k = 0 (unchanged), a quotient with k bits in the
   // 32-bit window, an escape (a link going down), and a k above 26 (a very noisy series).
   const values = [100000, 100000, 100000, 100000, 100003, 99990, 0, 100000, 5, 2 ** 45, -(2 ** 45), 2 ** 44, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3];
   for (const start of [0, 3, 8, 13]) {
-    const buf = new Uint8Array(values.length * 10 + READ_PADDING_BYTES);
-    let pos = writeFirst(buf, start, values[0]!);
-    let a = RICE_INITIAL_A;
-    for (let i = 1; i < values.length; i++) {
-      const zz = zigzag(values[i]! - values[i - 1]!);
-      pos = writeDelta(buf, pos, zz, riceK(a, riceN(i)));
-      a = nextA(a, zz, i);
-    }
+    const { buf, end: pos } = encodeSeries(values, start);
     const out = new Float64Array(values.length + 2).fill(-7);
     assert.equal(decodeSeries(buf, start, values.length, out, 2), pos);
     assert.deepEqual([...out], [-7, -7, ...values]);
@@ -249,14 +255,7 @@ test('decoding resumes from a saved state: every split point of a long series gi
   // value before and A before. N is not kept: it follows from the index, resets included (16, 24 …).
   const values = Array.from({ length: 70 }, (_, i) => (i === 40 ? 0 : i > 50 ? 7 : 1000 + ((i * 7919) % 97) - 48));
   values[30] = 2 ** 40; // an escape and a k above 26 after it
-  const buf = new Uint8Array(values.length * 10 + READ_PADDING_BYTES);
-  let pos = writeFirst(buf, 5, values[0]!);
-  let a = RICE_INITIAL_A;
-  for (let i = 1; i < values.length; i++) {
-    const zz = zigzag(values[i]! - values[i - 1]!);
-    pos = writeDelta(buf, pos, zz, riceK(a, riceN(i)));
-    a = nextA(a, zz, i);
-  }
+  const { buf, end: pos, a } = encodeSeries(values, 5);
   const whole = new Float64Array(values.length);
   assert.equal(decodeSeries(buf, 5, values.length, whole, 0), pos);
   assert.deepEqual([...whole], values);
