@@ -32,6 +32,12 @@ export interface CodecRow {
   readonly bytes: number;
 }
 
+/** CPU time of this process in ms, user and system, all its threads (differences of it time a piece of work). */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -32,10 +32,10 @@ import { Worker } from 'node:worker_threads';
 import { createLogger, MemorySink } from '../common/logger.js';
 import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../metrics_server/src/history/checkpoint-codec.js';
-import { answerJob, type HistoryQuery } from '../metrics_server/src/history/answers.js';
+import { answerJob, type GetHistoryQuery, type HistoryQuery } from '../metrics_server/src/history/answers.js';
 import { HistoryThread } from '../metrics_server/src/history/history-thread.js';
 import { HistoryStore } from '../metrics_server/src/history/history-store.js';
-import { aggregateJob, topJob } from '../metrics_server/src/history/queries.js';
+import { aggregateJob, topJob, type AggregateFn } from '../metrics_server/src/history/queries.js';
 import { DEFAULT_SLICE_MS, QUERY_SLICE_MS, runNow, runSliced, type SlicedJob } from '../metrics_server/src/history/slices.js';
 import { startMetricsServer } from '../metrics_server/src/metrics-server.js';
 import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
@@ -44,6 +44,7 @@ import { MemoryStore } from '../metrics_server/src/store/memory-store.js';
 import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
 import { renderCsv } from '../telemetry_generator/src/csv-writer.js';
 import { Simulator } from '../telemetry_generator/src/simulator.js';
+import { cpuMs } from './codec-bench.js';
 import { SEED } from './settings.js';
 
 /** The issue's goals. */
@@ -132,12 +133,6 @@ const TICK_SECONDS = 5;
 const SLIDE_SNAPSHOTS = 90;
 const START = 1_766_500_000;
 
-/** CPU time of this process in ms (all its threads; the bench starts none). */
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 /** The longest slice of the last sliced runs: wall time (includes being preempted) and CPU time (our own work). */
 const slices = { wallMaxMs: 0, cpuMaxMs: 0 };
 
@@ -213,7 +208,6 @@ interface Filling {
   last: Snapshot | undefined;
 }
 
-/** A monitor of the main thread's event-loop delay (1 ms resolution): its longest delay in ms when stopped. */
 /**
  * Watches this thread's garbage collections; `stop` (after a turn of the loop: GC entries arrive late)
  * returns a test of whether a call [start, start + ms] overlapped one.
@@ -233,6 +227,7 @@ function gcWatch(): { stop: () => Promise<(call: { start: number; ms: number }) 
   };
 }
 
+/** A monitor of the main thread's event-loop delay (1 ms resolution): its longest delay in ms when stopped. */
 function loopMonitor(): () => number {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
@@ -346,6 +341,16 @@ async function timeQuery(what: string, switches: number, runs: number, job: () =
 const GETHISTORY_CALLS = 10_000;
 const GETHISTORY_WARMUP = 500;
 
+/** The i-th GetHistory of a run: one series over [since, until], switches and metrics spread over the fabric. */
+function getHistoryQuery(i: number, switches: number, since: number, until: number): GetHistoryQuery {
+  return { kind: 'getHistory', switch: `sw${1 + ((i * 7919) % switches)}`, metric: METRIC_NAMES[i % METRIC_NAMES.length]!, since, until, step: null, maxPoints: 11_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
+}
+
+/** Top `fn` of latency over [since, until], k = 10, as the Top route hands it to the history. */
+function topQuery(fn: AggregateFn, since: number, until: number): HistoryQuery {
+  return { kind: 'top', metric: 'latency_ms', fn, window: '1h', k: 10, order: 'desc', from: since, to: until, known: { switch: true, metric: true } };
+}
+
 /** GetHistory of GETHISTORY_CALLS series (the route's work without HTTP: the answer's JSON body, as the history worker makes it). */
 async function measureGetHistory(history: HistoryStore, switches: number, since: number, until: number): Promise<GetHistoryTiming> {
   const gc = gcWatch();
@@ -354,12 +359,10 @@ async function measureGetHistory(history: HistoryStore, switches: number, since:
   const BATCH = 100;
   let c0 = cpuMs();
   for (let i = 0; i < GETHISTORY_WARMUP + GETHISTORY_CALLS; i++) {
-    const id = `sw${1 + ((i * 7919) % switches)}`;
-    const metric = METRIC_NAMES[i % METRIC_NAMES.length]!;
-    const query: HistoryQuery = { kind: 'getHistory', switch: id, metric, since, until, step: null, maxPoints: 11_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
+    const query = getHistoryQuery(i, switches, since, until);
     const t0 = performance.now();
     const answer = runNow(answerJob(history, query));
-    if (!answer.ok || answer.body.length < 100) throw new Error(`no samples for ${id}`);
+    if (!answer.ok || answer.body.length < 100) throw new Error(`no samples for ${query.switch}`);
     // The first GETHISTORY_WARMUP calls warm the code up.
     if (i >= GETHISTORY_WARMUP) calls.push({ start: t0, ms: performance.now() - t0 });
     if (i % BATCH === BATCH - 1) {
@@ -403,7 +406,7 @@ async function workerGetHistory(thread: HistoryThread, switches: number, since: 
   const stop = loopMonitor();
   const gc = gcWatch();
   for (let i = 0; i < GETHISTORY_WARMUP + GETHISTORY_CALLS; i++) {
-    const query: HistoryQuery = { kind: 'getHistory', switch: `sw${1 + ((i * 7919) % switches)}`, metric: METRIC_NAMES[i % METRIC_NAMES.length]!, since, until, step: null, maxPoints: 11_000, suggestedStep: '1m', tooManyBuckets: null, known: { switch: true, metric: true } };
+    const query = getHistoryQuery(i, switches, since, until);
     const t0 = performance.now();
     const answer = await thread.answer(query);
     if (!answer.ok || answer.body.length < 100) throw new Error(`GetHistory through the worker: ${answer.ok ? 'no samples' : answer.message}`);
@@ -474,7 +477,7 @@ async function getMetricUnderTop(f: Filling, since: number, until: number): Prom
     let tops = 0;
     const loop = (async (): Promise<void> => {
       while (running) {
-        const answer = await f.thread.answer({ kind: 'top', metric: 'latency_ms', fn: 'p99', window: '1h', k: 10, order: 'desc', from: since, to: until, known: { switch: true, metric: true } });
+        const answer = await f.thread.answer(topQuery('p99', since, until));
         if (!answer.ok) throw new Error(answer.message);
         tops += 1;
       }
@@ -521,7 +524,7 @@ async function inProcessFigures(filling: Filling, queries: boolean, total: numbe
     for (const fn of ['max', 'avg', 'p99', 'p95', 'last'] as const) out.push(await timeQuery(`Top fn=${fn} k=10 window=1h`, switches, runs, () => topJob(chunks, 'latency_ms', fn, since, until, 10, 'desc')));
     for (const fn of ['avg', 'max', 'p95', 'p99', 'p50'] as const) out.push(await timeQuery(`Aggregate fabric fn=${fn} window=1h`, switches, runs, () => aggregateJob(chunks, 'latency_ms', fn, since, until)));
     // The worker holds the same snapshots: its answer is the in-process one, byte for byte.
-    const query: HistoryQuery = { kind: 'top', metric: 'latency_ms', fn: 'p99', window: '1h', k: 10, order: 'desc', from: since, to: until, known: { switch: true, metric: true } };
+    const query = topQuery('p99', since, until);
     const [inProcess, viaWorker] = [await history.answer(query), await filling.thread.answer(query)];
     if (!inProcess.ok || !viaWorker.ok || inProcess.body !== viaWorker.body) throw new Error('Top p99 through the worker differs from the in-process answer');
   }
@@ -560,7 +563,7 @@ async function workerFigures(filling: Filling, underLoad: boolean): Promise<{ wo
   const since = until - 3600;
   const known = { switch: true, metric: true };
   const queries: WorkerQueryRow[] = [];
-  for (const fn of ['max', 'avg', 'p99'] as const) queries.push(await timeWorkerQuery(filling.thread, `Top fn=${fn} k=10 window=1h`, runs, { kind: 'top', metric: 'latency_ms', fn, window: '1h', k: 10, order: 'desc', from: since, to: until, known }));
+  for (const fn of ['max', 'avg', 'p99'] as const) queries.push(await timeWorkerQuery(filling.thread, `Top fn=${fn} k=10 window=1h`, runs, topQuery(fn, since, until)));
   for (const fn of ['avg', 'max', 'p95'] as const) queries.push(await timeWorkerQuery(filling.thread, `Aggregate fabric fn=${fn} window=1h`, runs, { kind: 'aggregate', metric: 'latency_ms', fn, window: '1h', switch: null, from: since, to: until, known }));
   const getHistory = await workerGetHistory(filling.thread, switches, since, until);
   const underTop = underLoad ? await getMetricUnderTop(filling, since, until) : undefined;

@@ -18,17 +18,16 @@ import { METRIC_NAMES } from '../common/telemetry-schema.js';
 import { SseDecoder } from '../metrics_server/src/sources/sse-decoder.js';
 import { DEFAULT_SIMULATION } from '../telemetry_generator/src/config.js';
 import { TelemetryFeed } from '../telemetry_generator/src/feed.js';
+import { cpuMs, median } from './codec-bench.js';
 
 const ROUNDS = Number(process.env['BENCH_SSE_ROUNDS'] ?? 11);
 const CHUNK = 64 * 1024;
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** CPU milliseconds (user + system) of `f`, and its result. */
 function cpu<T>(f: () => T): [T, number] {
-  const before = process.cpuUsage();
+  const before = cpuMs();
   const result = f();
-  const d = process.cpuUsage(before);
-  return [result, (d.user + d.system) / 1000];
+  return [result, cpuMs() - before];
 }
 
 /** The plain way to frame: text, split into lines, prefixed, joined. */

@@ -26,8 +26,10 @@ const markerVersions: (number | undefined)[] = [];
 const connections = Number(connectionsText);
 const wallNow = (): number => performance.timeOrigin + performance.now();
 const arrivals = new Map<number, number[]>();
-/** Bytes of each event on the first connection (the others get the same bytes). */
+/** Bytes of each event on the first connection, by version (the others get the same bytes). */
 const sizes = new Map<number, number>();
+/** The first connection's compressed bytes received up to each marker, in order (deflate). */
+const bytesAtMarker: number[] = [];
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 let opened = 0;
 let failed = 0;
@@ -102,14 +104,15 @@ function followDeflated(res: http.IncomingMessage, index: number): void {
     const now = wallNow();
     inflate?.write(chunk);
     compressed += chunk.length;
-    // A marker may straddle two reads: look in the last 3 bytes of the previous one too.
-    const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
-    for (let at = bytes.indexOf(SYNC_MARKER); at !== -1; at = bytes.indexOf(SYNC_MARKER, at + 4)) {
-      if (at + 4 <= carry.length) continue;
+    // A marker may straddle two reads: the last 3 bytes of the previous one and the first 3 of this
+    // one hold it whole if so (6 bytes hold at most one); then this read alone, without a copy.
+    let found = carry.length > 0 && Buffer.concat([carry, chunk.subarray(0, 3)]).includes(SYNC_MARKER) ? 1 : 0;
+    for (let at = chunk.indexOf(SYNC_MARKER); at !== -1; at = chunk.indexOf(SYNC_MARKER, at + 4)) found++;
+    for (let k = 0; k < found; k++) {
       times.push(now);
-      if (index === 0) sizes.set(times.length - 1, compressed);
+      if (index === 0) bytesAtMarker.push(compressed);
     }
-    carry = bytes.subarray(Math.max(0, bytes.length - 3));
+    carry = chunk.length >= 3 ? chunk.subarray(chunk.length - 3) : Buffer.concat([carry, chunk]).subarray(-3);
   });
   res.on('error', () => undefined);
 }
@@ -127,10 +130,8 @@ function deflatedArrivals(): void {
     });
   }
   // Sizes: compressed bytes between consecutive event markers of the first connection, by version.
-  const bySize = new Map(sizes);
-  sizes.clear();
   markerVersions.forEach((version, n) => {
-    if (version !== undefined && n > 0) sizes.set(version, (bySize.get(n) ?? 0) - (bySize.get(n - 1) ?? 0));
+    if (version !== undefined && n > 0) sizes.set(version, (bytesAtMarker[n] ?? 0) - (bytesAtMarker[n - 1] ?? 0));
   });
 }
 

@@ -40,6 +40,7 @@ import type { MetricsServerConfig } from '../metrics_server/src/config.js';
 import { prepareBody } from '../metrics_server/src/ingest/prepare.js';
 import { startMetricsServer } from '../metrics_server/src/metrics-server.js';
 import { MemoryStore } from '../metrics_server/src/store/memory-store.js';
+import { cpuMs } from './codec-bench.js';
 import { table } from './report.js';
 import { root } from './settings.js';
 
@@ -111,10 +112,9 @@ async function payload(switches: number, ticks: number): Promise<PayloadRow> {
     const current = store.publishNow({ block: prepared.block, ingestedAtMs: Date.now() });
     const changes = encodeSseEvent({ id: String(current.version), event: 'changes', data: changesEventJson(previous, current, {})! });
     previous = current;
-    const started = process.cpuUsage();
+    const started = cpuMs();
     deflatedBytes += deflateChunkSync(changes).bytes.length;
-    const spent = process.cpuUsage(started);
-    deflateMs += (spent.user + spent.system) / 1000;
+    deflateMs += cpuMs() - started;
     changesBytes += changes.length;
     full += encodeSseEvent({ id: `run:${c.tick}`, event: 'full', data: c.body }).length;
     delta += encodeSseEvent({ id: `run:${c.tick}`, event: 'delta', data: c.delta }).length;

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { DASHBOARD_OUT_DIR, ensureDashboardBuilt } from '../scripts/build-dashboard.js';
 import { chromiumMissing, launchChromium, probe, startGenerator, startServer, waitFor, type ChildService } from '../scripts/dashboard-browser.js';
+import type { ParsePlace } from '../dashboard/src/probe-state.js';
 
 const RUNS = Number(process.env['BENCH_UI_RUNS'] ?? 5);
 /** `changes` events measured at 10,000 switches, per page (four pages: two per parse place). */
@@ -29,7 +30,6 @@ interface ChangesFigures {
   frameGap: number[];
 }
 const emptyFigures = (): ChangesFigures => ({ apply: [], parse: [], handled: [], frameGap: [] });
-type ParsePlace = 'worker' | 'main';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -162,7 +162,8 @@ async function main(): Promise<void> {
         line(`  changes event at 10,000 switches, ${where}, ${f.apply.length} events:`);
         line(`    applied to the model on the main thread: median ${ms(median(f.apply))}, p95 ${ms(quantile(f.apply, 0.95))}, max ${ms(Math.max(...f.apply))} (goal ≤ 5 ms) [${f.apply.map((x) => x.toFixed(1)).join(' ')}]`);
         line(`    parse (JSON.parse into columns): median ${ms(median(f.parse))}, max ${ms(Math.max(...f.parse))}`);
-        line(`    main thread busy for the event: ${place === 'worker' ? 'apply' : 'parse + apply'}: median ${ms(median(f.apply.map((a, i) => a + (place === 'main' ? f.parse[i]! : 0))))}, max ${ms(Math.max(...f.apply.map((a, i) => a + (place === 'main' ? f.parse[i]! : 0))))}`);
+        const busy = f.apply.map((a, i) => a + (place === 'main' ? f.parse[i]! : 0));
+        line(`    main thread busy for the event: ${place === 'worker' ? 'apply' : 'parse + apply'}: median ${ms(median(busy))}, max ${ms(Math.max(...busy))}`);
         line(`    arrival to model updated: median ${ms(median(f.handled))}, max ${ms(Math.max(...f.handled))}`);
         line(`    longest gap between two frames around the event: median ${ms(median(f.frameGap))}, max ${ms(Math.max(...f.frameGap))} (16.7 ms is every frame on time) [${f.frameGap.map((x) => x.toFixed(0)).join(' ')}]`);
       }

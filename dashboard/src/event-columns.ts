@@ -14,6 +14,7 @@
  * The text is untrusted: ids and metric names are only Map keys and array entries, values that are
  * not finite numbers become NaN, and anything not shaped like the SPEC's JSON gives no switches.
  */
+import { field, num } from './api.js';
 
 /** What a text is: a ListMetrics body, or a stream event's data. */
 export type TextKind = 'list' | 'snapshot' | 'changes';
@@ -66,11 +67,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A finite JSON number, else undefined. */
-function finite(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
 /** Own entries of a JSON object (never the prototype chain: `__proto__` is just a key), else none. */
 function entriesOf(value: unknown): [string, unknown][] {
   return isObject(value) ? Object.entries(value) : [];
@@ -104,10 +100,10 @@ export class ColumnParser {
     }
     // A ListMetrics body has no envelope: its snapshot time is each switch's `timestamp` (the first's).
     if (kind === 'list') return this.whole(data, version, undefined);
-    const envelope = isObject(data) ? data : {};
-    const eventVersion = finite(envelope['version']) ?? version;
-    const timestamp = finite(envelope['timestamp']) ?? 0;
-    return kind === 'snapshot' ? this.whole(envelope['switches'], eventVersion, timestamp) : this.changes(envelope['switches'], eventVersion, timestamp);
+    const eventVersion = num(field(data, 'version')) ?? version;
+    const timestamp = num(field(data, 'timestamp')) ?? 0;
+    const switches = field(data, 'switches');
+    return kind === 'snapshot' ? this.whole(switches, eventVersion, timestamp) : this.changes(switches, eventVersion, timestamp);
   }
 
   /** `timestamp` undefined: take the first switch's `timestamp` field (ListMetrics). */
@@ -124,12 +120,12 @@ export class ColumnParser {
       this.index.set(id, row);
       for (const [metric, value] of entriesOf(fields)) {
         if (metric === TIMESTAMP) {
-          if (row === 0) snapshotTime ??= finite(value);
+          if (row === 0) snapshotTime ??= num(value);
           continue;
         }
         let column = byMetric.get(metric);
         if (column === undefined) byMetric.set(metric, (column = new Float64Array(n).fill(NaN)));
-        column[row] = finite(value) ?? NaN;
+        column[row] = num(value) ?? NaN;
       }
     }
     this.rows = n;
@@ -151,7 +147,7 @@ export class ColumnParser {
         let column = byMetric.get(metric);
         if (column === undefined) byMetric.set(metric, (column = { rows: [], values: [] }));
         column.rows.push(row);
-        column.values.push(finite(value) ?? NaN);
+        column.values.push(num(value) ?? NaN);
       }
     }
     const columns = [...byMetric].map(([metric, c]) => ({ metric, rows: Int32Array.from(c.rows), values: Float64Array.from(c.values) }));

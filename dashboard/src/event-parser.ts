@@ -5,9 +5,9 @@
  * uses to measure the difference), the same parser runs on the main thread instead.
  */
 import { ColumnParser, type ParseRequest, type ParseResult } from './event-columns.js';
+import type { ParsePlace } from './probe-state.js';
 
-/** Where texts are parsed. */
-export type ParsePlace = 'worker' | 'main';
+export type { ParsePlace };
 
 /** Parses in the worker when it can, on the main thread otherwise; results keep request order. */
 export class EventParser {
@@ -41,7 +41,6 @@ export class EventParser {
         this.worker = undefined;
       }
     }
-    if (this.worker === undefined) this.local = new ColumnParser();
   }
 
   /** Where texts are parsed now. */

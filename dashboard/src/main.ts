@@ -98,7 +98,10 @@ const probe: DashboardProbe = {
   changesMs: 0,
   changesHandledMs: 0,
   changesParseMs: 0,
-  parsePlace: 'worker',
+  // Read at call time: a worker that fails to load falls back to `main` after start.
+  get parsePlace() {
+    return feed.parsePlace;
+  },
   frameGapMaxMs: 0,
   snapshotMs: 0,
   renders: 0,
@@ -207,7 +210,6 @@ const feed = new LiveFeed({
     summary.setMode(mode, streamProblem);
   },
 }, new URLSearchParams(location.search).get('parse') !== 'main');
-probe.parsePlace = feed.parsePlace;
 feed.start();
 // The top-N lists after the first data, so their requests do not queue ahead of it.
 setTimeout(() => void top.refresh(), 500);

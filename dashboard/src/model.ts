@@ -34,7 +34,10 @@ export interface FabricSummary {
 /** The fabric as columns; `revision` counts every change so views can tell when to redraw. */
 export class FabricModel {
   ids: string[] = [];
-  readonly index = new Map<string, number>();
+  /** id → row, built on first read after a whole snapshot (only a selection or a detail lookup reads it). */
+  private rowIndex = new Map<string, number>();
+  /** The `ids` array `rowIndex` was built from (a whole snapshot replaces the array). */
+  private indexedIds: readonly string[] = this.ids;
   metrics: string[] = [];
   readonly columns = new Map<string, Float64Array>();
   /** The snapshot version shown (from the ETag or the stream event id), when known. */
@@ -52,8 +55,6 @@ export class FabricModel {
   replaceWhole(whole: WholeColumns, metricNames?: readonly string[]): void {
     const n = whole.ids.length;
     this.ids = whole.ids;
-    this.index.clear();
-    for (let row = 0; row < n; row++) this.index.set(whole.ids[row]!, row);
     this.columns.clear();
     for (const { metric, values } of whole.columns) this.columns.set(metric, values);
     if (metricNames !== undefined && metricNames.length > 0) {
@@ -84,6 +85,16 @@ export class FabricModel {
     }
     this.finish(changes.version, changes.timestamp);
     return written;
+  }
+
+  /** The row of each switch id. */
+  get index(): ReadonlyMap<string, number> {
+    if (this.indexedIds !== this.ids) {
+      this.rowIndex = new Map();
+      this.ids.forEach((id, row) => this.rowIndex.set(id, row));
+      this.indexedIds = this.ids;
+    }
+    return this.rowIndex;
   }
 
   /** A metric's value at `row`, NaN when absent. */
@@ -149,8 +160,10 @@ export class FabricModel {
       grown.set(column);
       this.columns.set(metric, grown);
     }
+    // The index follows the rows added when it is current; otherwise its next read builds it whole.
+    const current = this.indexedIds === this.ids;
     for (const id of added) {
-      this.index.set(id, this.ids.length);
+      if (current) this.rowIndex.set(id, this.ids.length);
       this.ids.push(id);
     }
   }

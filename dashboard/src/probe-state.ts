@@ -3,6 +3,8 @@
  * without DOM code, so the Node-side test and bench harness (scripts/dashboard-browser.ts) reads the
  * same definition the page writes.
  */
+/** Where stream events are parsed (event-parser.ts). */
+export type ParsePlace = 'worker' | 'main';
 
 /** The page's figures and state, as `page.evaluate` returns them. */
 export interface ProbeState {
@@ -17,7 +19,7 @@ export interface ProbeState {
   /** Last `changes` event from its arrival to the model updated (the parse and the worker's round trip included), ms. */
   changesHandledMs: number;
   /** Where stream events are parsed: `worker`, or `main` (no worker, or the page opened with `?parse=main`). */
-  parsePlace: string;
+  readonly parsePlace: ParsePlace;
   /**
    * The longest interval between two animation frames since `watchFrames()` was last called, ms
    * (0 until it is): how long the page's main thread was busy at a stretch, whatever it was doing.
