@@ -62,7 +62,7 @@ interface Pending<A> {
  * when its answer comes back, failing all of them when the worker is lost. `WorkerClient` and the
  * history's thread (whose worker also sends messages that answer nothing, and restarts) share it.
  */
-export class PendingRequests<A> {
+export class PendingRequests<A extends WorkerAnswer> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending<A>>();
 
@@ -75,18 +75,12 @@ export class PendingRequests<A> {
     });
   }
 
-  /** Resolves request `id` with `answer` (nothing when no request waits on it). */
-  settle(id: number, answer: A): void {
-    const job = this.pending.get(id);
-    this.pending.delete(id);
-    job?.resolve(answer);
-  }
-
-  /** Rejects request `id` with `err` (a `failed` answer). */
-  fail(id: number, err: Error): void {
-    const job = this.pending.get(id);
-    this.pending.delete(id);
-    job?.reject(err);
+  /** Settles the request `answer` names: rejected for a `failed` answer, else resolved (nothing when no request waits on it). */
+  receive(answer: A | FailedAnswer): void {
+    const job = this.pending.get(answer.id);
+    this.pending.delete(answer.id);
+    if (answer.kind === 'failed') job?.reject(new Error((answer as FailedAnswer).error));
+    else job?.resolve(answer as A);
   }
 
   /** Rejects every request in flight (the worker is gone). */
@@ -135,10 +129,7 @@ export class WorkerClient<Q extends WorkerRequest, A extends WorkerAnswer> {
     const worker = spawnModuleWorker(this.moduleUrl);
     // An idle worker must not keep the process alive.
     worker.unref();
-    worker.on('message', (answer: A | FailedAnswer) => {
-      if (answer.kind === 'failed') this.requests.fail(answer.id, new Error((answer as FailedAnswer).error));
-      else this.requests.settle(answer.id, answer as A);
-    });
+    worker.on('message', (answer: A | FailedAnswer) => this.requests.receive(answer));
     const lost = (err: Error): void => {
       if (this.worker === worker) this.worker = undefined;
       this.requests.failAll(err);

@@ -17,6 +17,7 @@ import { boundUrl, type RunningService } from '../../common/service-runner.js';
 import type { MetricsServerConfig } from './config.js';
 import type { HistoryService } from './history/history-service.js';
 import { HistoryThread } from './history/history-thread.js';
+import type { HistorySettings } from './history/local-history.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { dashboardPlugin } from './http/dashboard-routes.js';
 import { TelemetryStreamHub, telemetryStreamPlugin } from './http/telemetry-stream.js';
@@ -52,16 +53,13 @@ export interface MetricsServerDeps {
   readonly preparer?: SnapshotPreparer;
   readonly renderer?: ViewRenderer;
   /** Where the history runs (default: a HistoryThread, the history worker), when config `history.enabled`. */
-  readonly history?: (settings: HistoryServiceSettings, logger: Logger) => HistoryService;
+  readonly history?: (settings: HistorySettings, logger: Logger) => HistoryService;
   /** Publisher and reader of one store (default: by config `store.kind`, a new MemoryStore or RedisStore). */
   readonly store?: ServerStore;
   readonly plugins?: readonly RoutePlugin[];
   /** A deliberate leak for the soak's negative control (soak-hooks.ts); absent in production. */
   readonly leak?: LeakSpec;
 }
-
-/** The history's settings, from config `history`. */
-export type HistoryServiceSettings = ConstructorParameters<typeof HistoryThread>[0];
 
 /** What the server needs of a store: both sides, and an account of itself. */
 export type ServerStore = SnapshotPublisher & SnapshotReader & DescribedStore;
@@ -127,7 +125,7 @@ export async function startMetricsServer(config: MetricsServerConfig, deps: Metr
   const streams = new TelemetryStreamHub(store, views, config.stream);
   const historyConfig = config.history;
   const historyLogger = logger.child('history');
-  const historySettings: HistoryServiceSettings = {
+  const historySettings: HistorySettings = {
     retentionSeconds: historyConfig.retentionSeconds,
     maxMemoryBytes: historyConfig.maxMemoryBytes,
     checkpointPath: historyConfig.checkpointPath,

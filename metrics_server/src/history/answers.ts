@@ -11,7 +11,7 @@
 import type { AggregateFn } from './aggregate-fns.js';
 import type { HistoryChunk } from './history-chunk.js';
 import { MAX_VALUE_TEXT, writeValue } from '../snapshot/value-text.js';
-import { aggregateJob, seriesBuckets, seriesSampleCount, topJob, visitSeries } from './queries.js';
+import { aggregateJob, sampleCount, seriesBuckets, seriesPieces, topJob, visitSeries, type SeriesPiece } from './queries.js';
 import type { SlicedJob } from './slices.js';
 
 /** Which of the query's ids the current snapshot already has (the main thread knows; the history is asked about the others). */
@@ -101,13 +101,13 @@ let sampleScratch = new Uint8Array(1 << 16);
  * `]}`. No object or string per sample: at an hour of one series that was most of the answer's
  * garbage, and the collections it caused set GetHistory's tail latency.
  */
-function samplesBody(chunks: readonly HistoryChunk[], head: string, id: string, metric: string, since: number, until: number, count: number): string {
+function samplesBody(pieces: readonly SeriesPiece[], head: string, count: number): string {
   const needed = head.length * 3 + count * MAX_SAMPLE_TEXT + 2;
   if (sampleScratch.length < needed) sampleScratch = new Uint8Array(Math.max(needed, sampleScratch.length * 2));
   const out = sampleScratch;
   let p = encoder.encodeInto(head, out).written;
   const start = p;
-  visitSeries(chunks, id, metric, since, until, (piece, units) => {
+  visitSeries(pieces, (piece, units) => {
     const { decimals, scale } = piece.metric;
     const times = piece.chunk.timestamps;
     for (let i = piece.from; i < piece.to; i++) {
@@ -136,9 +136,10 @@ export function* answerJob(history: QueryableHistory, query: HistoryQuery): Slic
       const { switch: id, metric, since, until, step } = query;
       const head = `{"switch":"${id}","metric":"${metric}","since":${since},"until":${until},"step":${step ?? 'null'},"samples":[`;
       if (step === null) {
-        const count = seriesSampleCount(chunks, id, metric, since, until);
+        const pieces = seriesPieces(chunks, id, metric, since, until);
+        const count = sampleCount(pieces);
         if (count > query.maxPoints) return refuse(400, `the window holds ${count} samples, more than ${query.maxPoints}; ask for buckets with step=${query.suggestedStep} or larger`);
-        return ok(samplesBody(chunks, head, id, metric, since, until, count));
+        return ok(samplesBody(pieces, head, count));
       }
       const rows = seriesBuckets(chunks, id, metric, since, until, step);
       return ok(`${head}${rows.map((b) => `{"timestamp":${b.timestamp},"min":${num(b.min)},"max":${num(b.max)},"avg":${num(b.avg)},"count":${b.count}}`).join(',')}]}`);

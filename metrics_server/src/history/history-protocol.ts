@@ -1,4 +1,5 @@
 /** The messages between the main thread and the history worker, in one module both sides import. */
+import type { FailedAnswer } from '../../../common/worker-thread.js';
 import type { HistoryAnswer, HistoryQuery } from './answers.js';
 import type { CheckpointStatus } from './checkpoint-file.js';
 import type { HistoryStats } from './history-store.js';
@@ -81,12 +82,8 @@ export interface DoneMessage {
   readonly checkpoint: CheckpointStatus | null;
 }
 
-/** A query or control message that threw inside the worker. */
-export interface FailedMessage {
-  readonly kind: 'failed';
-  readonly id: number;
-  readonly error: string;
-}
+/** A query or control message that threw inside the worker (the same shape as every worker's `failed`). */
+export type FailedMessage = FailedAnswer;
 
 /** Worker → main thread. */
 export type FromHistoryWorker = StatsMessage | ReadyMessage | LogMessage | AnswerMessage | DoneMessage | FailedMessage;

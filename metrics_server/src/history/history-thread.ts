@@ -18,7 +18,7 @@ import type { HistoryAnswer, HistoryQuery } from './answers.js';
 import type { CheckpointStatus } from './checkpoint-file.js';
 import type { HistoryService } from './history-service.js';
 import type { HistoryStats } from './history-store.js';
-import type { FromHistoryWorker, ToHistoryWorker } from './history-protocol.js';
+import type { AnswerMessage, DoneMessage, FromHistoryWorker, ToHistoryWorker } from './history-protocol.js';
 import type { HistorySettings } from './local-history.js';
 
 /** A worker that died this soon after the previous start is started again only after this long (no spin on a worker that dies at start). */
@@ -33,7 +33,7 @@ const EMPTY_STATS: HistoryStats = { samples: 0, bytes: 0, chunks: 0, oldest: nul
 export class HistoryThread implements HistoryService {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
-  private readonly requests = new PendingRequests<FromHistoryWorker>();
+  private readonly requests = new PendingRequests<AnswerMessage | DoneMessage>();
   private cachedStats: HistoryStats = EMPTY_STATS;
   private cachedCheckpoint: CheckpointStatus | null = null;
   private closing = false;
@@ -136,13 +136,11 @@ export class HistoryThread implements HistoryService {
     let settled = false;
     this.ready = new Promise<void>((resolve) => {
       worker.on('message', (message: FromHistoryWorker) => {
+        this.receive(message);
         if (message.kind === 'ready') {
           settled = true;
-          this.cache(message);
           resolve();
-          return;
         }
-        this.receive(message);
       });
       worker.on('error', (err) => {
         this.logger.error(`the history worker failed: ${err.stack ?? err.message}`);
@@ -188,12 +186,10 @@ export class HistoryThread implements HistoryService {
         return;
       case 'answer':
       case 'done':
-      case 'failed': {
+      case 'failed':
         if (message.kind === 'done') this.cache(message);
-        if (message.kind === 'failed') this.requests.fail(message.id, new Error(message.error));
-        else this.requests.settle(message.id, message);
+        this.requests.receive(message);
         return;
-      }
       case 'ready':
         this.cache(message);
         return;

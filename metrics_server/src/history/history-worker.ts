@@ -16,7 +16,7 @@ const port = parentPort;
 if (port === null) throw new Error('the history worker must run in a worker thread');
 lowerThreadPriority(HISTORY_WORKER_NICE);
 
-const post = (message: FromHistoryWorker, transfer: readonly ArrayBuffer[] = []): void => port.postMessage(message, [...transfer]);
+const post = (message: FromHistoryWorker): void => port.postMessage(message);
 
 /** Lines go to the main thread, which writes them with its own level and format. */
 const logger = forwardingLogger((level, message, fields) => {

@@ -11,7 +11,7 @@
  */
 import { selectKth } from './aggregate-fns.js';
 import type { SlicedJob } from './slices.js';
-import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeDeltas, decodeSeries, decoded, nextA, riceK, riceN, writeDelta, writeFirst, zigzag, type DecodeState } from './series-codec.js';
+import { MAX_SAMPLE_BITS, MAX_SCALED, READ_PADDING_BYTES, RICE_INITIAL_A, decodeDeltas, decodeSeries, decoded, nextA, riceK, riceN, writeDelta, writeFirst, zigzag } from './series-codec.js';
 
 /** Slot bytes per sample of a chunk with no predecessor to learn from (16 bits a sample). */
 const FIRST_SLOT_BYTES_PER_SAMPLE = 2;
@@ -143,8 +143,6 @@ export class MetricChunk {
   private histogram: ValueHistogram | undefined;
   /** Blocks per series of the block summaries and restart points (set when they are made). */
   private blocks = 0;
-  /** A decoder state to resume from (reused). */
-  private readonly resume: DecodeState = { pos: 0, value: 0, a: RICE_INITIAL_A };
 
   constructor(
     readonly name: string,
@@ -458,7 +456,7 @@ export class MetricChunk {
       }
       this.blockKept[s] = 1;
     } else if (from < cutEnd) {
-      this.decodeBlock(s, firstWhole - 1, blocks, cutEnd, scratch);
+      this.decodeRange(s, from, cutEnd, scratch);
     }
     for (let i = from; i < cutEnd; i++) {
       const v = scratch[i]!;
@@ -476,12 +474,21 @@ export class MetricChunk {
   /**
    * Decodes samples [from, to) of series `s` into `out` at their own indexes (`out[i]` is sample i),
    * from the restart point of the block `from` falls in when the series has them (a chunk at a
-   * window's oldest edge), else from the series' start (samples before `from` are then written too).
+   * window's oldest edge), else from the series' start (samples before `from` are then written too;
+   * raw doubles are copied from there).
    */
   decodeRange(s: number, from: number, to: number, out: Float64Array): void {
     const b = Math.floor(from / BLOCK_SAMPLES);
-    if (b > 0 && this.raw === undefined && this.blockKept !== undefined && this.blockKept[s] === 1) this.decodeBlock(s, b, this.blocks, to, out);
-    else this.decode(s, to, out, 0);
+    if (b === 0 || this.raw !== undefined || this.blockKept === undefined || this.blockKept[s] === 0) {
+      this.decode(s, to, out, 0);
+      return;
+    }
+    const buf = this.locate(s);
+    const point = s * (this.blocks - 1) + b - 1;
+    decoded.pos = this.at + this.restartPos![point]!;
+    decoded.value = this.restartValue![point]!;
+    decoded.a = this.restartA![point]!;
+    decodeDeltas(buf, decoded, b * BLOCK_SAMPLES, to, out, b * BLOCK_SAMPLES);
   }
 
   /** Decodes all `count` samples of series `s` into `scratch[0, count)`, keeping its restart point at every block boundary. */
@@ -500,27 +507,6 @@ export class MetricChunk {
       const first = b * BLOCK_SAMPLES;
       decodeDeltas(buf, decoded, first, Math.min(count, first + BLOCK_SAMPLES), scratch, first);
     }
-  }
-
-  /** Decodes the samples of block `b` of series `s` before `end` into `scratch` at their own indexes, from the block's restart point. */
-  private decodeBlock(s: number, b: number, blocks: number, end: number, scratch: Float64Array): void {
-    const first = b * BLOCK_SAMPLES;
-    if (this.raw !== undefined) {
-      const start = s * this.capacity;
-      scratch.set(this.raw.subarray(start + first, start + end), first);
-      return;
-    }
-    const buf = this.locate(s);
-    if (b === 0) {
-      decodeSeries(buf, this.at, end, scratch, 0);
-      return;
-    }
-    const point = s * (blocks - 1) + b - 1;
-    const state = this.resume;
-    state.pos = this.at + this.restartPos![point]!;
-    state.value = this.restartValue![point]!;
-    state.a = this.restartA![point]!;
-    decodeDeltas(buf, state, first, end, scratch, first);
   }
 
   /** The 99th percentile of the bytes a series takes (the next chunk's slot estimate), found when packing. */

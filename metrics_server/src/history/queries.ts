@@ -60,15 +60,36 @@ function scratchFor(n: number): Float64Array {
   return scratch;
 }
 
-/**
- * Visits the samples of one series with since ≤ timestamp ≤ until, in time order, a piece at a time:
- * `units[i]` (i in [from, to)) is the value × `piece.metric.scale` of the sample taken at
- * `piece.chunk.timestamps[i]`. `units` is scratch, valid during the call only.
- */
-export function visitSeries(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number, visit: (piece: Piece, units: Float64Array) => void): void {
+/** One piece of a series' window, with the switch's row in that chunk. */
+export interface SeriesPiece {
+  readonly piece: Piece;
+  readonly row: number;
+}
+
+/** The pieces of one series with since ≤ timestamp ≤ until, oldest first (chunks without the switch left out). */
+export function seriesPieces(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number): SeriesPiece[] {
+  const out: SeriesPiece[] = [];
   for (const piece of metricWindow(chunks, metric, since, until).pieces) {
     const row = piece.chunk.ids.rowOf(switchId);
-    if (row === -1) continue;
+    if (row !== -1) out.push({ piece, row });
+  }
+  return out;
+}
+
+/** How many samples those pieces hold (no decoding). */
+export function sampleCount(pieces: readonly SeriesPiece[]): number {
+  let n = 0;
+  for (const { piece } of pieces) n += piece.to - piece.from;
+  return n;
+}
+
+/**
+ * Visits a series' samples a piece at a time, in time order: `units[i]` (i in [from, to)) is the
+ * value × `piece.metric.scale` of the sample taken at `piece.chunk.timestamps[i]`. `units` is
+ * scratch, valid during the call only.
+ */
+export function visitSeries(pieces: readonly SeriesPiece[], visit: (piece: Piece, units: Float64Array) => void): void {
+  for (const { piece, row } of pieces) {
     const units = scratchFor(piece.to);
     piece.metric.decodeRange(row, piece.from, piece.to, units);
     visit(piece, units);
@@ -78,18 +99,11 @@ export function visitSeries(chunks: readonly HistoryChunk[], switchId: string, m
 /** Samples of one series with since ≤ timestamp ≤ until, in time order, values exactly as stored. */
 export function seriesSamples(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number): HistorySample[] {
   const out: HistorySample[] = [];
-  visitSeries(chunks, switchId, metric, since, until, (piece, units) => {
+  visitSeries(seriesPieces(chunks, switchId, metric, since, until), (piece, units) => {
     const scale = piece.metric.scale;
     for (let i = piece.from; i < piece.to; i++) out.push({ timestamp: piece.chunk.timestamps[i]!, value: units[i]! / scale });
   });
   return out;
-}
-
-/** How many samples one series has in [since, until] (no decoding). */
-export function seriesSampleCount(chunks: readonly HistoryChunk[], switchId: string, metric: string, since: number, until: number): number {
-  let n = 0;
-  for (const piece of metricWindow(chunks, metric, since, until).pieces) if (piece.chunk.ids.rowOf(switchId) !== -1) n += piece.to - piece.from;
-  return n;
 }
 
 /** One series in buckets `[t, t + step)` aligned to multiples of `step` since the epoch; empty buckets left out. */
@@ -108,7 +122,7 @@ export function seriesBuckets(chunks: readonly HistoryChunk[], switchId: string,
     const row = piece.chunk.ids.rowOf(switchId);
     if (row === -1) continue;
     const units = scratchFor(piece.to);
-    piece.metric.decode(row, piece.to, units, 0);
+    piece.metric.decodeRange(row, piece.from, piece.to, units);
     for (let i = piece.from; i < piece.to; i++) {
       const t = piece.chunk.timestamps[i]!;
       const start = Math.floor(t / step) * step;
@@ -158,13 +172,8 @@ class Accumulator {
 
   /** Adds a piece's summaries (a whole closed piece, for a fn the summaries answer). */
   addSummary(piece: Piece, row: number): void {
-    const { metric, mult } = piece;
-    this.count += piece.to - piece.from;
-    this.sum += metric.sum[row]! * mult;
-    const lo = metric.min[row]! * mult;
-    const hi = metric.max[row]! * mult;
-    if (lo < this.min) this.min = lo;
-    if (hi > this.max) this.max = hi;
+    const { metric } = piece;
+    this.addRange(metric.min[row]!, metric.max[row]!, metric.sum[row]!, piece.to - piece.from, piece.mult);
   }
 
   /** Adds min, max and sum of `count` samples in stored units (× mult: common units). */
@@ -330,7 +339,7 @@ function accumulateSeries(acc: Accumulator, fn: AggregateFn, window: MetricWindo
       continue;
     }
     const units = scratchFor(piece.to);
-    piece.metric.decode(r, piece.to, units, 0);
+    piece.metric.decodeRange(r, piece.from, piece.to, units);
     acc.addSamples(units, piece.from, piece.to, piece.mult, piece.chunk.timestamps);
   }
 }

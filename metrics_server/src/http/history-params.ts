@@ -73,6 +73,8 @@ export function choiceParam<T extends string>(query: Query, name: string, allowe
 
 /** Steps offered when a request asks for too many points, smallest first. */
 const STEP_LADDER = ['1s', '5s', '10s', '15s', '30s', '1m', '2m', '5m', '10m', '15m', '30m', '1h', '2h', '6h', '12h', '1d'];
+/** The ladder with each step in seconds, parsed once (GetHistory asks for a suggestion on every request). */
+const STEP_LADDER_SECONDS: readonly (readonly [string, number])[] = STEP_LADDER.map((text) => [text, parseDuration(text)!]);
 
 /** Buckets `[t, t + step)` aligned to the epoch that [since, until] touches. */
 export function bucketCount(since: number, until: number, step: number): number {
@@ -81,8 +83,7 @@ export function bucketCount(since: number, until: number, step: number): number 
 
 /** The smallest step of the ladder (above `atLeast`) that keeps [since, until] within `limit` buckets. */
 export function suggestStep(since: number, until: number, limit: number, atLeast = 0): string {
-  for (const text of STEP_LADDER) {
-    const step = parseDuration(text)!;
+  for (const [text, step] of STEP_LADDER_SECONDS) {
     if (step > atLeast && bucketCount(since, until, step) <= limit) return text;
   }
   return `${Math.ceil((until - since + 1) / (limit - 1))}s`;
