@@ -102,6 +102,30 @@ test('changes=1: only the changed switches and metrics, without per-switch times
   await closeApp(app);
 });
 
+test('a broadcast that drains over several turns keeps its own events when the next snapshot is delivered meanwhile', async () => {
+  // 260 clients are six slices of BROADCAST_SLICE: V2's broadcast is still going out when V3's
+  // delivery replaces the hub's newest events. Seen failing when the broadcast read the hub's
+  // newest events instead of its own: later clients got V3's event in V2's place, then again.
+  const { app, store, url } = await rig();
+  publish(store, V1);
+  const clients = await Promise.all(Array.from({ length: 260 }, () => openSse(`${url}?changes=1`)));
+  try {
+    await Promise.all(clients.map((c) => c.waitForEvents(1)));
+    publish(store, V2);
+    publish(store, V3);
+    await Promise.all(clients.map((c) => c.waitForEvents(3)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const c of clients) {
+      assert.deepEqual(c.events.map((e) => e.id), ['1', '2', '3']);
+      assert.deepEqual(json(c.events[1]!.data).switches, { sw2: { bandwidth_mbps: 250 }, sw3: { bandwidth_mbps: 0, latency_ms: 0, link_status: 0 } });
+      assert.deepEqual(json(c.events[2]!.data).switches, { sw1: { bandwidth_mbps: 101 } });
+    }
+  } finally {
+    for (const c of clients) c.close();
+    await closeApp(app);
+  }
+});
+
 /** A renderer (the render worker's stand-in) whose renders wait until `open()`, and that counts them. */
 class GatedRenderer implements ViewRenderer {
   private readonly inner = new InlineRenderer();

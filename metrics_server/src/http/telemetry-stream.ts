@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { isValidMetricName, isValidSwitchId } from '../../../common/telemetry-schema.js';
 import { acceptedQuality } from '../../../common/http-encoding.js';
 import { SseClients, type SseBytes, type SseClient } from '../../../common/sse-clients.js';
-import { deflateChunk, type DeflatedChunk } from '../../../common/sse-deflate.js';
+import { deflateChunk, deflateChunkSync, type DeflatedChunk } from '../../../common/sse-deflate.js';
 import { SSE_HEADERS, encodeSseEvent } from '../../../common/sse.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReader } from '../store/reader.js';
@@ -60,8 +60,16 @@ interface StreamWants {
   readonly filter: StreamFilter;
   /** Clients with equal keys share event bytes. */
   readonly key: string;
+  /** Where its live event is cached: its kind (`c` changes, `s` snapshot) and `key` (made once, read per broadcast). */
+  readonly liveKey: string;
   /** Sent `Content-Encoding: deflate`: gets deflated chunks. */
   readonly deflate: boolean;
+}
+
+/** What a client asked for, with its cache keys. */
+function streamWants(changes: boolean, filter: StreamFilter, deflate: boolean): StreamWants {
+  const key = `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}`;
+  return { changes, filter, key, liveKey: `${changes ? 'c' : 's'}|${key}`, deflate };
 }
 
 /** The open streams, the held snapshots and the events of the current one. */
@@ -70,8 +78,8 @@ export class TelemetryStreamHub {
   private readonly held: Snapshot[] = [];
   /** Framed events of the newest snapshot, by kind and filter key. */
   private events = new Map<string, Buffer>();
-  /** The same events deflated, for deflate clients, made before the broadcast where a client wanted one. */
-  private deflated = new Map<string, DeflatedChunk>();
+  /** Events deflated once, whichever clients take them (live and catch-up alike); they go with their event. */
+  private readonly deflatedEvents = new WeakMap<Buffer, Promise<DeflatedChunk>>();
   private largestFullEvent = 0;
   /** The delivery of the newest published snapshot, after those before it. */
   private delivering: Promise<void> = Promise.resolve();
@@ -132,7 +140,7 @@ export class TelemetryStreamHub {
    */
   connect(res: import('node:http').ServerResponse, changes: boolean, filter: StreamFilter, lastEventId: string | undefined, acceptEncoding?: string): SseClient<StreamWants> {
     const deflate = this.limits.compression === 'deflate' && acceptedQuality(acceptEncoding, 'deflate') > 0;
-    const wants: StreamWants = { changes, filter, key: `${filter.switchIds?.join(',') ?? '*'}|${filter.metrics?.join(',') ?? '*'}`, deflate };
+    const wants = streamWants(changes, filter, deflate);
     const headers: Record<string, string> = this.limits.compression === 'deflate' ? { vary: 'accept-encoding' } : {};
     const current = this.held[this.held.length - 1];
     const id = lastEventId?.trim();
@@ -148,7 +156,7 @@ export class TelemetryStreamHub {
     // Made off this thread (the render worker, the deflate in libuv's pool): live events wait behind it.
     const client = this.clients.accept(res, wants, { hold: true, deflate, headers });
     void Promise.resolve(catchUp)
-      .then((event): Promise<SseBytes> | SseBytes => (deflate ? deflateChunk(event).catch(() => event) : event))
+      .then((event): Promise<SseBytes> | SseBytes => (deflate ? this.deflateOnce(event).catch(() => event) : event))
       .then((event) => this.clients.release(client, [event]));
     return client;
   }
@@ -240,7 +248,7 @@ export class TelemetryStreamHub {
       }
       if (views?.has(LIST_METRICS_VIEW) === true && this.clients.some((wants) => wants.key === WHOLE_FABRIC && (!wants.changes || !prepared.has(`c|${WHOLE_FABRIC}`)))) {
         const body = await views.body(LIST_METRICS_VIEW, snapshot);
-        prepared.set(`s|${WHOLE_FABRIC}`, this.snapshotFrame(snapshot, { changes: false, filter: {}, key: WHOLE_FABRIC, deflate: false }, body));
+        prepared.set(`s|${WHOLE_FABRIC}`, this.snapshotFrame(snapshot, streamWants(false, {}, false), body));
       }
     } catch {
       prepared.clear();
@@ -249,42 +257,60 @@ export class TelemetryStreamHub {
     const deflated = new Map<string, DeflatedChunk>();
     const deflateWants = new Map<string, StreamWants>();
     this.clients.forEachWants((wants) => {
-      if (wants.deflate) deflateWants.set(cacheKeyOf(wants), wants);
+      if (wants.deflate) deflateWants.set(wants.liveKey, wants);
     });
-    for (const [cacheKey, wants] of deflateWants) {
+    for (const [liveKey, wants] of deflateWants) {
       if (this.closed) return;
-      let event = prepared.get(cacheKey);
-      if (event === undefined) prepared.set(cacheKey, (event = this.makeEvent(snapshot, previous, wants)));
       try {
-        deflated.set(cacheKey, await deflateChunk(event));
+        deflated.set(liveKey, await this.deflateOnce(this.liveEvent(prepared, snapshot, previous, wants)));
       } catch {
-        // Left out: the write deflates it on this thread instead.
+        // Left out: made on this thread at the broadcast instead (once).
       }
     }
     if (this.closed) return;
     this.held.push(snapshot);
     if (this.held.length > HELD_VERSIONS) this.held.shift();
     this.events = prepared;
-    this.deflated = deflated;
-    this.clients.broadcast((wants) => (wants.deflate ? (this.deflated.get(cacheKeyOf(wants)) ?? this.event(snapshot, wants)) : this.event(snapshot, wants)));
+    // The broadcast drains over several turns of the loop, maybe past the next delivery: it reads
+    // this delivery's maps, never the hub's newest.
+    this.clients.broadcast((wants) => {
+      const event = this.liveEvent(prepared, snapshot, previous, wants);
+      if (!wants.deflate) return event;
+      let chunk = deflated.get(wants.liveKey);
+      if (chunk === undefined) deflated.set(wants.liveKey, (chunk = deflateChunkSync(event)));
+      return chunk;
+    });
   }
 
-  /** The live event of `snapshot` for `wants`: a `changes` from the previous held snapshot, or a `snapshot`. */
+  /** The live event of the newest snapshot for `wants` (a catch-up from the one before it). */
   private event(snapshot: Snapshot, wants: StreamWants): Buffer {
-    if (!wants.changes) return this.snapshotEvent(snapshot, wants);
-    const cacheKey = cacheKeyOf(wants);
-    let event = this.events.get(cacheKey);
-    if (event === undefined) {
-      event = this.makeEvent(snapshot, this.held[this.held.length - 2], wants);
-      this.events.set(cacheKey, event);
+    return this.liveEvent(this.events, snapshot, this.held[this.held.length - 2], wants);
+  }
+
+  /**
+   * The live event of `snapshot` for `wants` when `previous` was the one before it: from `events`
+   * (that snapshot's cache), else made on this thread and kept there. A `changes` client whose
+   * event cannot be a `changes` (the switches or metrics differ) shares the `snapshot` event.
+   */
+  private liveEvent(events: Map<string, Buffer>, snapshot: Snapshot, previous: Snapshot | undefined, wants: StreamWants): Buffer {
+    let event = events.get(wants.liveKey);
+    if (event !== undefined) return event;
+    const data = wants.changes && previous !== undefined ? changesEventJson(previous, snapshot, wants.filter) : undefined;
+    if (data !== undefined) event = this.frame(snapshot, 'changes', data);
+    else {
+      const snapshotKey = `s|${wants.key}`;
+      event = events.get(snapshotKey) ?? this.snapshotFrame(snapshot, wants, this.views?.ready(LIST_METRICS_VIEW, snapshot));
+      events.set(snapshotKey, event);
     }
+    events.set(wants.liveKey, event);
     return event;
   }
 
-  /** The live event of `snapshot` for `wants` when `previous` was the one before it, made on this thread. */
-  private makeEvent(snapshot: Snapshot, previous: Snapshot | undefined, wants: StreamWants): Buffer {
-    const data = wants.changes && previous !== undefined ? changesEventJson(previous, snapshot, wants.filter) : undefined;
-    return data === undefined ? this.snapshotFrame(snapshot, wants, this.views?.ready(LIST_METRICS_VIEW, snapshot)) : this.frame(snapshot, 'changes', data);
+  /** `event` deflated, once for every client that takes it (off this thread: libuv's pool). */
+  private deflateOnce(event: Buffer): Promise<DeflatedChunk> {
+    let chunk = this.deflatedEvents.get(event);
+    if (chunk === undefined) this.deflatedEvents.set(event, (chunk = deflateChunk(event)));
+    return chunk;
   }
 
   /** A `snapshot` event for `wants` (from the ListMetrics `body` when at hand), its size noted when unfiltered. */
@@ -314,11 +340,6 @@ export class TelemetryStreamHub {
     }
     return event;
   }
-}
-
-/** Where a client's live event is cached: its kind (`c` changes, `s` snapshot) and filter key. */
-function cacheKeyOf(wants: StreamWants): string {
-  return `${wants.changes ? 'c' : 's'}|${wants.key}`;
 }
 
 /** The `switch=` and `metric=` filters, checked against `snapshot` (400 malformed, 404 unknown). */
