@@ -66,10 +66,13 @@ export function adler32Combine(first: number, second: number, secondLength: numb
   return ((sum2 << 16) | sum1) >>> 0;
 }
 
+/** Each chunk ends in a sync flush, so chunks deflated apart join into one stream. */
+const CHUNK_OPTIONS = { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH } as const;
+
 /** Deflates one event's bytes in libuv's thread pool (off the event loop). */
 export function deflateChunk(raw: Uint8Array): Promise<DeflatedChunk> {
   return new Promise((resolve, reject) => {
-    deflateRaw(raw, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (err, bytes) => {
+    deflateRaw(raw, CHUNK_OPTIONS, (err, bytes) => {
       if (err !== null) reject(err);
       else resolve({ bytes, adler: adler32(raw), rawLength: raw.length });
     });
@@ -78,7 +81,7 @@ export function deflateChunk(raw: Uint8Array): Promise<DeflatedChunk> {
 
 /** Deflates small bytes (the preamble, keep-alives, small filtered events) on this thread. */
 export function deflateChunkSync(raw: Uint8Array): DeflatedChunk {
-  return { bytes: deflateRawSync(raw, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }), adler: adler32(raw), rawLength: raw.length };
+  return { bytes: deflateRawSync(raw, CHUNK_OPTIONS), adler: adler32(raw), rawLength: raw.length };
 }
 
 /** The end of a zlib stream whose uncompressed bytes have Adler-32 `adler`: a final empty block, then the checksum. */
